@@ -1,0 +1,49 @@
+"""Real components for tests: PostgreSQL and RabbitMQ over real connections.
+
+A missing component skips the tests that need it with a message naming it, except under
+CI=true, where it fails the run: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    try:
+        with socket.create_connection((host, parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require(component: str, url: str, default_port: int) -> str:
+    if _reachable(url, default_port):
+        return url
+    message = f"{component} is not reachable at {url}"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
+    pytest.skip(f"{message}; start it or set the URL to run these tests")
+
+
+def admin_database_url() -> str:
+    return require(
+        "PostgreSQL", os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL), 5432
+    )
+
+
+def amqp_url() -> str:
+    return require("RabbitMQ", os.environ.get("TEST_AMQP_URL", DEFAULT_AMQP_URL), 5672)
