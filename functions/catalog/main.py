@@ -1,0 +1,140 @@
+"""Catalogue functions. Each target is its own Knative Service (FUNCTION_TARGET picks it)."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import functions_framework.aio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from functions.catalog import domain, store
+from shared.auth.principal import ALL_ROLES, Role
+from shared.config import FunctionSettings
+from shared.contracts.catalog import CategoryIn, CategoryOut, ProductIn, ProductOut, ProductPatch
+from shared.errors import Problem
+from shared.events.catalog import CategoryCreated, ProductCreated, ProductUpdated
+from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.logs import configure_logging
+from shared.runtime import Runtime
+
+settings = FunctionSettings()
+configure_logging(settings.function_name)
+runtime = Runtime(settings)
+WRITERS = roles(Role.ADMIN, Role.ESTOQUISTA)
+
+
+async def _create_category(ctx: RequestContext) -> CategoryOut:
+    body = await ctx.body(CategoryIn)
+    category = CategoryOut(id=uuid.uuid4(), name=body.name)
+    async with await ctx.unit_of_work() as uow:
+        await store.insert_category(uow.conn, category)
+        await uow.emit(
+            CategoryCreated(category_id=str(category.id), name=category.name), subject=str(category.id)
+        )
+        await uow.commit()
+    return category
+
+
+async def _create_product(ctx: RequestContext) -> ProductOut:
+    body = await ctx.body(ProductIn)
+    product = ProductOut(id=uuid.uuid4(), active=True, **body.model_dump())
+    async with await ctx.unit_of_work() as uow:
+        await store.insert_product(uow.conn, product)
+        await uow.emit(ProductCreated(**domain.product_state(product)), subject=str(product.id))
+        await uow.commit()
+    return product
+
+
+async def _update_product(ctx: RequestContext) -> ProductOut:
+    patch = await ctx.body(ProductPatch)
+    product_id: UUID = ctx.params["product_id"]
+    async with await ctx.unit_of_work() as uow:
+        current = await store.get_product(uow.conn, product_id, for_update=True)
+        if current is None:
+            raise Problem(404, "No such product.")
+        try:
+            updated, changed = domain.apply_patch(current, patch)
+        except ValueError as exc:
+            raise Problem(422, str(exc)) from None
+        if changed:
+            await store.update_product(uow.conn, updated)
+            await uow.emit(
+                ProductUpdated(**domain.product_state(updated), changed=changed), subject=str(product_id)
+            )
+            await uow.commit()
+    return updated
+
+
+async def _get_product(ctx: RequestContext) -> ProductOut:
+    async with await ctx.unit_of_work() as uow:
+        product = await store.get_product(uow.conn, ctx.params["product_id"])
+    if product is None:
+        raise Problem(404, "No such product.")
+    return product
+
+
+def _active_filter(raw: str | None) -> bool | None:
+    if raw in (None, ""):
+        return None
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise Problem(422, "active must be true or false.")
+
+
+async def _list_products(ctx: RequestContext) -> dict[str, object]:
+    query = ctx.request.query_params.get("q")
+    if query is not None and len(query) > 120:
+        raise Problem(422, "q is too long (at most 120 characters).")
+    active = _active_filter(ctx.request.query_params.get("active"))
+    async with await ctx.unit_of_work() as uow:
+        products = await store.search_products(uow.conn, query=query, active=active, limit=500)
+    return {"items": [p.model_dump(mode="json") for p in products]}
+
+
+async def _list_categories(ctx: RequestContext) -> dict[str, object]:
+    async with await ctx.unit_of_work() as uow:
+        categories = await store.list_categories(uow.conn)
+    return {"items": [c.model_dump(mode="json") for c in categories]}
+
+
+_create_category_fn = HttpFunction(
+    runtime, [Route("POST", "/api/categories", _create_category, WRITERS, status=201)]
+)
+_create_product_fn = HttpFunction(
+    runtime, [Route("POST", "/api/products", _create_product, WRITERS, status=201)]
+)
+_update_product_fn = HttpFunction(
+    runtime, [Route("PATCH", "/api/products/{product_id:uuid}", _update_product, WRITERS)]
+)
+_catalog_query_fn = HttpFunction(
+    runtime,
+    [
+        Route("GET", "/api/products", _list_products, ALL_ROLES),
+        Route("GET", "/api/products/{product_id:uuid}", _get_product, ALL_ROLES),
+        Route("GET", "/api/categories", _list_categories, ALL_ROLES),
+    ],
+)
+
+
+@functions_framework.aio.http
+async def create_category(request: Request) -> Response:
+    return await _create_category_fn(request)
+
+
+@functions_framework.aio.http
+async def create_product(request: Request) -> Response:
+    return await _create_product_fn(request)
+
+
+@functions_framework.aio.http
+async def update_product(request: Request) -> Response:
+    return await _update_product_fn(request)
+
+
+@functions_framework.aio.http
+async def catalog_query(request: Request) -> Response:
+    return await _catalog_query_fn(request)

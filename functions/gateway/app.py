@@ -1,0 +1,156 @@
+"""The gateway: the browser's one address. Serves the UI and forwards /api to functions.
+
+Each route names the function that owns it and declares its body model, so the OpenAPI
+document is the public contract; the functions check tokens and roles again themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from functions.gateway.proxy import Upstreams
+from functions.gateway.settings import GatewaySettings
+from shared.contracts.auth import LoginIn
+from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
+from shared.errors import Problem
+from shared.logs import configure_logging
+
+settings = GatewaySettings()  # type: ignore[call-arg]  # from the environment; fails fast
+configure_logging("gateway")
+upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_seconds)
+INDEX = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await upstreams.aclose()
+
+
+app = FastAPI(
+    title="Açougue API",
+    version="0.1.0",
+    description="The butcher shop's public HTTP API (DESIGN.md, 'The HTTP API').",
+    lifespan=lifespan,
+)
+
+
+@app.exception_handler(Problem)
+async def _problem(_: Request, problem: Problem) -> Response:
+    return problem.response()
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+    errors = [
+        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors()
+    ]
+    return Problem(422, "The request has invalid fields.", errors=errors).response()
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    return Problem(exc.status_code, str(exc.detail), headers=exc.headers).response()
+
+
+@app.exception_handler(Exception)
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    return Problem(500, "Something went wrong on our side.").response()
+
+
+@app.get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/readyz", include_in_schema=False)
+async def readyz() -> Response:
+    """Ready when the auth function serves its keys: without them no request can pass."""
+    try:
+        answer = await upstreams.get_json("auth", "/.well-known/jwks.json")
+    except Exception:
+        answer = None
+    if answer is None or answer.status_code != 200:
+        return Problem(503, "The auth function is not answering.").response()
+    return JSONResponse({"status": "ready"})
+
+
+@app.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index() -> str:
+    return INDEX
+
+
+@app.post("/api/auth/login", tags=["auth"])
+async def login(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.get("/api/me", tags=["auth"])
+async def me(request: Request) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.get("/api/categories", tags=["catalog"])
+async def list_categories(request: Request) -> Response:
+    return await upstreams.forward(request, "catalog-query")
+
+
+@app.post("/api/categories", status_code=201, tags=["catalog"])
+async def create_category(request: Request, body: Annotated[CategoryIn, Body()]) -> Response:
+    return await upstreams.forward(request, "create-category")
+
+
+@app.get("/api/products", tags=["catalog"])
+async def list_products(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=120)] = None,
+    active: bool | None = None,
+) -> Response:
+    return await upstreams.forward(request, "catalog-query")
+
+
+@app.get("/api/products/{product_id}", tags=["catalog"])
+async def get_product(request: Request, product_id: UUID) -> Response:
+    return await upstreams.forward(request, "catalog-query")
+
+
+@app.post("/api/products", status_code=201, tags=["catalog"])
+async def create_product(request: Request, body: Annotated[ProductIn, Body()]) -> Response:
+    return await upstreams.forward(request, "create-product")
+
+
+@app.patch("/api/products/{product_id}", tags=["catalog"])
+async def update_product(
+    request: Request, product_id: UUID, body: Annotated[ProductPatch, Body()]
+) -> Response:
+    return await upstreams.forward(request, "update-product")
+
+
+@app.get("/api/events", tags=["platform"])
+async def recent_events(
+    request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50, type: str | None = None
+) -> Response:
+    return await upstreams.forward(request, "event-log")
+
+
+@app.get("/api/dead-letters", tags=["platform"])
+async def dead_letters(
+    request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Response:
+    return await upstreams.forward(request, "dead-letter")
+
+
+@app.post("/api/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["platform"])
+async def replay_dead_letter(request: Request, dead_letter_id: UUID) -> Response:
+    return await upstreams.forward(request, "dead-letter")

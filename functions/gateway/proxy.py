@@ -1,0 +1,57 @@
+"""Forwarding a browser's request to the function that owns it."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared.errors import Problem
+
+FORWARDED_REQUEST_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept",
+    "idempotency-key",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+)
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "www-authenticate", "allow")
+
+
+class Upstreams:
+    def __init__(self, services: dict[str, str], timeout: float) -> None:
+        self._services = services
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def forward(self, request: Request, service: str) -> Response:
+        """The same method, path, query and body, to the function; its answer, as it is."""
+        headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
+        token = request.cookies.get("access_token")
+        if token and "authorization" not in headers:
+            headers["authorization"] = f"Bearer {token}"
+        url = self._services[service] + request.url.path
+        try:
+            upstream = await self._client.request(
+                request.method,
+                url,
+                params=request.query_params.multi_items(),
+                content=await request.body(),
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            raise Problem(504, f"The {service} function did not answer in time.") from None
+        except httpx.HTTPError:
+            raise Problem(503, f"The {service} function is unavailable; try again.") from None
+        return Response(
+            upstream.content,
+            status_code=upstream.status_code,
+            headers={k: v for k, v in upstream.headers.items() if k in FORWARDED_RESPONSE_HEADERS},
+        )
+
+    async def get_json(self, service: str, path: str) -> httpx.Response:
+        return await self._client.get(self._services[service] + path)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

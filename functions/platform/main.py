@@ -1,0 +1,104 @@
+"""Platform functions: the event log (every event) and the dead-letter sink with replay."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import functions_framework.aio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from functions.platform import store
+from shared.auth.principal import Role
+from shared.config import FunctionSettings
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem
+from shared.events.envelope import Envelope
+from shared.events.registry import Payload
+from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.logs import configure_logging
+from shared.runtime import Runtime
+from shared.subscriber import ANY_TYPE, Subscriber
+
+settings = FunctionSettings()
+configure_logging(settings.function_name)
+runtime = Runtime(settings)
+ADMIN = roles(Role.ADMIN)
+
+
+def _limit(ctx: RequestContext, default: int = 50, most: int = 500) -> int:
+    raw = ctx.request.query_params.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise Problem(422, f"limit must be a whole number from 1 to {most}.")
+    return int(raw)
+
+
+async def _record(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    await store.log_event(uow.conn, event)
+
+
+async def _recent(ctx: RequestContext) -> dict[str, object]:
+    type_ = ctx.request.query_params.get("type") or None
+    async with await ctx.unit_of_work() as uow:
+        items = await store.recent_events(uow.conn, limit=_limit(ctx), type_=type_)
+    return {"items": items}
+
+
+class DeadLetterSink(Subscriber):
+    """Stores what the broker gave up on. No inbox: a replay that fails again must be
+    stored again under the same (source, id), which an inbox would take for a duplicate."""
+
+    async def apply(self, event: Envelope) -> bool:
+        async with await self.runtime.unit_of_work(actor=event.actor) as uow:
+            await store.store_dead_letter(uow.conn, event)
+            await uow.commit()
+        return True
+
+
+async def _dead_letters(ctx: RequestContext) -> dict[str, object]:
+    async with await ctx.unit_of_work() as uow:
+        items = await store.list_dead_letters(uow.conn, limit=_limit(ctx))
+    return {"items": items}
+
+
+async def _replay(ctx: RequestContext) -> Response:
+    dead_letter_id: UUID = ctx.params["dead_letter_id"]
+    async with await ctx.unit_of_work() as uow:
+        event = await store.take_for_replay(uow.conn, dead_letter_id)
+        if event is None:
+            raise Problem(404, "No such dead letter.")
+        # The same event (same source and id) goes back through the outbox to the broker:
+        # subscribers that had applied it find it in their inbox and do nothing.
+        await uow.republish(event, aggregate=str(dead_letter_id))
+        await uow.commit()
+    return Response(status_code=202)
+
+
+_event_log_http = HttpFunction(runtime, [Route("GET", "/api/events", _recent, ADMIN)])
+_event_log_events = Subscriber(runtime, {ANY_TYPE: _record})
+_dead_letter_http = HttpFunction(
+    runtime,
+    [
+        Route("GET", "/api/dead-letters", _dead_letters, ADMIN),
+        Route("POST", "/api/dead-letters/{dead_letter_id:uuid}/replay", _replay, ADMIN),
+    ],
+)
+_dead_letter_events = DeadLetterSink(runtime, {})
+
+
+def _is_delivery(request: Request) -> bool:
+    return request.method == "POST" and request.url.path == "/"
+
+
+@functions_framework.aio.http
+async def event_log(request: Request) -> Response:
+    if _is_delivery(request):
+        return await _event_log_events(request)
+    return await _event_log_http(request)
+
+
+@functions_framework.aio.http
+async def dead_letter(request: Request) -> Response:
+    if _is_delivery(request):
+        return await _dead_letter_events(request)
+    return await _dead_letter_http(request)

@@ -1,0 +1,1 @@
+"""Who is calling: passwords, access tokens (EdDSA JWT) and the role check."""

@@ -1,0 +1,188 @@
+"""Access tokens: short-lived EdDSA (Ed25519) JWTs signed by the auth function.
+
+Verifiers hold only public keys, fetched as a JWKS and picked by `kid`; the algorithm is
+pinned, and `exp`, `iat`, `iss`, `aud`, `sub`, `role` and `jti` are all required.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
+
+from shared.auth.principal import Principal, Role
+
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted; the message is safe to show."""
+
+
+def public_jwk(public_key: Ed25519PublicKey) -> dict[str, Any]:
+    """The JWK of a public key, its `kid` the RFC 7638 thumbprint (stable across restarts)."""
+    jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(public_key))
+    thumbprint_input = json.dumps(
+        {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True
+    )
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(thumbprint_input.encode()).digest()
+    jwk["kid"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    jwk.update({"alg": ALGORITHM, "use": "sig"})
+    return jwk
+
+
+def load_private_key(pem: str) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the signing key must be an Ed25519 private key (PEM, PKCS#8)")
+    return key
+
+
+def generate_private_key_pem() -> str:
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    jti: str
+
+
+class TokenIssuer:
+    def __init__(
+        self, private_key: Ed25519PrivateKey, *, issuer: str, audience: str, ttl_seconds: int
+    ) -> None:
+        self._key = private_key
+        self._jwk = public_jwk(private_key.public_key())
+        self.kid: str = self._jwk["kid"]
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl_seconds
+
+    def issue(self, principal: Principal) -> IssuedToken:
+        now = int(time.time())
+        jti = str(uuid.uuid4())
+        claims = {
+            "sub": principal.user_id,
+            "preferred_username": principal.username,
+            "role": principal.role.value,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "exp": now + self._ttl,
+            "jti": jti,
+        }
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return IssuedToken(token, self._ttl, jti)
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        return {"keys": [self._jwk]}
+
+
+class TokenVerifier:
+    """Verifies access tokens against the auth function's JWKS, cached by `kid`.
+
+    An unknown `kid` triggers one refetch (a new signing key was added), at most once per
+    `min_refresh_seconds`, so forged kids cannot make it hammer the auth function.
+    """
+
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 5,
+        min_refresh_seconds: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._url = jwks_url
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+        self._min_refresh = min_refresh_seconds
+        self._client = client or httpx.AsyncClient(timeout=5.0)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self._min_refresh and self._keys:
+                return
+            try:
+                response = await self._client.get(self._url)
+                response.raise_for_status()
+                keys = {}
+                for raw in response.json().get("keys", []):
+                    if raw.get("kid") and raw.get("kty") == "OKP":
+                        keys[raw["kid"]] = jwt.PyJWK(raw, algorithm=ALGORITHM)
+            except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
+                raise KeysUnavailable(f"cannot fetch the signing keys: {exc}") from exc
+            self._keys = keys
+            self._fetched_at = time.monotonic()
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        if kid not in self._keys:
+            await self._refresh()
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise InvalidToken("token signed by an unknown key") from None
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise InvalidToken("token algorithm or key id not accepted")
+        key = await self._key(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token expired") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("token rejected") from None
+        try:
+            return Principal(
+                user_id=str(claims["sub"]),
+                username=str(claims.get("preferred_username", "")),
+                role=Role(claims["role"]),
+            )
+        except (KeyError, ValueError):
+            raise InvalidToken("token has no valid role") from None
+
+
+class KeysUnavailable(Exception):
+    """The verifier could not reach the JWKS: a 503 for the caller, not a 401."""

@@ -1,0 +1,52 @@
+"""Typed settings, one object per function, validated when the function starts.
+
+A function with a missing or malformed setting refuses to start (and says which one),
+rather than failing on its first request.
+"""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuthVerificationSettings(BaseSettings):
+    """How any HTTP function checks an access token: the auth function's public keys."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    auth_jwks_url: str = Field(min_length=1)
+    auth_issuer: str = "acougue-auth"
+    auth_audience: str = "acougue"
+
+
+class FunctionSettings(AuthVerificationSettings):
+    """What every function of a domain needs: its database role and the broker."""
+
+    function_target: str = Field(min_length=1)
+    database_url: SecretStr
+    k_sink: str | None = None
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=5, ge=1)
+    outbox_batch: int = Field(default=100, ge=1)
+    publish_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _libpq_dsn(cls, value: SecretStr) -> SecretStr:
+        try:
+            conninfo_to_dict(value.get_secret_value())
+        except Exception:
+            raise ValueError("DATABASE_URL is not a PostgreSQL connection string") from None
+        return value
+
+    @property
+    def function_name(self) -> str:
+        """The Knative Service name, e.g. `create-product` for target `create_product`."""
+        return self.function_target.replace("_", "-")
+
+    @property
+    def source(self) -> str:
+        """The CloudEvent `source` of everything this function emits."""
+        return f"/acougue/{self.function_name}"

@@ -1,0 +1,1 @@
+"""PostgreSQL access: pools, migrations, the unit of work, outbox and inbox."""

@@ -1,0 +1,128 @@
+"""The transactional outbox: events are rows until the broker has them.
+
+`add` writes an event in the caller's transaction. `relay` publishes what is unpublished:
+right after a commit for the aggregates just touched, and from the periodic sweep for
+everything. Concurrent relays never reorder one aggregate's events: a relay takes only
+the *oldest* unpublished event of an aggregate (FOR UPDATE SKIP LOCKED) and then publishes
+that aggregate's events in order while holding it, so another relay skips the aggregate.
+A failed publish backs off that aggregate (exponentially, capped) without blocking others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from psycopg.types.json import Jsonb
+
+from shared.db.pool import Conn, LazyPool
+from shared.events.envelope import Envelope
+from shared.publisher import Publisher, PublishError
+from shared.tracecontext import TraceContext
+
+log = logging.getLogger("acougue.outbox")
+
+MAX_BACKOFF = timedelta(minutes=5)
+
+_HEAD = """
+SELECT o.id, o.aggregate_id FROM outbox o
+WHERE o.published_at IS NULL AND o.next_attempt_at <= now()
+  AND (%(aggregates)s::text[] IS NULL OR o.aggregate_id = ANY(%(aggregates)s::text[]))
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox p
+    WHERE p.aggregate_id = o.aggregate_id AND p.published_at IS NULL AND p.id < o.id)
+ORDER BY o.id
+LIMIT 1
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+_PENDING_OF_AGGREGATE = """
+SELECT id, attributes, data, traceparent, tracestate, attempts FROM outbox
+WHERE aggregate_id = %s AND published_at IS NULL
+ORDER BY id
+FOR UPDATE
+"""
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at five minutes."""
+    return min(timedelta(seconds=2 ** min(attempts - 1, 16)), MAX_BACKOFF)
+
+
+@dataclass
+class RelayResult:
+    published: int = 0
+    failed: int = 0
+
+
+async def add(
+    conn: Conn, envelope: Envelope, trace: TraceContext | None, *, aggregate: str | None = None
+) -> None:
+    attributes = envelope.attributes()
+    await conn.execute(
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, attributes, data,"
+        " traceparent, tracestate) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            envelope.id,
+            envelope.type,
+            aggregate or envelope.subject or envelope.id,
+            Jsonb(attributes),
+            Jsonb(envelope.data),
+            trace.traceparent if trace else None,
+            trace.tracestate if trace else None,
+        ),
+    )
+
+
+class Outbox:
+    def __init__(self, pool: LazyPool, publisher: Publisher | None, *, batch: int = 100) -> None:
+        self._pool = pool
+        self._publisher = publisher
+        self._batch = batch
+
+    async def relay(self, aggregates: list[str] | None = None) -> RelayResult:
+        """Publish due events, aggregate by aggregate, in order; at most `batch` aggregates."""
+        result = RelayResult()
+        if self._publisher is None:
+            log.warning("no K_SINK: events stay in the outbox until a sweep can publish them")
+            return result
+        pool = await self._pool.get()
+        for _ in range(self._batch):
+            async with pool.connection() as conn, conn.transaction():
+                head = await (await conn.execute(_HEAD, {"aggregates": aggregates})).fetchone()
+                if head is None:
+                    break
+                rows = await (
+                    await conn.execute(_PENDING_OF_AGGREGATE, (head["aggregate_id"],))
+                ).fetchall()
+                for row in rows:
+                    if not await self._publish_row(conn, row, result):
+                        break
+        return result
+
+    async def _publish_row(self, conn: Conn, row: dict[str, object], result: RelayResult) -> bool:
+        assert self._publisher is not None
+        attributes = row["attributes"]
+        assert isinstance(attributes, dict)
+        envelope = Envelope.from_attributes(attributes, row["data"])
+        trace = (
+            TraceContext(str(row["traceparent"]), row["tracestate"] and str(row["tracestate"]))
+            if row["traceparent"]
+            else None
+        )
+        try:
+            await self._publisher.publish(envelope, trace)
+        except PublishError as exc:
+            attempts = int(str(row["attempts"])) + 1
+            await conn.execute(
+                "UPDATE outbox SET attempts = %s, next_attempt_at = now() + %s, last_error = %s"
+                " WHERE id = %s",
+                (attempts, backoff(attempts), str(exc)[:500], row["id"]),
+            )
+            log.warning("publish of %s failed (attempt %d): %s", envelope.id, attempts, exc)
+            result.failed += 1
+            return False
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE id = %s", (row["id"],))
+        result.published += 1
+        return True

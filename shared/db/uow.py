@@ -1,0 +1,94 @@
+"""The unit of work: one transaction that rolls back unless the command commits it.
+
+Events emitted inside it are outbox rows of the same transaction, so the change and the
+news of it commit or vanish together. After a commit the unit publishes them at once;
+whatever that misses (a crash, a broker outage) the sweep publishes later.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Self
+
+from psycopg_pool import AsyncConnectionPool
+
+from shared import tracecontext
+from shared.db import inbox, outbox
+from shared.db.pool import Conn
+from shared.events.envelope import Envelope, new_envelope
+from shared.events.registry import Payload, type_of
+
+log = logging.getLogger("acougue.uow")
+
+
+class UnitOfWork:
+    conn: Conn
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Conn],
+        relay: outbox.Outbox,
+        *,
+        source: str,
+        actor: str | None = None,
+    ) -> None:
+        self._pool = pool
+        self._relay = relay
+        self.source = source
+        self.actor = actor
+        self._committed = False
+        self._aggregates: list[str] = []
+
+    async def __aenter__(self) -> Self:
+        self._lease = self._pool.connection()
+        self.conn = await self._lease.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                await self.conn.rollback()
+        finally:
+            await self._lease.__aexit__(exc_type, exc, tb)
+        if self._committed and self._aggregates and exc is None:
+            try:
+                await self._relay.relay(self._aggregates)
+            except Exception:
+                # Committed is committed: the sweep publishes what this could not.
+                log.warning("publish after commit failed; left to the sweep", exc_info=True)
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+        self._committed = True
+
+    async def emit(self, payload: Payload, *, subject: str) -> Envelope:
+        """Write an event to the outbox in this transaction; it is published after commit."""
+        envelope = new_envelope(
+            type_=type_of(type(payload)),
+            source=self.source,
+            subject=subject,
+            data=payload.model_dump(mode="json"),
+            actor=self.actor,
+        )
+        await outbox.add(self.conn, envelope, tracecontext.current())
+        if subject not in self._aggregates:
+            self._aggregates.append(subject)
+        return envelope
+
+    async def republish(self, envelope: Envelope, *, aggregate: str) -> None:
+        """Publish an existing event again (a dead-letter replay), same id and source."""
+        await outbox.add(self.conn, envelope, tracecontext.current(), aggregate=aggregate)
+        if aggregate not in self._aggregates:
+            self._aggregates.append(aggregate)
+
+    async def first_delivery(self, event: Envelope) -> bool:
+        """Record an incoming event in the inbox; False if this domain applied it already."""
+        return await inbox.first_delivery(
+            self.conn, source=event.source, event_id=event.id, event_type=event.type
+        )

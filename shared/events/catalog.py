@@ -1,0 +1,39 @@
+"""Events of the catalogue domain."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.registry import Payload, event_type
+
+
+class ProductState(Payload):
+    """A product as the catalogue holds it; enough for a read model to act alone."""
+
+    product_id: str
+    name: str = Field(min_length=1, max_length=120)
+    unit: Literal["kg", "un"]
+    price_cents: int = Field(ge=0)
+    category_id: str | None
+    plu: int | None = Field(ge=1, le=9999)
+    barcode: str | None = Field(pattern=r"^\d{13}$")
+    min_stock: str = Field(pattern=r"^-?\d+\.\d{3}$", description="3-place decimal in the unit")
+    active: bool
+
+
+@event_type("product.created")
+class ProductCreated(ProductState):
+    pass
+
+
+@event_type("product.updated")
+class ProductUpdated(ProductState):
+    changed: list[str] = Field(description="names of the fields this update changed")
+
+
+@event_type("category.created")
+class CategoryCreated(Payload):
+    category_id: str
+    name: str = Field(min_length=1, max_length=60)

@@ -1,0 +1,179 @@
+"""HTTP functions: a small route table behind one functions-framework target.
+
+Every HTTP function answers through here, so each one (not only the gateway) checks the
+caller's token and role, speaks problem+json, and never shows a stack trace. The same
+entry point answers the PingSource's sweep event and the health probes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from re import Pattern
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg_pool
+from pydantic import BaseModel, ValidationError
+from starlette.convertors import Convertor
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import compile_path
+
+from shared import tracecontext
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import InvalidToken, KeysUnavailable
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem, invalid_json_problem, validation_problem
+from shared.events.envelope import PING_TYPE
+from shared.runtime import Runtime
+
+log = logging.getLogger("acougue.http")
+M = TypeVar("M", bound=BaseModel)
+Result = Response | BaseModel | dict[str, Any] | list[Any]
+Handler = Callable[["RequestContext"], Awaitable[Result]]
+PUBLIC: frozenset[Role] | None = None
+
+
+@dataclass
+class RequestContext:
+    request: Request
+    runtime: Runtime
+    params: dict[str, Any]
+    principal: Principal | None
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:  # a route without roles never asks for the user
+            raise Problem(401, "Authentication required.")
+        return self.principal
+
+    async def body(self, model: type[M]) -> M:
+        raw = await self.request.body()
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            raise invalid_json_problem() from None
+        if not isinstance(data, dict):
+            raise Problem(422, "The request body must be a JSON object.")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise validation_problem(exc) from None
+
+    async def unit_of_work(self) -> UnitOfWork:
+        return await self.runtime.unit_of_work(
+            actor=self.principal.user_id if self.principal else None
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[Role] | None
+    status: int = 200
+    _regex: Pattern[str] = field(init=False, repr=False, compare=False)
+    _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex, _, convertors = compile_path(self.path)
+        object.__setattr__(self, "_regex", regex)
+        object.__setattr__(self, "_convertors", convertors)
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        found = self._regex.match(path)
+        if not found:
+            return None
+        return {k: self._convertors[k].convert(v) for k, v in found.groupdict().items()}
+
+
+def roles(*allowed: Role) -> frozenset[Role]:
+    return frozenset(allowed)
+
+
+class HttpFunction:
+    def __init__(self, runtime: Runtime, routes: Iterable[Route]) -> None:
+        self.runtime = runtime
+        self.routes = list(routes)
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        tracecontext.set_current(tracecontext.from_headers(request.headers))
+        try:
+            response = await self._dispatch(request)
+        except Problem as problem:
+            response = problem.response()
+        except KeysUnavailable:
+            log.warning("token keys unavailable", exc_info=True)
+            response = Problem(503, "Cannot verify tokens right now; try again.").response()
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            log.warning("database unavailable", exc_info=True)
+            response = Problem(503, "The database is unavailable; try again.").response()
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = Problem(500, "Something went wrong on our side.").response()
+        log.info(
+            "%s %s %d",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return response
+
+    async def _dispatch(self, request: Request) -> Response:
+        path, method = request.url.path, request.method
+        if method == "POST" and request.headers.get("ce-type") == PING_TYPE:
+            result = await self.runtime.outbox.relay()
+            return JSONResponse({"published": result.published, "failed": result.failed})
+        if path == "/healthz":
+            return JSONResponse({"status": "ok"})
+        if path == "/readyz":
+            await self.runtime.ready()
+            return JSONResponse({"status": "ready"})
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method != method:
+                allowed.append(route.method)
+                continue
+            principal = await self._authorize(request, route)
+            context = RequestContext(request, self.runtime, params, principal)
+            return _render(await route.handler(context), route.status)
+        if allowed:
+            raise Problem(405, f"{method} is not allowed here.", headers={"Allow": ", ".join(allowed)})
+        raise Problem(404, f"No such resource: {path}")
+
+    async def _authorize(self, request: Request, route: Route) -> Principal | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if route.roles is None:
+            return None
+        if scheme.lower() != "bearer" or not token:
+            token = request.cookies.get("access_token", "")
+        if not token:
+            raise Problem(401, "Authentication required.", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            principal = await self.runtime.verifier.verify(token.strip())
+        except InvalidToken as exc:
+            raise Problem(
+                401, f"Invalid access token: {exc}.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from None
+        if principal.role not in route.roles:
+            raise Problem(403, "Your role may not do this.")
+        return principal
+
+
+def _render(result: Result, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        return JSONResponse(result.model_dump(mode="json"), status_code=status)
+    return JSONResponse(result, status_code=status)

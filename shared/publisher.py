@@ -1,0 +1,32 @@
+"""Publishes CloudEvents to the broker's address (K_SINK), as Knative sources do."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.events.envelope import Envelope
+from shared.tracecontext import TraceContext
+
+
+class PublishError(RuntimeError):
+    """The broker did not take the event; it stays in the outbox for the sweep."""
+
+
+class Publisher:
+    def __init__(self, sink: str, *, timeout: float = 5.0) -> None:
+        self.sink = sink
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def publish(self, envelope: Envelope, trace: TraceContext | None = None) -> None:
+        headers = envelope.binary_headers()
+        if trace is not None:
+            headers.update(trace.headers())
+        try:
+            response = await self._client.post(self.sink, content=envelope.body(), headers=headers)
+        except httpx.HTTPError as exc:
+            raise PublishError(f"broker unreachable: {exc.__class__.__name__}: {exc}") from exc
+        if not response.is_success:
+            raise PublishError(f"broker answered {response.status_code}: {response.text[:200]}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,32 @@
+"""Settings of `make run` (all from the environment; see the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.manifests import REPO_ROOT
+
+
+class RunnerSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    port: int = Field(default=8080, ge=0, le=65535, description="gateway port; 0 = any free")
+    host: str = Field(default="0.0.0.0", alias="ACOUGUE_HOST")  # noqa: S104 - the shop's tablet
+    database_url: SecretStr | None = None
+    amqp_url: SecretStr | None = None
+    acougue_admin_password: SecretStr | None = None
+    data_dir: Path = Field(default=REPO_ROOT / ".data", alias="ACOUGUE_DATA_DIR")
+    base_port: int = Field(
+        default=8100, ge=0, le=65000, alias="ACOUGUE_BASE_PORT", description="0 = any free"
+    )
+    sweep_interval: float = Field(default=5.0, gt=0, alias="ACOUGUE_SWEEP_INTERVAL")
+    role_prefix: str = Field(default="acougue_", pattern=r"^[a-z][a-z0-9_]{0,30}$", alias="ACOUGUE_DB_ROLE_PREFIX")
+    broker_resource_prefix: str = Field(default="", alias="BROKER_RESOURCE_PREFIX")
+    state_file: Path | None = Field(default=None, alias="ACOUGUE_RUN_STATE")
+    auth_signing_key: SecretStr | None = None
+    manifests_root: Path = Field(default=REPO_ROOT, alias="ACOUGUE_MANIFESTS_ROOT")
+    start_timeout: float = Field(default=60.0, gt=0, alias="ACOUGUE_START_TIMEOUT")
+    restart_crashed: bool = Field(default=True, alias="ACOUGUE_RESTART_CRASHED")

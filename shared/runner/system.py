@@ -1,0 +1,323 @@
+"""Starts and stops the whole system: database, functions, broker, gateway, sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from functions.auth.bootstrap import ensure_admin
+from shared.auth.tokens import generate_private_key_pem
+from shared.db.migrations import Domain, provision, role_name
+from shared.events.envelope import PING_TYPE
+from shared.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
+from shared.runner.database import EmbeddedPostgres, role_dsn
+from shared.runner.processes import ManagedProcess
+from shared.runner.settings import RunnerSettings
+
+log = logging.getLogger("acougue.runner")
+NAMESPACE = "acougue-system"
+_CLUSTER_URL = re.compile(r"http://([a-z0-9-]+)\." + NAMESPACE + r"\.svc\.cluster\.local")
+_DB_SECRET = re.compile(r"^acougue-db-([a-z]+)$")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class PortPlan:
+    """Ports from ACOUGUE_BASE_PORT upwards (skipping taken ones), or any free ones."""
+
+    def __init__(self, base: int) -> None:
+        self._next = base
+
+    def take(self) -> int:
+        if self._next == 0:
+            return free_port()
+        while not _port_free(self._next):
+            self._next += 1
+        port = self._next
+        self._next += 1
+        return port
+
+
+def database_domains(topology: Topology) -> list[str]:
+    found = {
+        match.group(1)
+        for svc in topology.services.values()
+        for ref in svc.secret_env.values()
+        if (match := _DB_SECRET.match(ref.secret))
+    }
+    return sorted(found)
+
+
+def load_signing_key(settings: RunnerSettings) -> str:
+    if settings.auth_signing_key:
+        return settings.auth_signing_key.get_secret_value()
+    path = settings.data_dir / "keys" / "signing-key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_private_key_pem())
+    return path.read_text()
+
+
+class System:
+    def __init__(self, settings: RunnerSettings) -> None:
+        self.settings = settings
+        self.topology = load_topology(settings.manifests_root)
+        self.processes: dict[str, ManagedProcess] = {}
+        self.urls: dict[str, str] = {}
+        self.startup_seconds: dict[str, float] = {}
+        self._stopping = asyncio.Event()
+        self._secrets: dict[tuple[str, str], str] = {}
+
+    # -- wiring -------------------------------------------------------------------------
+    def _resolve(self, dest: Destination) -> str:
+        if dest.service:
+            base = self.urls[dest.service]
+            return base + (dest.uri or "") if dest.uri and dest.uri.startswith("/") else base
+        assert dest.uri is not None
+        return dest.uri
+
+    def _service_env(self, svc: ServiceSpec, port: int, broker_url: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AMQP_URL"))}
+        for name, value in svc.env.items():
+            env[name] = _CLUSTER_URL.sub(lambda m: self.urls[m.group(1)], value)
+        for name, ref in svc.secret_env.items():
+            secret = self._secrets.get((ref.secret, ref.key))
+            if secret is None and not ref.optional:
+                raise RuntimeError(f"{svc.name}: no local value for secret {ref.secret}/{ref.key}")
+            if secret is not None:
+                env[name] = secret
+        for name, path in svc.field_env.items():
+            if path == "status.hostIP":
+                env[name] = "127.0.0.1"
+        env.update(
+            PORT=str(port),
+            HOST="127.0.0.1" if svc.function_target else self.settings.host,
+            K_SINK=broker_url,
+            PYTHONPATH=str(REPO_ROOT),
+            PYTHONUNBUFFERED="1",
+        )
+        env.setdefault("DD_ENV", "local")
+        env["DD_ENV"] = "local"
+        return env
+
+    def _argv(self, svc: ServiceSpec) -> list[str]:
+        if svc.function_target:
+            return [sys.executable, "-m", "functions_framework", "--asgi"]
+        if svc.command and svc.command[0] == "python":
+            return [sys.executable, *svc.command[1:]]
+        raise RuntimeError(f"{svc.name}: neither FUNCTION_TARGET nor a python command")
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stopping.set)
+        with ExitStack() as stack:
+            admin_dsn, db_label = self._database(stack)
+            generated = await self._provision(admin_dsn)
+            try:
+                await self._start_all()
+            except Exception as exc:
+                print(f"\nStart failed: {exc}", file=sys.stderr, flush=True)
+                self._stop_all()
+                return 1
+            self._write_state()
+            self._banner(db_label, generated)
+            tasks = [
+                asyncio.create_task(self._supervise()),
+                *(asyncio.create_task(self._ping_loop(p.name, p.data, p.sink)) for p in self.topology.pings),
+            ]
+            await self._stopping.wait()
+            print("\nStopping…", flush=True)
+            for task in tasks:
+                task.cancel()
+            self._stop_all()
+        print("Stopped.", flush=True)
+        return 0
+
+    def _database(self, stack: ExitStack) -> tuple[str, str]:
+        if self.settings.database_url:
+            return self.settings.database_url.get_secret_value(), "PostgreSQL at DATABASE_URL"
+        embedded = stack.enter_context(EmbeddedPostgres(self.settings.data_dir))
+        return embedded.url, f"embedded PostgreSQL in {embedded.pgdata}"
+
+    async def _provision(self, admin_dsn: str) -> str | None:
+        domains = database_domains(self.topology)
+        passwords = {d: secrets.token_urlsafe(18) for d in domains}
+        await provision(
+            admin_dsn,
+            [Domain(d, REPO_ROOT / "functions" / d / "migrations") for d in domains],
+            role_prefix=self.settings.role_prefix,
+            passwords=passwords,
+        )
+        for domain in domains:
+            dsn = role_dsn(admin_dsn, role_name(self.settings.role_prefix, domain), passwords[domain])
+            self._secrets[(f"acougue-db-{domain}", "url")] = dsn
+        self._secrets[("acougue-auth-keys", "signing-key.pem")] = load_signing_key(self.settings)
+        admin_password = self.settings.acougue_admin_password
+        if admin_password:
+            self._secrets[("acougue-admin", "password")] = admin_password.get_secret_value()
+        return await ensure_admin(
+            admin_dsn, admin_password.get_secret_value() if admin_password else None
+        )
+
+    async def _start_all(self) -> None:
+        ports = PortPlan(self.settings.base_port)
+        functions = [s for s in self.topology.services.values() if s.function_target]
+        others = [s for s in self.topology.services.values() if not s.function_target]
+        for svc in functions:
+            self.urls[svc.name] = f"http://127.0.0.1:{ports.take()}"
+        for svc in others:
+            port = self.settings.port if svc.name == "gateway" else ports.take()
+            if port == 0:
+                port = free_port()
+            self.urls[svc.name] = f"http://127.0.0.1:{port}"
+        broker_port = ports.take()
+        broker = self.topology.broker()
+        self.urls["broker"] = f"http://127.0.0.1:{broker_port}"
+        broker_url = f"{self.urls['broker']}/{broker.namespace}/{broker.name}"
+        log_dir = self.settings.data_dir / "logs"
+
+        def managed(svc: ServiceSpec) -> ManagedProcess:
+            port = int(self.urls[svc.name].rsplit(":", 1)[1])
+            return ManagedProcess(
+                svc.name, self._argv(svc), self._service_env(svc, port, broker_url), self.urls[svc.name], log_dir
+            )
+
+        async with httpx.AsyncClient() as client:
+            await self._start_group([managed(s) for s in functions], client)
+            broker_env = {
+                **os.environ,
+                "BROKER_HOST": "127.0.0.1",
+                "BROKER_PORT": str(broker_port),
+                "BROKER_SERVICE_URLS": json.dumps({k: v for k, v in self.urls.items() if k != "broker"}),
+                "BROKER_MANIFESTS_ROOT": str(self.settings.manifests_root),
+                "BROKER_RESOURCE_PREFIX": self.settings.broker_resource_prefix,
+                "PYTHONPATH": str(REPO_ROOT),
+                "PYTHONUNBUFFERED": "1",
+            }
+            if self.settings.amqp_url:
+                broker_env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
+            else:
+                broker_env.pop("AMQP_URL", None)
+            argv = [sys.executable, "-m", "shared.broker"]
+            await self._start_group([ManagedProcess("broker", argv, broker_env, self.urls["broker"], log_dir)], client)
+            await self._start_group([managed(s) for s in others], client)
+
+    async def _start_group(self, group: list[ManagedProcess], client: httpx.AsyncClient) -> None:
+        for process in group:
+            self.processes[process.name] = process
+            process.start()
+        timings = await asyncio.gather(
+            *(p.wait_healthy(client, self.settings.start_timeout) for p in group)
+        )
+        for process, seconds in zip(group, timings, strict=True):
+            self.startup_seconds[process.name] = round(seconds, 3)
+
+    async def _supervise(self) -> None:
+        """A crashed process is restarted, as Kubernetes restarts a crashed container."""
+        while True:
+            await asyncio.sleep(0.5)
+            for process in self.processes.values():
+                code = process.exited()
+                if code is None or self._stopping.is_set() or not self.settings.restart_crashed:
+                    continue
+                process.restarts += 1
+                log.warning("%s exited with %s; restarting (restart %d)", process.name, code, process.restarts)
+                print(f"{process.name} exited with {code}; restarting", flush=True)
+                process.start()
+
+    async def _ping_loop(self, name: str, data: str, sink: Destination) -> None:
+        """The PingSource, on a local timer: a `dev.knative.sources.ping` event to its sink."""
+        url = self._resolve(sink)
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            while True:
+                await asyncio.sleep(self.settings.sweep_interval)
+                headers = {
+                    "ce-specversion": "1.0",
+                    "ce-id": str(uuid.uuid4()),
+                    "ce-type": PING_TYPE,
+                    "ce-source": f"/apis/v1/namespaces/{NAMESPACE}/pingsources/{name}",
+                    "content-type": "application/json",
+                }
+                try:
+                    await client.post(url, content=data.encode(), headers=headers)
+                except httpx.HTTPError as exc:
+                    log.warning("ping %s to %s failed: %s", name, url, exc)
+
+    def _stop_all(self) -> None:
+        order = ["gateway", "broker"] + [n for n in self.processes if n not in ("gateway", "broker")]
+        for name in order:
+            if name in self.processes:
+                self.processes[name].stop()
+
+    def _write_state(self) -> None:
+        if not self.settings.state_file:
+            return
+        state: dict[str, Any] = {
+            "urls": self.urls,
+            "pids": {n: p.pid for n, p in self.processes.items()},
+            "startup_seconds": self.startup_seconds,
+            "logs": str(self.settings.data_dir / "logs"),
+            "runner_pid": os.getpid(),
+        }
+        tmp = self.settings.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.settings.state_file)
+
+    def _banner(self, db_label: str, generated_password: str | None) -> None:
+        gateway = self.urls["gateway"].replace("127.0.0.1", "localhost")
+        broker = "RabbitMQ (AMQP_URL)" if self.settings.amqp_url else "in-memory"
+        if generated_password:
+            login = f"admin / {generated_password}   (generated now and shown only once: write it down)"
+        elif self.settings.acougue_admin_password:
+            login = "admin / the password in ACOUGUE_ADMIN_PASSWORD"
+        else:
+            login = "admin / the password shown on the first run"
+        lines = [
+            "",
+            "Açougue is running.",
+            f"  UI and API : {gateway}/",
+            f"  login      : {login}",
+            f"  database   : {db_label}",
+            f"  broker     : {broker}",
+            f"  functions  : {len(self.processes) - 2} processes, logs in {self.settings.data_dir / 'logs'}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = RunnerSettings()  # type: ignore[call-arg]
+    return asyncio.run(System(settings).run())

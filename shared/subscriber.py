@@ -1,0 +1,122 @@
+"""CloudEvent subscribers: validate, apply once, answer so the broker knows what to do.
+
+Functions are served with functions-framework's HTTP signature and parse the CloudEvent
+here, because its CloudEvent signature answers only POST (no health probes), hides the
+`traceparent` header and cannot answer a bad event with a problem body. The answers the
+broker acts on:
+- 2xx: applied, or a duplicate (the inbox had it): acknowledged, nothing changes.
+- 400: the event is not valid for this subscriber: dead-lettered at once, never retried.
+- 422/409 from a domain rule: likewise non-retryable, dead-lettered with the reason.
+- 5xx: could not apply now (database down...): the broker retries with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from cloudevents.http import from_http
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shared import tracecontext
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem, validation_problem
+from shared.events.envelope import PING_TYPE, Envelope
+from shared.events.registry import Payload, payload_model
+from shared.runtime import Runtime
+
+log = logging.getLogger("acougue.subscriber")
+EventHandler = Callable[[UnitOfWork, Envelope, Payload | None], Awaitable[None]]
+ANY_TYPE = "*"
+
+
+def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
+    """Binary or structured mode into an Envelope; 400 when it is not a CloudEvent."""
+    try:
+        event = from_http(dict(headers), body)
+        attributes: dict[str, Any] = dict(event.get_attributes())
+        data = event.get_data()
+    except Exception as exc:  # the SDK raises several unrelated types for bad input
+        raise Problem(400, f"Not a valid CloudEvent: {exc}") from None
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = json.loads(data) if data else None
+        except ValueError:
+            raise Problem(400, "CloudEvent data is not JSON.") from None
+    try:
+        return Envelope.from_attributes(attributes, data)
+    except ValidationError as exc:
+        raise validation_problem(exc, status=400) from None
+
+
+class Subscriber:
+    def __init__(self, runtime: Runtime, handlers: Mapping[str, EventHandler]) -> None:
+        self.runtime = runtime
+        self.handlers = dict(handlers)
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        outcome = "error"
+        event_id = event_type = None
+        try:
+            if request.url.path in ("/healthz", "/readyz"):
+                if request.url.path == "/readyz":
+                    await self.runtime.ready()
+                return JSONResponse({"status": "ok"})
+            if request.method != "POST":
+                raise Problem(405, "Deliver CloudEvents with POST.", headers={"Allow": "POST"})
+            tracecontext.set_current(tracecontext.from_headers(request.headers))
+            event = parse_cloud_event(request.headers, await request.body())
+            event_id, event_type = event.id, event.type
+            if event.type == PING_TYPE:
+                result = await self.runtime.outbox.relay()
+                outcome = "swept"
+                return JSONResponse({"published": result.published, "failed": result.failed})
+            applied = await self.apply(event)
+            outcome = "applied" if applied else "duplicate"
+            return JSONResponse({"status": outcome})
+        except Problem as problem:
+            outcome = f"rejected:{problem.status}"
+            return problem.response()
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            log.warning("database unavailable; the broker will retry", exc_info=True)
+            return Problem(503, "The database is unavailable; retry later.").response()
+        except Exception:
+            log.exception("failed to apply event %s", event_id)
+            return Problem(500, "The event could not be applied now.").response()
+        finally:
+            log.info(
+                "event %s %s %s",
+                event_type,
+                event_id,
+                outcome,
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            )
+
+    async def apply(self, event: Envelope) -> bool:
+        """Apply the event once; False when the inbox shows it was applied before."""
+        handler = self.handlers.get(event.type) or self.handlers.get(ANY_TYPE)
+        if handler is None:
+            raise Problem(400, f"This function does not handle events of type {event.type}.")
+        payload: Payload | None = None
+        model = payload_model(event.type)
+        if event.type in self.handlers:
+            if model is None:
+                raise Problem(400, f"Unknown event type {event.type}.")
+            try:
+                payload = model.model_validate(event.data)
+            except ValidationError as exc:
+                raise validation_problem(exc, status=400) from None
+        async with await self.runtime.unit_of_work(actor=event.actor) as uow:
+            if not await uow.first_delivery(event):
+                return False
+            await handler(uow, event, payload)
+            await uow.commit()
+        return True

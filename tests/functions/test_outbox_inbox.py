@@ -1,0 +1,178 @@
+"""The outbox and inbox against the real PostgreSQL, publishing to a real HTTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from shared import tracecontext
+from shared.config import FunctionSettings
+from shared.events.catalog import CategoryCreated
+from shared.events.envelope import new_envelope
+from shared.runtime import Runtime
+from tests.support.database import ProvisionedDatabase
+from tests.support.servers import free_port, serve
+from tests.support.sink import RecordingSink
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[RecordingSink, str]]:
+    recorder = RecordingSink()
+    with serve(recorder.app()) as url:
+        yield recorder, url
+
+
+def _runtime(database: ProvisionedDatabase, k_sink: str | None) -> Runtime:
+    return Runtime(
+        FunctionSettings(
+            function_target="create_category",
+            database_url=SecretStr(database.role_dsn("catalog")),
+            k_sink=k_sink,
+            auth_jwks_url="http://127.0.0.1:1/unused",
+        )
+    )
+
+
+@pytest.fixture
+async def clean_outbox(database: ProvisionedDatabase) -> AsyncIterator[None]:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(database.admin_dsn, autocommit=True) as conn:
+        await conn.execute("TRUNCATE catalog.outbox, catalog.inbox")
+    yield
+
+
+async def _unpublished(runtime: Runtime) -> int:
+    pool = await runtime.pool.get()
+    async with pool.connection() as conn:
+        row = await (
+            await conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+        ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def _event(name: str) -> CategoryCreated:
+    return CategoryCreated(category_id=str(uuid.uuid4()), name=name)
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_committed_event_is_published_once_with_its_trace(
+    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+) -> None:
+    recorder, url = sink
+    runtime = _runtime(database, url)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    tracecontext.set_current(tracecontext.TraceContext(traceparent))
+    async with await runtime.unit_of_work(actor="user-1") as uow:
+        envelope = await uow.emit(_event("Bovinos"), subject="agg-1")
+        await uow.commit()
+    tracecontext.set_current(None)
+
+    assert recorder.ids() == [envelope.id]
+    headers = recorder.received[0].headers
+    assert headers["ce-type"] == "com.acougue.category.created"
+    assert headers["ce-source"] == "/acougue/create-category"
+    assert headers["ce-subject"] == "agg-1"
+    assert headers["ce-actor"] == "user-1"
+    assert headers["traceparent"] == traceparent
+    assert json.loads(recorder.received[0].body)["name"] == "Bovinos"
+    assert await _unpublished(runtime) == 0
+    # A sweep afterwards publishes nothing again.
+    assert (await runtime.outbox.relay()).published == 0
+    assert len(recorder.received) == 1
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_uncommitted_work_leaves_no_event(
+    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+) -> None:
+    recorder, url = sink
+    runtime = _runtime(database, url)
+    with pytest.raises(RuntimeError):
+        async with await runtime.unit_of_work() as uow:
+            await uow.emit(_event("Suínos"), subject="agg-2")
+            raise RuntimeError("the command failed before commit")
+    async with await runtime.unit_of_work() as uow:
+        await uow.emit(_event("Aves"), subject="agg-3")  # never committed
+    assert recorder.received == []
+    assert await _unpublished(runtime) == 0
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_event_left_by_a_failed_publish_is_swept_later(
+    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+) -> None:
+    recorder, url = sink
+    # The broker is unreachable when the command commits (nothing listens on that port).
+    down = _runtime(database, f"http://127.0.0.1:{free_port()}/")
+    async with await down.unit_of_work() as uow:
+        envelope = await uow.emit(_event("Linguiças"), subject="agg-4")
+        await uow.commit()
+    assert await _unpublished(down) == 1
+
+    pool = await down.pool.get()
+    async with pool.connection() as conn:
+        row = await (
+            await conn.execute("SELECT attempts, next_attempt_at > now() AS later FROM outbox")
+        ).fetchone()
+        assert row == {"attempts": 1, "later": True}
+        # Backoff is honoured: a sweep now does not retry yet...
+        up = _runtime(database, url)
+        assert (await up.outbox.relay()).published == 0
+        # ...and once due, the sweep publishes it.
+        await conn.execute("UPDATE outbox SET next_attempt_at = now()")
+        await conn.commit()
+    assert (await up.outbox.relay()).published == 1
+    assert recorder.ids() == [envelope.id]
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_concurrent_sweeps_keep_each_aggregates_order_and_publish_once(
+    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+) -> None:
+    recorder, url = sink
+    recorder.delay = 0.02
+    writer = _runtime(database, None)  # no K_SINK: everything waits for the sweep
+    expected: dict[str, list[str]] = {}
+    for aggregate in ("a", "b", "c"):
+        for n in range(4):
+            async with await writer.unit_of_work() as uow:
+                envelope = await uow.emit(_event(f"{aggregate}{n}"), subject=aggregate)
+                await uow.commit()
+            expected.setdefault(aggregate, []).append(envelope.id)
+
+    sweepers = [_runtime(database, url) for _ in range(3)]
+    await asyncio.gather(*(s.outbox.relay() for s in sweepers))
+    await asyncio.gather(*(s.outbox.relay() for s in sweepers))
+
+    published: dict[str, list[str]] = {}
+    for received in recorder.received:
+        published.setdefault(received.headers["ce-subject"], []).append(received.headers["ce-id"])
+    assert published == expected
+    assert await _unpublished(writer) == 0
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_inbox_applies_an_event_once_even_when_duplicates_race(
+    database: ProvisionedDatabase,
+) -> None:
+    runtime = _runtime(database, None)
+    event = new_envelope(
+        type_="com.acougue.product.created", source="/acougue/test", subject="p", data={}
+    )
+
+    async def deliver() -> bool:
+        async with await runtime.unit_of_work() as uow:
+            first = await uow.first_delivery(event)
+            await asyncio.sleep(0.05)  # hold the transaction open while the twin arrives
+            await uow.commit()
+            return first
+
+    results = await asyncio.gather(deliver(), deliver(), deliver())
+    assert sorted(results) == [False, False, True]
