@@ -1,0 +1,20 @@
+"""The whole system per broker backend, started once per module by the local runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.system import RunningSystem, running_system
+
+
+@pytest.fixture(scope="module", params=["memory", "rabbitmq"])
+def system(
+    request: pytest.FixtureRequest, admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    amqp = request.getfixturevalue("amqp_url") if request.param == "rabbitmq" else None
+    tmp: Path = tmp_path_factory.mktemp(f"system-{request.param}")
+    with running_system(admin_database_url, tmp, amqp_url=amqp) as running:
+        yield running

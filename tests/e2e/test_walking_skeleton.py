@@ -1,0 +1,180 @@
+"""Through the gateway and the broker, as a real client, on both broker backends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
+
+
+def _client(system: RunningSystem, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=system.gateway, headers=headers, timeout=15)
+
+
+def _events(api: httpx.Client, type_: str) -> list[dict[str, Any]]:
+    answer = api.get("/api/events", params={"type": type_, "limit": 500})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def test_health_login_and_identity(system: RunningSystem) -> None:
+    with _client(system) as anonymous:
+        assert anonymous.get("/healthz").status_code == 200
+        assert anonymous.get("/readyz").json() == {"status": "ready"}
+        assert "Açougue" in anonymous.get("/").text
+        wrong = anonymous.post("/api/auth/login", json={"username": "admin", "password": "nope"})
+        assert wrong.status_code == 401
+        assert wrong.headers["content-type"] == "application/problem+json"
+        assert anonymous.get("/api/me").status_code == 401
+        login = anonymous.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+    assert login.status_code == 200
+    body = login.json()
+    assert body["token_type"] == "bearer"
+    assert 0 < body["expires_in"] <= 900
+    assert body["user"]["role"] == "admin"
+    with _client(system, body["access_token"]) as api:
+        assert api.get("/api/me").json()["username"] == "admin"
+
+
+def test_product_lifecycle_reaches_the_event_log(system: RunningSystem) -> None:
+    with _client(system, system.admin_token()) as api:
+        category = api.post("/api/categories", json={"name": f"Miúdos {uuid.uuid4().hex[:6]}"})
+        assert category.status_code == 201, category.text
+        plu = int(uuid.uuid4().int % 9000) + 1000
+        created = api.post(
+            "/api/products",
+            json={
+                "name": "Coração de frango",
+                "unit": "kg",
+                "price_cents": 1899,
+                "category_id": category.json()["id"],
+                "plu": plu,
+                "barcode": "7891000315507",
+                "min_stock": "2.5",
+            },
+        )
+        assert created.status_code == 201, created.text
+        product = created.json()
+        assert product["min_stock"] == "2.500"
+        assert product["active"] is True
+
+        found = api.get("/api/products", params={"q": "coracao"}).json()["items"]
+        assert [p["id"] for p in found] == [product["id"]]
+        assert api.get("/api/products", params={"q": str(plu)}).json()["items"][0]["id"] == product["id"]
+        assert api.get(f"/api/products/{product['id']}").json()["name"] == "Coração de frango"
+
+        patched = api.patch(f"/api/products/{product['id']}", json={"price_cents": 2099})
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["price_cents"] == 2099
+
+        def logged() -> list[dict[str, Any]]:
+            return [
+                e for e in _events(api, "com.acougue.product.created") if e["subject"] == product["id"]
+            ]
+
+        event = wait_for(logged)[0]
+        assert event["source"] == "/acougue/create-product"
+        assert event["data"]["price_cents"] == 1899
+        updated = wait_for(
+            lambda: [
+                e for e in _events(api, "com.acougue.product.updated") if e["subject"] == product["id"]
+            ]
+        )
+        assert updated[0]["data"]["changed"] == ["price_cents"]
+
+
+def test_bad_input_gets_a_problem_not_a_crash(system: RunningSystem) -> None:
+    with _client(system, system.admin_token()) as api:
+        unknown_field = api.post(
+            "/api/products", json={"name": "Picanha", "unit": "kg", "price_cents": 100, "cor": "x"}
+        )
+        assert unknown_field.status_code == 422
+        assert unknown_field.headers["content-type"] == "application/problem+json"
+        bad_ean = api.post(
+            "/api/products",
+            json={"name": "Picanha", "unit": "kg", "price_cents": 100, "barcode": "7891000315508"},
+        )
+        assert bad_ean.status_code == 422
+        float_money = api.post("/api/products", json={"name": "X", "unit": "kg", "price_cents": 10.5})
+        assert float_money.status_code == 422
+        assert api.get(f"/api/products/{uuid.uuid4()}").status_code == 404
+        assert api.get("/api/products/not-a-uuid").status_code == 422
+    with _client(system, "not.a.token") as forged:
+        answer = forged.get("/api/products")
+        assert answer.status_code == 401
+        assert answer.json()["status"] == 401
+
+
+def _publish(system: RunningSystem, event_id: str, type_: str, data: bytes) -> httpx.Response:
+    return httpx.post(
+        system.broker_ingress,
+        content=data,
+        headers={
+            "ce-specversion": "1.0",
+            "ce-id": event_id,
+            "ce-source": "/tests/e2e",
+            "ce-type": type_,
+            "ce-subject": "dup",
+            "content-type": "application/json",
+        },
+        timeout=10,
+    )
+
+
+def test_the_same_cloudevent_twice_is_applied_once(system: RunningSystem) -> None:
+    event_id = str(uuid.uuid4())
+    for _ in range(2):
+        assert _publish(system, event_id, "com.acougue.test.ping", b'{"n": 1}').status_code == 202
+    with _client(system, system.admin_token()) as api:
+        wait_for(lambda: [e for e in _events(api, "com.acougue.test.ping") if e["id"] == event_id])
+        # a later event proves both deliveries of the first have been handled
+        later = str(uuid.uuid4())
+        _publish(system, later, "com.acougue.test.ping", b'{"n": 2}')
+        wait_for(lambda: [e for e in _events(api, "com.acougue.test.ping") if e["id"] == later])
+        matches = [e for e in _events(api, "com.acougue.test.ping") if e["id"] == event_id]
+    assert len(matches) == 1
+
+
+def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> None:
+    event_id = str(uuid.uuid4())
+    answer = _publish(system, event_id, "com.acougue.product.created", b'{"name": 42}')
+    assert answer.status_code == 202  # the broker takes it; the subscriber refuses it
+    with _client(system, system.admin_token()) as api:
+        letters = wait_for(
+            lambda: [
+                d for d in api.get("/api/dead-letters").json()["items"] if d["event_id"] == event_id
+            ]
+        )
+        assert letters[0]["error_code"] == "400"
+        assert "event-log" in letters[0]["error_dest"] or letters[0]["error_dest"].startswith("http")
+        assert letters[0]["failures"] == 1
+        assert not [e for e in _events(api, "com.acougue.product.created") if e["id"] == event_id]
+
+
+def test_events_committed_while_the_broker_is_down_are_swept(system: RunningSystem) -> None:
+    """The broker dies between commit and publish; the sweep publishes after it is back."""
+    with _client(system, system.admin_token()) as api:
+        os.kill(system.pid("broker"), signal.SIGKILL)
+        created = api.post(
+            "/api/categories", json={"name": f"Durante a queda {uuid.uuid4().hex[:6]}"}
+        )
+        assert created.status_code == 201, created.text
+        category_id = created.json()["id"]
+        events = wait_for(
+            lambda: [
+                e
+                for e in _events(api, "com.acougue.category.created")
+                if e["subject"] == category_id
+            ],
+            timeout=40,
+        )
+    assert len(events) == 1

@@ -1,0 +1,161 @@
+"""The whole system, started by the local runner as `make run` starts it, for e2e tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from shared.manifests import REPO_ROOT
+from tests.support.database import _with_database
+
+ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(12)
+
+
+@dataclass
+class RunningSystem:
+    state: dict[str, Any]
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    admin_dsn: str
+
+    @property
+    def gateway(self) -> str:
+        return str(self.state["urls"]["gateway"])
+
+    @property
+    def broker_ingress(self) -> str:
+        return str(self.state["urls"]["broker"]) + "/acougue-system/default"
+
+    def url(self, service: str) -> str:
+        return str(self.state["urls"][service])
+
+    def pid(self, service: str) -> int:
+        return int(self.state["pids"][service])
+
+    def logs(self, service: str) -> str:
+        return (self.data_dir / "logs" / f"{service}.log").read_text(errors="replace")
+
+    def admin_token(self) -> str:
+        answer = httpx.post(
+            self.gateway + "/api/auth/login",
+            json={"username": "admin", "password": ADMIN_PASSWORD},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+@contextmanager
+def running_system(
+    server_dsn: str, tmp: Path, *, amqp_url: str | None, sweep_interval: float = 0.5
+) -> Iterator[RunningSystem]:
+    tag = secrets.token_hex(4)
+    name, prefix = f"acougue_e{tag}", f"acougue_e{tag}_"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin_dsn = _with_database(server_dsn, name)
+    state_file = tmp / "state.json"
+    env = {
+        **os.environ,
+        "DATABASE_URL": admin_dsn,
+        "PORT": "0",
+        "ACOUGUE_HOST": "127.0.0.1",
+        "ACOUGUE_BASE_PORT": "0",
+        "ACOUGUE_DATA_DIR": str(tmp / "data"),
+        "ACOUGUE_RUN_STATE": str(state_file),
+        "ACOUGUE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ACOUGUE_SWEEP_INTERVAL": str(sweep_interval),
+        "ACOUGUE_DB_ROLE_PREFIX": prefix,
+        "BROKER_RESOURCE_PREFIX": f"e2e{tag}.",
+    }
+    env.pop("AMQP_URL", None)
+    if amqp_url:
+        env["AMQP_URL"] = amqp_url
+    log_path = tmp / "runner.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shared.runner"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not state_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the system did not start:\n" + log_path.read_text())
+            time.sleep(0.1)
+        state = json.loads(state_file.read_text())
+        yield RunningSystem(state, process, tmp / "data", admin_dsn)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            for domain in ("auth", "catalog", "platform"):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(prefix + domain)))
+        if amqp_url:
+            _delete_rabbitmq_resources(amqp_url, f"e2e{tag}.")
+
+
+def _delete_rabbitmq_resources(amqp_url: str, prefix: str) -> None:
+    """Remove the exchanges and queues this run declared (names carry its prefix)."""
+    import asyncio
+
+    import aio_pika
+
+    async def cleanup() -> None:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for name in _declared_names(prefix):
+                try:
+                    await channel.queue_delete(name)
+                except Exception:
+                    channel = await connection.channel()
+                try:
+                    await channel.exchange_delete(name)
+                except Exception:
+                    channel = await connection.channel()
+
+    asyncio.run(cleanup())
+
+
+def _declared_names(prefix: str) -> list[str]:
+    from shared.manifests import load_topology
+
+    topology = load_topology()
+    broker = topology.broker()
+    base = f"{prefix}b.{broker.namespace}.{broker.name}"
+    names = [base, base + ".dlx", base + ".dlq"]
+    names += [f"{prefix}t.{broker.namespace}.{t.name}" for t in topology.triggers]
+    return names
+
+
+def wait_for(predicate: Any, *, timeout: float = 20.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout} s")
+        time.sleep(interval)
