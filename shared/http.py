@@ -148,7 +148,9 @@ class HttpFunction:
             context = RequestContext(request, self.runtime, params, principal)
             return _render(await route.handler(context), route.status)
         if allowed:
-            raise Problem(405, f"{method} is not allowed here.", headers={"Allow": ", ".join(allowed)})
+            raise Problem(
+                405, f"{method} is not allowed here.", headers={"Allow": ", ".join(allowed)}
+            )
         raise Problem(404, f"No such resource: {path}")
 
     async def _authorize(self, request: Request, route: Route) -> Principal | None:
@@ -164,7 +166,9 @@ class HttpFunction:
             principal = await self.runtime.verifier.verify(token.strip())
         except InvalidToken as exc:
             raise Problem(
-                401, f"Invalid access token: {exc}.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                401,
+                f"Invalid access token: {exc}.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from None
         if principal.role not in route.roles:
             raise Problem(403, "Your role may not do this.")

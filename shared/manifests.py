@@ -226,13 +226,20 @@ def load_topology(root: Path = REPO_ROOT) -> Topology:
                 brokers[meta["name"]] = BrokerSpec(
                     name=meta["name"],
                     namespace=meta.get("namespace", "default"),
-                    broker_class=meta.get("annotations", {}).get(BROKER_CLASS_ANNOTATION, "MTChannelBasedBroker"),
+                    broker_class=meta.get("annotations", {}).get(
+                        BROKER_CLASS_ANNOTATION, "MTChannelBasedBroker"
+                    ),
                     delivery=DeliverySpec.parse(doc["spec"].get("delivery")),
                 )
             elif kind == "PingSource":
                 spec = doc["spec"]
                 pings.append(
-                    PingSpec(doc["metadata"]["name"], spec["schedule"], spec.get("data", ""), Destination.parse(spec["sink"]))
+                    PingSpec(
+                        doc["metadata"]["name"],
+                        spec["schedule"],
+                        spec.get("data", ""),
+                        Destination.parse(spec["sink"]),
+                    )
                 )
         except (KeyError, TypeError) as exc:
             raise ManifestError(f"{path}: malformed {kind}: {exc}") from exc
@@ -245,7 +252,8 @@ def _check_references(topology: Topology) -> None:
     """Fail at start, as the cluster would leave a Trigger not ready, on dangling refs."""
     destinations = [(t.name, t.subscriber) for t in topology.triggers]
     destinations += [(p.name, p.sink) for p in topology.pings]
-    for owner in [*topology.triggers, *topology.brokers.values()]:
+    owners: list[TriggerSpec | BrokerSpec] = [*topology.triggers, *topology.brokers.values()]
+    for owner in owners:
         if owner.delivery and owner.delivery.dead_letter_sink:
             destinations.append((owner.name, owner.delivery.dead_letter_sink))
     for owner_name, dest in destinations:
@@ -253,4 +261,6 @@ def _check_references(topology: Topology) -> None:
             raise ManifestError(f"{owner_name} refers to unknown Service {dest.service!r}")
     for trigger in topology.triggers:
         if trigger.broker not in topology.brokers:
-            raise ManifestError(f"Trigger {trigger.name} refers to unknown Broker {trigger.broker!r}")
+            raise ManifestError(
+                f"Trigger {trigger.name} refers to unknown Broker {trigger.broker!r}"
+            )

@@ -13,10 +13,8 @@ _QUANTITY = re.compile(r"^-?\d{1,9}(\.\d{1,3})?$")
 
 
 def parse_quantity(value: Any) -> Decimal:
-    """"1.25" → Decimal("1.250"). Strings only (or ints): a float would already be inexact."""
-    if isinstance(value, Decimal):
-        text = str(value)
-    elif isinstance(value, int) and not isinstance(value, bool):
+    """ "1.25" → Decimal("1.250"). Strings only (or ints): a float would already be inexact."""
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
         text = str(value)
     elif isinstance(value, str):
         text = value.strip()
@@ -35,5 +33,7 @@ Quantity = Annotated[
     Decimal,
     BeforeValidator(parse_quantity),
     PlainSerializer(format_quantity, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,9}(\.\d{1,3})?$", "examples": ["1.250"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d{1,9}(\.\d{1,3})?$", "examples": ["1.250"]}
+    ),
 ]

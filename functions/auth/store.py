@@ -22,7 +22,8 @@ class UserRecord:
 async def find_by_username(conn: Conn, username: str) -> UserRecord | None:
     row = await (
         await conn.execute(
-            "SELECT id, username, full_name, password_hash, role, active FROM users WHERE username = %s",
+            "SELECT id, username, full_name, password_hash, role, active FROM users"
+            " WHERE username = %s",
             (username,),
         )
     ).fetchone()
@@ -36,7 +37,8 @@ async def find_by_id(conn: Conn, user_id: str) -> UserRecord | None:
         return None
     row = await (
         await conn.execute(
-            "SELECT id, username, full_name, password_hash, role, active FROM users WHERE id = %s", (uid,)
+            "SELECT id, username, full_name, password_hash, role, active FROM users WHERE id = %s",
+            (uid,),
         )
     ).fetchone()
     return UserRecord(**{**row, "role": Role(row["role"])}) if row else None

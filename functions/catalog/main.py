@@ -31,7 +31,8 @@ async def _create_category(ctx: RequestContext) -> CategoryOut:
     async with await ctx.unit_of_work() as uow:
         await store.insert_category(uow.conn, category)
         await uow.emit(
-            CategoryCreated(category_id=str(category.id), name=category.name), subject=str(category.id)
+            CategoryCreated(category_id=str(category.id), name=category.name),
+            subject=str(category.id),
         )
         await uow.commit()
     return category
@@ -61,7 +62,8 @@ async def _update_product(ctx: RequestContext) -> ProductOut:
         if changed:
             await store.update_product(uow.conn, updated)
             await uow.emit(
-                ProductUpdated(**domain.product_state(updated), changed=changed), subject=str(product_id)
+                ProductUpdated(**domain.product_state(updated), changed=changed),
+                subject=str(product_id),
             )
             await uow.commit()
     return updated

@@ -44,7 +44,9 @@ async def insert_category(conn: Conn, category: CategoryOut) -> None:
 
 
 async def list_categories(conn: Conn) -> list[CategoryOut]:
-    rows = await (await conn.execute("SELECT id, name FROM categories ORDER BY lower(name)")).fetchall()
+    rows = await (
+        await conn.execute("SELECT id, name FROM categories ORDER BY lower(name)")
+    ).fetchall()
     return [CategoryOut.model_validate(r) for r in rows]
 
 
@@ -71,10 +73,15 @@ async def insert_product(conn: Conn, product: ProductOut) -> None:
         raise _conflict(exc) from None
 
 
-async def get_product(conn: Conn, product_id: UUID, *, for_update: bool = False) -> ProductOut | None:
+async def get_product(
+    conn: Conn, product_id: UUID, *, for_update: bool = False
+) -> ProductOut | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await (
-        await conn.execute(f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = %s{lock}", (product_id,))  # noqa: S608
+        await conn.execute(
+            f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE id = %s{lock}",  # noqa: S608
+            (product_id,),
+        )
     ).fetchone()
     return _product(row) if row else None
 
@@ -107,11 +114,14 @@ async def search_products(
     conn: Conn, *, query: str | None, active: bool | None, limit: int
 ) -> list[ProductOut]:
     """By name (accent-insensitive substring), exact PLU or exact barcode."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     if query:
         text = query.strip()
         options = ["search_name LIKE %s"]
-        params.append("%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        params.append(
+            "%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         if text.isdigit() and len(text) <= 4:
             options.append("plu = %s")
             params.append(int(text))

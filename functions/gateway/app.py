@@ -25,7 +25,7 @@ from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
 from shared.errors import Problem
 from shared.logs import configure_logging
 
-settings = GatewaySettings()  # type: ignore[call-arg]  # from the environment; fails fast
+settings = GatewaySettings()  # from the environment; fails fast
 configure_logging("gateway")
 upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_seconds)
 INDEX = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ async def _invalid(_: Request, exc: RequestValidationError) -> Response:
 
 @app.exception_handler(StarletteHTTPException)
 async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-    return Problem(exc.status_code, str(exc.detail), headers=exc.headers).response()
+    return Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {})).response()
 
 
 @app.exception_handler(Exception)

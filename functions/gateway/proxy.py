@@ -17,7 +17,13 @@ FORWARDED_REQUEST_HEADERS = (
     "tracestate",
     "x-request-id",
 )
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "retry-after", "www-authenticate", "allow")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "location",
+    "retry-after",
+    "www-authenticate",
+    "allow",
+)
 
 
 class Upstreams:
@@ -36,7 +42,7 @@ class Upstreams:
             upstream = await self._client.request(
                 request.method,
                 url,
-                params=request.query_params.multi_items(),
+                params=httpx.QueryParams(str(request.query_params)),
                 content=await request.body(),
                 headers=headers,
             )

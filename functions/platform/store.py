@@ -83,7 +83,8 @@ async def list_dead_letters(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
     rows = await (
         await conn.execute(
             "SELECT id, source, event_id, type, subject, data, error_dest, error_code, error_data,"
-            " failures, received_at, replayed_at FROM dead_letters ORDER BY received_at DESC LIMIT %s",
+            " failures, received_at, replayed_at FROM dead_letters"
+            " ORDER BY received_at DESC LIMIT %s",
             (limit,),
         )
     ).fetchall()

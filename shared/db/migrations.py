@@ -68,25 +68,31 @@ async def provision(
     """
     passwords = passwords or {}
     applied: list[str] = []
-    async with await AsyncConnection.connect(admin_dsn, autocommit=True) as conn:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            row = await (await conn.execute("SELECT current_database()")).fetchone()
-            assert row is not None
-            database = str(row[0])
-            for domain in domains:
-                if not _NAME.match(domain.name) or not _NAME.match(role_prefix + "x"):
-                    raise MigrationError(f"invalid domain or role name: {domain.name!r}")
-                role = role_name(role_prefix, domain.name)
-                await _ensure_role(conn, role, passwords.get(domain.name))
-                await _ensure_schema(conn, domain.name, role, database)
-                applied += await _apply(conn, domain)
-                await _grant(conn, domain.name, role)
+    async with (
+        await AsyncConnection.connect(admin_dsn, autocommit=True) as conn,
+        conn.transaction(),
+    ):
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        row = await (await conn.execute("SELECT current_database()")).fetchone()
+        assert row is not None
+        database = str(row[0])
+        for domain in domains:
+            if not _NAME.match(domain.name) or not _NAME.match(role_prefix + "x"):
+                raise MigrationError(f"invalid domain or role name: {domain.name!r}")
+            role = role_name(role_prefix, domain.name)
+            await _ensure_role(conn, role, passwords.get(domain.name))
+            await _ensure_schema(conn, domain.name, role, database)
+            applied += await _apply(conn, domain)
+            await _grant(conn, domain.name, role)
     return applied
 
 
-async def _ensure_role(conn: AsyncConnection[tuple[object, ...]], role: str, password: str | None) -> None:
-    exists = await (await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))).fetchone()
+async def _ensure_role(
+    conn: AsyncConnection[tuple[object, ...]], role: str, password: str | None
+) -> None:
+    exists = await (
+        await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    ).fetchone()
     if not exists:
         await conn.execute(
             sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT").format(
@@ -124,7 +130,9 @@ async def _ensure_schema(
 async def _apply(conn: AsyncConnection[tuple[object, ...]], domain: Domain) -> list[str]:
     ident = sql.Identifier(domain.name)
     rows = await (
-        await conn.execute(sql.SQL("SELECT version, checksum FROM {}.schema_migrations").format(ident))
+        await conn.execute(
+            sql.SQL("SELECT version, checksum FROM {}.schema_migrations").format(ident)
+        )
     ).fetchall()
     done = {str(version): str(checksum) for version, checksum in rows}
     applied = []
@@ -134,14 +142,17 @@ async def _apply(conn: AsyncConnection[tuple[object, ...]], domain: Domain) -> l
         if version in done:
             if done[version] != checksum:
                 raise MigrationError(
-                    f"{domain.name}/{version} changed after it was applied; add a new migration instead"
+                    f"{domain.name}/{version} changed after it was applied;"
+                    " add a new migration instead"
                 )
             continue
         async with conn.transaction():
             await conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(ident))
             await conn.execute(text.encode())
             await conn.execute(
-                sql.SQL("INSERT INTO {}.schema_migrations (version, checksum) VALUES (%s, %s)").format(ident),
+                sql.SQL(
+                    "INSERT INTO {}.schema_migrations (version, checksum) VALUES (%s, %s)"
+                ).format(ident),
                 (version, checksum),
             )
         log.info("applied migration %s/%s", domain.name, version)
@@ -152,7 +163,9 @@ async def _apply(conn: AsyncConnection[tuple[object, ...]], domain: Domain) -> l
 async def _grant(conn: AsyncConnection[tuple[object, ...]], schema: str, role: str) -> None:
     ident, role_ident = sql.Identifier(schema), sql.Identifier(role)
     await conn.execute(
-        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(ident, role_ident)
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+            ident, role_ident
+        )
     )
     await conn.execute(
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(ident, role_ident)

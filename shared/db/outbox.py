@@ -107,7 +107,7 @@ class Outbox:
         assert isinstance(attributes, dict)
         envelope = Envelope.from_attributes(attributes, row["data"])
         trace = (
-            TraceContext(str(row["traceparent"]), row["tracestate"] and str(row["tracestate"]))
+            TraceContext(str(row["traceparent"]), str(row["tracestate"] or "") or None)
             if row["traceparent"]
             else None
         )

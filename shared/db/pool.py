@@ -32,17 +32,15 @@ class LazyPool:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
-                    pool: Pool = (
-                        AsyncConnectionPool(
-                            self._settings.database_url.get_secret_value(),
-                            min_size=self._settings.db_pool_min,
-                            max_size=self._settings.db_pool_max,
-                            kwargs={"row_factory": dict_row, "autocommit": False},
-                            configure=_configure,
-                            open=False,
-                            name=self._settings.function_name,
-                            timeout=10.0,
-                        )
+                    pool: Pool = AsyncConnectionPool(
+                        self._settings.database_url.get_secret_value(),
+                        min_size=self._settings.db_pool_min,
+                        max_size=self._settings.db_pool_max,
+                        kwargs={"row_factory": dict_row, "autocommit": False},
+                        configure=_configure,
+                        open=False,
+                        name=self._settings.function_name,
+                        timeout=10.0,
                     )
                     await pool.open()
                     self._pool = pool

@@ -27,7 +27,8 @@ class EmbeddedPostgres(AbstractContextManager["EmbeddedPostgres"]):
         import pgserver  # only when embedding: it is a large import
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        get_server: Any = getattr(pgserver, "get_server")  # noqa: B009 - untyped re-export
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
         return self
 
     @property

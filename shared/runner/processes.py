@@ -50,7 +50,7 @@ class ManagedProcess:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         self.started_at = time.monotonic()
 
@@ -61,9 +61,9 @@ class ManagedProcess:
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
-    async def wait_healthy(self, client: httpx.AsyncClient, timeout: float) -> float:
+    async def wait_healthy(self, client: httpx.AsyncClient, limit: float) -> float:
         """Seconds from start to the first 200 on /healthz."""
-        deadline = self.started_at + timeout
+        deadline = self.started_at + limit
         while time.monotonic() < deadline:
             code = self.exited()
             if code is not None:
@@ -74,7 +74,9 @@ class ManagedProcess:
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not become healthy in {timeout:.0f} s; see {self.log_path}")
+        raise RuntimeError(
+            f"{self.name} did not become healthy in {limit:.0f} s; see {self.log_path}"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

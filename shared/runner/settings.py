@@ -23,7 +23,9 @@ class RunnerSettings(BaseSettings):
         default=8100, ge=0, le=65000, alias="ACOUGUE_BASE_PORT", description="0 = any free"
     )
     sweep_interval: float = Field(default=5.0, gt=0, alias="ACOUGUE_SWEEP_INTERVAL")
-    role_prefix: str = Field(default="acougue_", pattern=r"^[a-z][a-z0-9_]{0,30}$", alias="ACOUGUE_DB_ROLE_PREFIX")
+    role_prefix: str = Field(
+        default="acougue_", pattern=r"^[a-z][a-z0-9_]{0,30}$", alias="ACOUGUE_DB_ROLE_PREFIX"
+    )
     broker_resource_prefix: str = Field(default="", alias="BROKER_RESOURCE_PREFIX")
     state_file: Path | None = Field(default=None, alias="ACOUGUE_RUN_STATE")
     auth_signing_key: SecretStr | None = None

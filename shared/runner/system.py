@@ -13,7 +13,6 @@ import socket
 import sys
 import uuid
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -106,7 +105,9 @@ class System:
         return dest.uri
 
     def _service_env(self, svc: ServiceSpec, port: int, broker_url: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AMQP_URL"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AMQP_URL"))
+        }
         for name, value in svc.env.items():
             env[name] = _CLUSTER_URL.sub(lambda m: self.urls[m.group(1)], value)
         for name, ref in svc.secret_env.items():
@@ -154,7 +155,10 @@ class System:
             self._banner(db_label, generated)
             tasks = [
                 asyncio.create_task(self._supervise()),
-                *(asyncio.create_task(self._ping_loop(p.name, p.data, p.sink)) for p in self.topology.pings),
+                *(
+                    asyncio.create_task(self._ping_loop(p.name, p.data, p.sink))
+                    for p in self.topology.pings
+                ),
             ]
             await self._stopping.wait()
             print("\nStopping…", flush=True)
@@ -180,7 +184,9 @@ class System:
             passwords=passwords,
         )
         for domain in domains:
-            dsn = role_dsn(admin_dsn, role_name(self.settings.role_prefix, domain), passwords[domain])
+            dsn = role_dsn(
+                admin_dsn, role_name(self.settings.role_prefix, domain), passwords[domain]
+            )
             self._secrets[(f"acougue-db-{domain}", "url")] = dsn
         self._secrets[("acougue-auth-keys", "signing-key.pem")] = load_signing_key(self.settings)
         admin_password = self.settings.acougue_admin_password
@@ -210,7 +216,11 @@ class System:
         def managed(svc: ServiceSpec) -> ManagedProcess:
             port = int(self.urls[svc.name].rsplit(":", 1)[1])
             return ManagedProcess(
-                svc.name, self._argv(svc), self._service_env(svc, port, broker_url), self.urls[svc.name], log_dir
+                svc.name,
+                self._argv(svc),
+                self._service_env(svc, port, broker_url),
+                self.urls[svc.name],
+                log_dir,
             )
 
         async with httpx.AsyncClient() as client:
@@ -219,7 +229,9 @@ class System:
                 **os.environ,
                 "BROKER_HOST": "127.0.0.1",
                 "BROKER_PORT": str(broker_port),
-                "BROKER_SERVICE_URLS": json.dumps({k: v for k, v in self.urls.items() if k != "broker"}),
+                "BROKER_SERVICE_URLS": json.dumps(
+                    {k: v for k, v in self.urls.items() if k != "broker"}
+                ),
                 "BROKER_MANIFESTS_ROOT": str(self.settings.manifests_root),
                 "BROKER_RESOURCE_PREFIX": self.settings.broker_resource_prefix,
                 "PYTHONPATH": str(REPO_ROOT),
@@ -230,7 +242,9 @@ class System:
             else:
                 broker_env.pop("AMQP_URL", None)
             argv = [sys.executable, "-m", "shared.broker"]
-            await self._start_group([ManagedProcess("broker", argv, broker_env, self.urls["broker"], log_dir)], client)
+            await self._start_group(
+                [ManagedProcess("broker", argv, broker_env, self.urls["broker"], log_dir)], client
+            )
             await self._start_group([managed(s) for s in others], client)
 
     async def _start_group(self, group: list[ManagedProcess], client: httpx.AsyncClient) -> None:
@@ -252,7 +266,12 @@ class System:
                 if code is None or self._stopping.is_set() or not self.settings.restart_crashed:
                     continue
                 process.restarts += 1
-                log.warning("%s exited with %s; restarting (restart %d)", process.name, code, process.restarts)
+                log.warning(
+                    "%s exited with %s; restarting (restart %d)",
+                    process.name,
+                    code,
+                    process.restarts,
+                )
                 print(f"{process.name} exited with {code}; restarting", flush=True)
                 process.start()
 
@@ -275,7 +294,9 @@ class System:
                     log.warning("ping %s to %s failed: %s", name, url, exc)
 
     def _stop_all(self) -> None:
-        order = ["gateway", "broker"] + [n for n in self.processes if n not in ("gateway", "broker")]
+        order = ["gateway", "broker"] + [
+            n for n in self.processes if n not in ("gateway", "broker")
+        ]
         for name in order:
             if name in self.processes:
                 self.processes[name].stop()
@@ -298,7 +319,9 @@ class System:
         gateway = self.urls["gateway"].replace("127.0.0.1", "localhost")
         broker = "RabbitMQ (AMQP_URL)" if self.settings.amqp_url else "in-memory"
         if generated_password:
-            login = f"admin / {generated_password}   (generated now and shown only once: write it down)"
+            login = (
+                f"admin / {generated_password}   (generated now and shown only once: write it down)"
+            )
         elif self.settings.acougue_admin_password:
             login = "admin / the password in ACOUGUE_ADMIN_PASSWORD"
         else:
@@ -310,7 +333,8 @@ class System:
             f"  login      : {login}",
             f"  database   : {db_label}",
             f"  broker     : {broker}",
-            f"  functions  : {len(self.processes) - 2} processes, logs in {self.settings.data_dir / 'logs'}",
+            f"  functions  : {len(self.processes) - 2} processes",
+            f"  logs       : {self.settings.data_dir / 'logs'}",
             "Press Ctrl-C to stop.",
             "",
         ]
@@ -319,5 +343,5 @@ class System:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = RunnerSettings()  # type: ignore[call-arg]
+    settings = RunnerSettings()
     return asyncio.run(System(settings).run())

@@ -12,7 +12,9 @@ from tests.support.system import RunningSystem, running_system
 
 @pytest.fixture(scope="module", params=["memory", "rabbitmq"])
 def system(
-    request: pytest.FixtureRequest, admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    admin_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningSystem]:
     amqp = request.getfixturevalue("amqp_url") if request.param == "rabbitmq" else None
     tmp: Path = tmp_path_factory.mktemp(f"system-{request.param}")

@@ -69,7 +69,10 @@ def test_product_lifecycle_reaches_the_event_log(system: RunningSystem) -> None:
 
         found = api.get("/api/products", params={"q": "coracao"}).json()["items"]
         assert [p["id"] for p in found] == [product["id"]]
-        assert api.get("/api/products", params={"q": str(plu)}).json()["items"][0]["id"] == product["id"]
+        assert (
+            api.get("/api/products", params={"q": str(plu)}).json()["items"][0]["id"]
+            == product["id"]
+        )
         assert api.get(f"/api/products/{product['id']}").json()["name"] == "Coração de frango"
 
         patched = api.patch(f"/api/products/{product['id']}", json={"price_cents": 2099})
@@ -78,7 +81,9 @@ def test_product_lifecycle_reaches_the_event_log(system: RunningSystem) -> None:
 
         def logged() -> list[dict[str, Any]]:
             return [
-                e for e in _events(api, "com.acougue.product.created") if e["subject"] == product["id"]
+                e
+                for e in _events(api, "com.acougue.product.created")
+                if e["subject"] == product["id"]
             ]
 
         event = wait_for(logged)[0]
@@ -86,7 +91,9 @@ def test_product_lifecycle_reaches_the_event_log(system: RunningSystem) -> None:
         assert event["data"]["price_cents"] == 1899
         updated = wait_for(
             lambda: [
-                e for e in _events(api, "com.acougue.product.updated") if e["subject"] == product["id"]
+                e
+                for e in _events(api, "com.acougue.product.updated")
+                if e["subject"] == product["id"]
             ]
         )
         assert updated[0]["data"]["changed"] == ["price_cents"]
@@ -104,7 +111,9 @@ def test_bad_input_gets_a_problem_not_a_crash(system: RunningSystem) -> None:
             json={"name": "Picanha", "unit": "kg", "price_cents": 100, "barcode": "7891000315508"},
         )
         assert bad_ean.status_code == 422
-        float_money = api.post("/api/products", json={"name": "X", "unit": "kg", "price_cents": 10.5})
+        float_money = api.post(
+            "/api/products", json={"name": "X", "unit": "kg", "price_cents": 10.5}
+        )
         assert float_money.status_code == 422
         assert api.get(f"/api/products/{uuid.uuid4()}").status_code == 404
         assert api.get("/api/products/not-a-uuid").status_code == 422
@@ -155,7 +164,9 @@ def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> N
             ]
         )
         assert letters[0]["error_code"] == "400"
-        assert "event-log" in letters[0]["error_dest"] or letters[0]["error_dest"].startswith("http")
+        assert "event-log" in letters[0]["error_dest"] or letters[0]["error_dest"].startswith(
+            "http"
+        )
         assert letters[0]["failures"] == 1
         assert not [e for e in _events(api, "com.acougue.product.created") if e["id"] == event_id]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -39,12 +39,11 @@ def _runtime(database: ProvisionedDatabase, k_sink: str | None) -> Runtime:
 
 
 @pytest.fixture
-async def clean_outbox(database: ProvisionedDatabase) -> AsyncIterator[None]:
+async def clean_outbox(database: ProvisionedDatabase) -> None:
     import psycopg
 
     async with await psycopg.AsyncConnection.connect(database.admin_dsn, autocommit=True) as conn:
         await conn.execute("TRUNCATE catalog.outbox, catalog.inbox")
-    yield
 
 
 async def _unpublished(runtime: Runtime) -> int:
@@ -94,10 +93,14 @@ async def test_uncommitted_work_leaves_no_event(
 ) -> None:
     recorder, url = sink
     runtime = _runtime(database, url)
-    with pytest.raises(RuntimeError):
+
+    async def failing_command() -> None:
         async with await runtime.unit_of_work() as uow:
             await uow.emit(_event("Suínos"), subject="agg-2")
             raise RuntimeError("the command failed before commit")
+
+    with pytest.raises(RuntimeError):
+        await failing_command()
     async with await runtime.unit_of_work() as uow:
         await uow.emit(_event("Aves"), subject="agg-3")  # never committed
     assert recorder.received == []

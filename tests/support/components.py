@@ -40,9 +40,7 @@ def require(component: str, url: str, default_port: int) -> str:
 
 
 def admin_database_url() -> str:
-    return require(
-        "PostgreSQL", os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL), 5432
-    )
+    return require("PostgreSQL", os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL), 5432)
 
 
 def amqp_url() -> str:

@@ -109,9 +109,13 @@ def running_system(
         except subprocess.TimeoutExpired:
             process.kill()
         with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             for domain in ("auth", "catalog", "platform"):
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(prefix + domain)))
+                conn.execute(
+                    sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(prefix + domain))
+                )
         if amqp_url:
             _delete_rabbitmq_resources(amqp_url, f"e2e{tag}.")
 

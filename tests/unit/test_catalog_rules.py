@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from functions.catalog.domain import apply_patch, fold
-from shared.contracts.catalog import ProductIn, ProductOut, ProductPatch, ean13_check_digit, valid_ean13
+from shared.contracts.catalog import (
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+    ean13_check_digit,
+    valid_ean13,
+)
 from shared.units import format_quantity, parse_quantity
 
 
