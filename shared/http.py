@@ -117,7 +117,9 @@ class HttpFunction:
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             response = Problem(500, "Something went wrong on our side.").response()
-        log.info(
+        probe = request.url.path in ("/healthz", "/readyz")
+        log.log(
+            logging.DEBUG if probe else logging.INFO,
             "%s %s %d",
             request.method,
             request.url.path,
