@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import psycopg
 import psycopg_pool
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -182,4 +183,4 @@ def _render(result: Result, status: int) -> Response:
         return result
     if isinstance(result, BaseModel):
         return JSONResponse(result.model_dump(mode="json"), status_code=status)
-    return JSONResponse(result, status_code=status)
+    return JSONResponse(to_jsonable_python(result), status_code=status)

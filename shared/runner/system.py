@@ -343,5 +343,6 @@ class System:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = RunnerSettings()
     return asyncio.run(System(settings).run())
