@@ -171,6 +171,22 @@ def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> N
         assert not [e for e in _events(api, "com.acougue.product.created") if e["id"] == event_id]
 
 
+def test_functions_reached_directly_check_tokens_themselves(system: RunningSystem) -> None:
+    token = system.admin_token()
+    for service, path in (("catalog-query", "/api/products"), ("event-log", "/api/events")):
+        direct = system.url(service) + path
+        assert httpx.get(direct, timeout=10).status_code == 401
+        forged = httpx.get(direct, headers={"Authorization": "Bearer " + token[:-4] + "AAAA"})
+        assert forged.status_code == 401
+        assert httpx.get(direct, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0."
+    answer = httpx.get(
+        system.url("catalog-query") + "/api/products",
+        headers={"Authorization": f"Bearer {unsigned}"},
+    )
+    assert answer.status_code == 401
+
+
 def test_events_committed_while_the_broker_is_down_are_swept(system: RunningSystem) -> None:
     """The broker dies between commit and publish; the sweep publishes after it is back."""
     with _client(system, system.admin_token()) as api:
