@@ -36,7 +36,7 @@ def require(component: str, url: str, default_port: int) -> str:
     message = f"{component} is not reachable at {url}"
     if in_ci():
         pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(f"{message}; start it or set the URL to run these tests")
+    pytest.skip(f"{message}; start it to run these tests (under CI=true this fails instead)")
 
 
 def admin_database_url() -> str:
