@@ -28,8 +28,14 @@ from tests.support.servers import free_port
 def _spawn(target: str, source: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "functions_framework", "--asgi"],
-        env={**env, "FUNCTION_TARGET": target, "FUNCTION_SOURCE": source, "PORT": str(port),
-             "HOST": "127.0.0.1", "PYTHONPATH": str(REPO_ROOT)},
+        env={
+            **env,
+            "FUNCTION_TARGET": target,
+            "FUNCTION_SOURCE": source,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "PYTHONPATH": str(REPO_ROOT),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -43,9 +49,13 @@ def _first_2xx(port: int, started: float, *, event: bool) -> float:
                 answer = httpx.post(
                     url,
                     content=b'{"n": 1}',
-                    headers={"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()),
-                             "ce-source": "/bench", "ce-type": "com.acougue.bench.ping",
-                             "content-type": "application/json"},
+                    headers={
+                        "ce-specversion": "1.0",
+                        "ce-id": str(uuid.uuid4()),
+                        "ce-source": "/bench",
+                        "ce-type": "com.acougue.bench.ping",
+                        "content-type": "application/json",
+                    },
                     timeout=5,
                 )
             else:
@@ -85,15 +95,21 @@ def main(runs: int) -> None:
         }
         noop, event_log = [], []
         for _ in range(runs):
-            noop.append(_measure("noop", str(Path(__file__).parent / "fixtures" / "noop.py"), env, event=False))
+            noop.append(
+                _measure(
+                    "noop", str(Path(__file__).parent / "fixtures" / "noop.py"), env, event=False
+                )
+            )
             event_log.append(_measure("event_log", "functions/platform/main.py", env, event=True))
     finally:
         bench_database.drop(server, db)
     base = statistics.median(noop)
     print(f"command: python -m bench.function_start {runs}   ({runs} runs each, alternating)")
     print(f"baseline no-op function, first 2xx       : {_summary(noop)}")
-    print(f"event-log, first 2xx on a CloudEvent     : {_summary(event_log)}"
-          f"  (x{statistics.median(event_log) / base:.2f} the baseline)")
+    print(
+        f"event-log, first 2xx on a CloudEvent     : {_summary(event_log)}"
+        f"  (x{statistics.median(event_log) / base:.2f} the baseline)"
+    )
 
 
 if __name__ == "__main__":

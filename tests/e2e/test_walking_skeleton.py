@@ -171,6 +171,24 @@ def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> N
         assert not [e for e in _events(api, "com.acougue.product.created") if e["id"] == event_id]
 
 
+def test_a_dead_letter_can_be_replayed_from_the_api(system: RunningSystem) -> None:
+    event_id = str(uuid.uuid4())
+    _publish(system, event_id, "com.acougue.category.created", b'{"category_id": 1}')
+    with _client(system, system.admin_token()) as api:
+
+        def letter() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = api.get("/api/dead-letters").json()["items"]
+            return [d for d in items if d["event_id"] == event_id]
+
+        first = wait_for(letter)[0]
+        assert first["replayed_at"] is None
+        assert api.post(f"/api/dead-letters/{first['id']}/replay").status_code == 202
+        # Still invalid, so the replay comes back as a second failure of the same event.
+        again = wait_for(lambda: [d for d in letter() if d["failures"] == 2])[0]
+        assert again["id"] == first["id"]
+        assert api.post(f"/api/dead-letters/{uuid.uuid4()}/replay").status_code == 404
+
+
 def test_functions_reached_directly_check_tokens_themselves(system: RunningSystem) -> None:
     token = system.admin_token()
     for service, path in (("catalog-query", "/api/products"), ("event-log", "/api/events")):

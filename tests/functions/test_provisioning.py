@@ -35,7 +35,10 @@ async def test_concurrent_provisioning_applies_each_migration_once(
 ) -> None:
     domains = [Domain(d, REPO_ROOT / "functions" / d / "migrations") for d in database.passwords]
     runs = await asyncio.gather(
-        *(provision(database.admin_dsn, domains, role_prefix=database.role_prefix) for _ in range(3))
+        *(
+            provision(database.admin_dsn, domains, role_prefix=database.role_prefix)
+            for _ in range(3)
+        )
     )
     assert runs == [[], [], []]  # the fixture applied everything already; nothing twice
 
