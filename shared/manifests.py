@@ -215,13 +215,14 @@ def load_topology(root: Path = REPO_ROOT) -> Topology:
     pings: list[PingSpec] = []
     for path, doc in iter_documents(root / "knative", root / "eventing"):
         kind = doc.get("kind")
+        group = str(doc.get("apiVersion", "")).split("/")[0]
         try:
-            if kind == "Service":
+            if kind == "Service" and group == "serving.knative.dev":
                 svc = _service(doc)
                 services[svc.name] = svc
-            elif kind == "Trigger":
+            elif kind == "Trigger" and group == "eventing.knative.dev":
                 triggers.append(_trigger(doc))
-            elif kind == "Broker":
+            elif kind == "Broker" and group == "eventing.knative.dev":
                 meta = doc["metadata"]
                 brokers[meta["name"]] = BrokerSpec(
                     name=meta["name"],
@@ -231,7 +232,7 @@ def load_topology(root: Path = REPO_ROOT) -> Topology:
                     ),
                     delivery=DeliverySpec.parse(doc["spec"].get("delivery")),
                 )
-            elif kind == "PingSource":
+            elif kind == "PingSource" and group == "sources.knative.dev":
                 spec = doc["spec"]
                 pings.append(
                     PingSpec(
