@@ -25,8 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
 from shared import tracecontext
+from shared.auth.guard import authenticate, authorize
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import InvalidToken, KeysUnavailable
+from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, invalid_json_problem, validation_problem
 from shared.events.envelope import PING_TYPE
@@ -115,6 +116,11 @@ class HttpFunction:
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
             log.warning("database unavailable", exc_info=True)
             response = Problem(503, "The database is unavailable; try again.").response()
+        except psycopg.DataError:
+            # Input that passed validation but that PostgreSQL cannot store (a value out of
+            # range...): the caller's to fix, and never a 500.
+            log.warning("database refused a value", exc_info=True)
+            response = Problem(422, "A value is out of the range the shop can store.").response()
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             response = Problem(500, "Something went wrong on our side.").response()
@@ -131,6 +137,8 @@ class HttpFunction:
 
     async def _dispatch(self, request: Request) -> Response:
         path, method = request.url.path, request.method
+        if "\x00" in path or any("\x00" in v for v in request.query_params.values()):
+            raise Problem(422, "The address must not contain NUL characters.")
         if method == "POST" and request.headers.get("ce-type") == PING_TYPE:
             result = await self.runtime.outbox.relay()
             return JSONResponse({"published": result.published, "failed": result.failed})
@@ -157,24 +165,10 @@ class HttpFunction:
         raise Problem(404, f"No such resource: {path}")
 
     async def _authorize(self, request: Request, route: Route) -> Principal | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
         if route.roles is None:
             return None
-        if scheme.lower() != "bearer" or not token:
-            token = request.cookies.get("access_token", "")
-        if not token:
-            raise Problem(401, "Authentication required.", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            principal = await self.runtime.verifier.verify(token.strip())
-        except InvalidToken as exc:
-            raise Problem(
-                401,
-                f"Invalid access token: {exc}.",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            ) from None
-        if principal.role not in route.roles:
-            raise Problem(403, "Your role may not do this.")
+        principal = await authenticate(self.runtime.verifier, request.headers, request.cookies)
+        authorize(principal, route.roles)
         return principal
 
 

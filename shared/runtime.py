@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.auth.tokens import TokenVerifier
+from shared.auth.tokens import RemoteJwks, TokenVerifier
 from shared.config import FunctionSettings
 from shared.db.outbox import Outbox
 from shared.db.pool import LazyPool
@@ -21,7 +21,9 @@ class Runtime:
         )
         self.outbox = Outbox(self.pool, self.publisher, batch=settings.outbox_batch)
         self.verifier = TokenVerifier(
-            settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience
+            RemoteJwks(settings.auth_jwks_url),
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
         )
 
     async def unit_of_work(self, actor: str | None = None) -> UnitOfWork:

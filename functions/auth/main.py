@@ -1,19 +1,25 @@
-"""The auth function: login, the caller's identity, and the public keys (JWKS)."""
+"""The auth function: login and sessions, users, the caller's identity, the public keys."""
 
 from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import UUID
 
 import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from functions.auth import store
+from functions.auth import domain, store
 from functions.auth.settings import AuthSettings
-from shared.auth.passwords import verify_password
-from shared.auth.principal import ALL_ROLES, Principal
-from shared.auth.tokens import TokenIssuer, load_private_key
-from shared.contracts.auth import LoginIn
+from shared.auth.passwords import hash_password, verify_password
+from shared.auth.principal import ALL_ROLES, Principal, Role
+from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier, load_private_key
+from shared.contracts.auth import LoginIn, UserIn, UserOut, UserPatch
 from shared.errors import Problem
-from shared.http import PUBLIC, HttpFunction, RequestContext, Route
+from shared.events.auth import UserCreated, UserUpdated
+from shared.http import PUBLIC, HttpFunction, RequestContext, Route, roles
 from shared.logs import configure_logging
 from shared.runtime import Runtime
 
@@ -25,28 +31,167 @@ issuer = TokenIssuer(
     issuer=settings.auth_issuer,
     audience=settings.auth_audience,
     ttl_seconds=settings.access_token_ttl_seconds,
+    retired_jwks=settings.retired_keys(),
 )
+# The auth function checks tokens with its own keys: no request to itself.
+runtime.verifier = TokenVerifier(
+    StaticKeys(issuer.jwks()), issuer=settings.auth_issuer, audience=settings.auth_audience
+)
+LIMIT = domain.LoginLimit(
+    settings.login_limit_per_username, settings.login_limit_per_address, settings.login_window
+)
+REFRESH_COOKIE = "acougue_refresh"
+COOKIE_PATH = "/api/auth"
+ADMIN = roles(Role.ADMIN)
+BAD_CREDENTIALS = "Usuário ou senha inválidos."
 
 
-def _user_json(user: store.UserRecord) -> dict[str, str]:
-    return {"id": str(user.id), "username": user.username, "role": user.role.value}
+def _client_address(request: Request) -> str:
+    """The browser's address: the right-most X-Forwarded-For entry the gateway appended."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64]
+    return request.client.host if request.client else "unknown"
 
 
-async def _login(ctx: RequestContext) -> dict[str, object]:
-    body = await ctx.body(LoginIn)
-    async with await ctx.unit_of_work() as uow:
-        user = await store.find_by_username(uow.conn, body.username.strip().lower())
-    # Verify even for an unknown user (against a dummy hash): failure takes the same time.
-    ok = verify_password(user.password_hash if user else None, body.password)
-    if not ok or user is None or not user.active:
-        raise Problem(401, "Usuário ou senha inválidos.", headers={"WWW-Authenticate": "Bearer"})
-    token = issuer.issue(Principal(str(user.id), user.username, user.role))
+def _secure(request: Request) -> bool:
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    return proto.split(",")[0].strip() == "https"
+
+
+def _user_out(user: store.UserRecord) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role.value,
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+def _user_state(user: store.UserRecord) -> dict[str, object]:
     return {
-        "access_token": token.token,
-        "token_type": "bearer",
-        "expires_in": token.expires_in,
-        "user": _user_json(user),
+        "user_id": str(user.id),
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        "active": user.active,
     }
+
+
+def _session_response(request: Request, user: store.UserRecord, refresh_token: str) -> Response:
+    token = issuer.issue(Principal(str(user.id), user.username, user.role))
+    response = JSONResponse(
+        {
+            "access_token": token.token,
+            "token_type": "bearer",
+            "expires_in": token.expires_in,
+            "user": {"id": str(user.id), "username": user.username, "role": user.role.value},
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        refresh_token,
+        max_age=settings.refresh_token_ttl_seconds,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(request),
+        samesite="strict",
+    )
+    return response
+
+
+async def _login(ctx: RequestContext) -> Response:
+    body = await ctx.body(LoginIn)
+    username = domain.normalize_username(body.username)[:80]
+    address = _client_address(ctx.request)
+    async with await ctx.unit_of_work() as uow:
+        counts = await store.failure_counts(
+            uow.conn, username=username, address=address, window=LIMIT.window
+        )
+        wait = domain.retry_after(LIMIT, counts, datetime.now(UTC))
+        if wait is not None:
+            raise Problem(
+                429,
+                "Muitas tentativas de login. Tente novamente mais tarde.",
+                headers={"Retry-After": str(wait)},
+            )
+        user = await store.find_by_username(uow.conn, username)
+        # Verify even for an unknown user (against a dummy hash): failure takes the same time.
+        ok = verify_password(user.password_hash if user else None, body.password)
+        if not ok or user is None or not user.active:
+            await store.record_failure(
+                uow.conn, username=username, address=address, window=LIMIT.window
+            )
+            await uow.commit()
+            raise Problem(401, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
+        await store.clear_failures(uow.conn, username=username)
+        token, token_hash = domain.new_refresh_token()
+        await store.insert_refresh(
+            uow.conn,
+            family_id=uuid.uuid4(),
+            user_id=user.id,
+            token_hash=token_hash,
+            ttl=settings.refresh_ttl,
+        )
+        await uow.commit()
+    return _session_response(ctx.request, user, token)
+
+
+def _expired_session() -> Problem:
+    return Problem(401, "Sessão expirada. Entre novamente.", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _refresh(ctx: RequestContext) -> Response:
+    presented = ctx.request.cookies.get(REFRESH_COOKIE)
+    if not presented:
+        raise _expired_session()
+    async with await ctx.unit_of_work() as uow:
+        record = await store.find_refresh(uow.conn, domain.hash_refresh_token(presented))
+        if record is None or record.revoked_at is not None:
+            raise _expired_session()
+        if record.rotated_at is not None:
+            # A rotated token came back: it was stolen or replayed. End the whole family.
+            await store.revoke_family(uow.conn, record.family_id)
+            await uow.commit()
+            raise _expired_session()
+        user = await store.find_by_id(uow.conn, record.user_id)
+        if user is None or not user.active or record.expires_at <= datetime.now(UTC):
+            await store.revoke_family(uow.conn, record.family_id)
+            await uow.commit()
+            raise _expired_session()
+        await store.mark_rotated(uow.conn, record.id)
+        token, token_hash = domain.new_refresh_token()
+        await store.insert_refresh(
+            uow.conn,
+            family_id=record.family_id,
+            user_id=user.id,
+            token_hash=token_hash,
+            ttl=settings.refresh_ttl,
+        )
+        await uow.commit()
+    return _session_response(ctx.request, user, token)
+
+
+async def _logout(ctx: RequestContext) -> Response:
+    presented = ctx.request.cookies.get(REFRESH_COOKIE)
+    if presented:
+        async with await ctx.unit_of_work() as uow:
+            record = await store.find_refresh(uow.conn, domain.hash_refresh_token(presented))
+            if record is not None:
+                await store.revoke_family(uow.conn, record.family_id)
+                await uow.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=_secure(ctx.request),
+        samesite="strict",
+    )
+    return response
 
 
 async def _me(ctx: RequestContext) -> dict[str, str]:
@@ -54,7 +199,84 @@ async def _me(ctx: RequestContext) -> dict[str, str]:
         user = await store.find_by_id(uow.conn, ctx.user.user_id)
     if user is None or not user.active:
         raise Problem(401, "This user no longer exists or is disabled.")
-    return _user_json(user)
+    return {"id": str(user.id), "username": user.username, "role": user.role.value}
+
+
+async def _list_users(ctx: RequestContext) -> dict[str, object]:
+    async with await ctx.unit_of_work() as uow:
+        users = await store.list_users(uow.conn)
+    return {"items": [_user_out(u).model_dump(mode="json") for u in users]}
+
+
+async def _create_user(ctx: RequestContext) -> UserOut:
+    body = await ctx.body(UserIn)
+    try:
+        username = domain.check_username(body.username)
+        domain.check_password(username, body.password)
+    except domain.PolicyError as exc:
+        raise Problem(422, str(exc)) from None
+    user = store.UserRecord(
+        id=uuid.uuid4(),
+        username=username,
+        full_name=body.full_name,
+        password_hash=hash_password(body.password),
+        role=Role(body.role),
+        active=True,
+    )
+    async with await ctx.unit_of_work() as uow:
+        if not await store.insert_user(uow.conn, user):
+            raise Problem(409, "Este nome de usuário já existe.")
+        await uow.emit(UserCreated(**_user_state(user)), subject=str(user.id))
+        await uow.commit()
+    return _user_out(user)
+
+
+async def _update_user(ctx: RequestContext) -> UserOut:
+    patch = await ctx.body(UserPatch)
+    user_id: UUID = ctx.params["user_id"]
+    fields = patch.model_fields_set
+    for name in ("role", "active", "password"):
+        if name in fields and getattr(patch, name) is None:
+            raise Problem(422, f"{name} cannot be null.")
+    async with await ctx.unit_of_work() as uow:
+        user = await store.find_by_id(uow.conn, user_id, for_update=True)
+        if user is None:
+            raise Problem(404, "No such user.")
+        changed: list[str] = []
+        updated = user
+        if patch.password is not None:
+            try:
+                domain.check_password(user.username, patch.password)
+            except domain.PolicyError as exc:
+                raise Problem(422, str(exc)) from None
+            updated = replace(updated, password_hash=hash_password(patch.password))
+            changed.append("password")
+        if "full_name" in fields and patch.full_name != user.full_name:
+            updated = replace(updated, full_name=patch.full_name)
+            changed.append("full_name")
+        if patch.role is not None and patch.role != user.role.value:
+            updated = replace(updated, role=Role(patch.role))
+            changed.append("role")
+        if patch.active is not None and patch.active != user.active:
+            updated = replace(updated, active=patch.active)
+            changed.append("active")
+        losing_admin = (
+            user.role is Role.ADMIN
+            and user.active
+            and (updated.role is not Role.ADMIN or not updated.active)
+        )
+        if losing_admin and await store.active_admins(uow.conn) <= 1:
+            raise Problem(409, "The shop must keep at least one active admin.")
+        if changed:
+            await store.update_user(uow.conn, updated)
+            if {"password", "active", "role"} & set(changed):
+                # New credentials or rights: every open session of this user ends.
+                await store.revoke_user_sessions(uow.conn, user.id)
+            await uow.emit(
+                UserUpdated(**_user_state(updated), changed=sorted(changed)), subject=str(user.id)
+            )
+            await uow.commit()
+    return _user_out(updated)
 
 
 async def _jwks(ctx: RequestContext) -> Response:
@@ -65,7 +287,12 @@ _auth_fn = HttpFunction(
     runtime,
     [
         Route("POST", "/api/auth/login", _login, PUBLIC),
+        Route("POST", "/api/auth/refresh", _refresh, PUBLIC),
+        Route("POST", "/api/auth/logout", _logout, PUBLIC),
         Route("GET", "/api/me", _me, ALL_ROLES),
+        Route("GET", "/api/users", _list_users, ADMIN),
+        Route("POST", "/api/users", _create_user, ADMIN, status=201),
+        Route("PATCH", "/api/users/{user_id:uuid}", _update_user, ADMIN),
         Route("GET", "/.well-known/jwks.json", _jwks, PUBLIC),
     ],
 )

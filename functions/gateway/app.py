@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +20,10 @@ from starlette.responses import JSONResponse, Response
 
 from functions.gateway.proxy import Upstreams
 from functions.gateway.settings import GatewaySettings
-from shared.contracts.auth import LoginIn
+from shared.auth.guard import authenticate, authorize
+from shared.auth.principal import ALL_ROLES, Principal, Role
+from shared.auth.tokens import KeysUnavailable, RemoteJwks, TokenVerifier
+from shared.contracts.auth import LoginIn, UserIn, UserPatch
 from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
 from shared.errors import Problem
 from shared.logs import configure_logging
@@ -28,6 +31,25 @@ from shared.logs import configure_logging
 settings = GatewaySettings()  # from the environment; fails fast
 configure_logging("gateway")
 upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_seconds)
+verifier = TokenVerifier(
+    RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer, audience=settings.auth_audience
+)
+
+
+def require(allowed: frozenset[Role]) -> Any:
+    """A route's role check: the same guard every function applies again behind it."""
+
+    async def check(request: Request) -> Principal:
+        principal = await authenticate(verifier, request.headers, request.cookies)
+        authorize(principal, allowed)
+        return principal
+
+    return Depends(check)
+
+
+ANY_USER = require(ALL_ROLES)
+ADMIN = require(frozenset({Role.ADMIN}))
+STOCK_WRITERS = require(frozenset({Role.ADMIN, Role.ESTOQUISTA}))
 INDEX = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
 
 
@@ -48,6 +70,11 @@ app = FastAPI(
 @app.exception_handler(Problem)
 async def _problem(_: Request, problem: Problem) -> Response:
     return problem.response()
+
+
+@app.exception_handler(KeysUnavailable)
+async def _keys(_: Request, exc: KeysUnavailable) -> Response:
+    return Problem(503, "Cannot verify tokens right now; try again.").response()
 
 
 @app.exception_handler(RequestValidationError)
@@ -96,22 +123,49 @@ async def login(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
     return await upstreams.forward(request, "auth")
 
 
-@app.get("/api/me", tags=["auth"])
+@app.post("/api/auth/refresh", tags=["auth"])
+async def refresh(request: Request) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.post("/api/auth/logout", status_code=204, tags=["auth"])
+async def logout(request: Request) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.get("/api/users", tags=["auth"], dependencies=[ADMIN])
+async def list_users(request: Request) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.post("/api/users", status_code=201, tags=["auth"], dependencies=[ADMIN])
+async def create_user(request: Request, body: Annotated[UserIn, Body()]) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.patch("/api/users/{user_id}", tags=["auth"], dependencies=[ADMIN])
+async def update_user(
+    request: Request, user_id: UUID, body: Annotated[UserPatch, Body()]
+) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.get("/api/me", tags=["auth"], dependencies=[ANY_USER])
 async def me(request: Request) -> Response:
     return await upstreams.forward(request, "auth")
 
 
-@app.get("/api/categories", tags=["catalog"])
+@app.get("/api/categories", tags=["catalog"], dependencies=[ANY_USER])
 async def list_categories(request: Request) -> Response:
     return await upstreams.forward(request, "catalog-query")
 
 
-@app.post("/api/categories", status_code=201, tags=["catalog"])
+@app.post("/api/categories", status_code=201, tags=["catalog"], dependencies=[STOCK_WRITERS])
 async def create_category(request: Request, body: Annotated[CategoryIn, Body()]) -> Response:
     return await upstreams.forward(request, "create-category")
 
 
-@app.get("/api/products", tags=["catalog"])
+@app.get("/api/products", tags=["catalog"], dependencies=[ANY_USER])
 async def list_products(
     request: Request,
     q: Annotated[str | None, Query(max_length=120)] = None,
@@ -120,37 +174,42 @@ async def list_products(
     return await upstreams.forward(request, "catalog-query")
 
 
-@app.get("/api/products/{product_id}", tags=["catalog"])
+@app.get("/api/products/{product_id}", tags=["catalog"], dependencies=[ANY_USER])
 async def get_product(request: Request, product_id: UUID) -> Response:
     return await upstreams.forward(request, "catalog-query")
 
 
-@app.post("/api/products", status_code=201, tags=["catalog"])
+@app.post("/api/products", status_code=201, tags=["catalog"], dependencies=[STOCK_WRITERS])
 async def create_product(request: Request, body: Annotated[ProductIn, Body()]) -> Response:
     return await upstreams.forward(request, "create-product")
 
 
-@app.patch("/api/products/{product_id}", tags=["catalog"])
+@app.patch("/api/products/{product_id}", tags=["catalog"], dependencies=[STOCK_WRITERS])
 async def update_product(
     request: Request, product_id: UUID, body: Annotated[ProductPatch, Body()]
 ) -> Response:
     return await upstreams.forward(request, "update-product")
 
 
-@app.get("/api/events", tags=["platform"])
+@app.get("/api/events", tags=["platform"], dependencies=[ADMIN])
 async def recent_events(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50, type: str | None = None
 ) -> Response:
     return await upstreams.forward(request, "event-log")
 
 
-@app.get("/api/dead-letters", tags=["platform"])
+@app.get("/api/dead-letters", tags=["platform"], dependencies=[ADMIN])
 async def dead_letters(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> Response:
     return await upstreams.forward(request, "dead-letter")
 
 
-@app.post("/api/dead-letters/{dead_letter_id}/replay", status_code=202, tags=["platform"])
+@app.post(
+    "/api/dead-letters/{dead_letter_id}/replay",
+    status_code=202,
+    tags=["platform"],
+    dependencies=[ADMIN],
+)
 async def replay_dead_letter(request: Request, dead_letter_id: UUID) -> Response:
     return await upstreams.forward(request, "dead-letter")

@@ -6,6 +6,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.auth.guard import ACCESS_COOKIE
 from shared.errors import Problem
 
 FORWARDED_REQUEST_HEADERS = (
@@ -23,7 +24,10 @@ FORWARDED_RESPONSE_HEADERS = (
     "retry-after",
     "www-authenticate",
     "allow",
+    "cache-control",
 )
+# Only the auth function reads cookies (the refresh token's path is /api/auth).
+COOKIE_READERS = frozenset({"auth"})
 
 
 class Upstreams:
@@ -34,9 +38,15 @@ class Upstreams:
     async def forward(self, request: Request, service: str) -> Response:
         """The same method, path, query and body, to the function; its answer, as it is."""
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
-        token = request.cookies.get("access_token")
+        token = request.cookies.get(ACCESS_COOKIE)
         if token and "authorization" not in headers:
             headers["authorization"] = f"Bearer {token}"
+        if service in COOKIE_READERS and "cookie" in request.headers:
+            headers["cookie"] = request.headers["cookie"]
+        client = request.client.host if request.client else "unknown"
+        prior = request.headers.get("x-forwarded-for")
+        headers["x-forwarded-for"] = f"{prior}, {client}" if prior else client
+        headers["x-forwarded-proto"] = request.headers.get("x-forwarded-proto", request.url.scheme)
         url = self._services[service] + request.url.path
         try:
             upstream = await self._client.request(
@@ -50,11 +60,14 @@ class Upstreams:
             raise Problem(504, f"The {service} function did not answer in time.") from None
         except httpx.HTTPError:
             raise Problem(503, f"The {service} function is unavailable; try again.") from None
-        return Response(
+        response = Response(
             upstream.content,
             status_code=upstream.status_code,
             headers={k: v for k, v in upstream.headers.items() if k in FORWARDED_RESPONSE_HEADERS},
         )
+        for cookie in upstream.headers.get_list("set-cookie"):
+            response.headers.append("set-cookie", cookie)
+        return response
 
     async def get_json(self, service: str, path: str) -> httpx.Response:
         return await self._client.get(self._services[service] + path)

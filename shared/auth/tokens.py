@@ -7,11 +7,13 @@ pinned, and `exp`, `iat`, `iss`, `aud`, `sub`, `role` and `jti` are all required
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -35,9 +37,6 @@ def public_jwk(public_key: Ed25519PublicKey) -> dict[str, Any]:
     thumbprint_input = json.dumps(
         {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True
     )
-    import base64
-    import hashlib
-
     digest = hashlib.sha256(thumbprint_input.encode()).digest()
     jwk["kid"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     jwk.update({"alg": ALGORITHM, "use": "sig"})
@@ -71,12 +70,25 @@ class IssuedToken:
 
 
 class TokenIssuer:
+    """Signs with the current key; publishes it and the retired keys' public halves.
+
+    Rotation: make a new key current and move the old key's JWK to the retired set; tokens
+    it signed stay verifiable until they expire (at most the access-token lifetime).
+    """
+
     def __init__(
-        self, private_key: Ed25519PrivateKey, *, issuer: str, audience: str, ttl_seconds: int
+        self,
+        private_key: Ed25519PrivateKey,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        retired_jwks: list[dict[str, Any]] | None = None,
     ) -> None:
         self._key = private_key
         self._jwk = public_jwk(private_key.public_key())
         self.kid: str = self._jwk["kid"]
+        self._retired = [k for k in retired_jwks or [] if k.get("kid") != self.kid]
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl_seconds
@@ -98,59 +110,81 @@ class TokenIssuer:
         return IssuedToken(token, self._ttl, jti)
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        return {"keys": [self._jwk]}
+        return {"keys": [self._jwk, *self._retired]}
 
 
-class TokenVerifier:
-    """Verifies access tokens against the auth function's JWKS, cached by `kid`.
+class KeySource(Protocol):
+    async def key(self, kid: str) -> jwt.PyJWK | None: ...
+
+
+def _okp_keys(jwks: dict[str, Any]) -> dict[str, jwt.PyJWK]:
+    return {
+        raw["kid"]: jwt.PyJWK(raw, algorithm=ALGORITHM)
+        for raw in jwks.get("keys", [])
+        if isinstance(raw, dict) and raw.get("kid") and raw.get("kty") == "OKP"
+    }
+
+
+class StaticKeys:
+    """Keys known in-process (the auth function verifies with its own JWKS)."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self._keys = _okp_keys(jwks)
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        return self._keys.get(kid)
+
+
+class RemoteJwks:
+    """The auth function's JWKS over HTTP, cached by `kid`.
 
     An unknown `kid` triggers one refetch (a new signing key was added), at most once per
-    `min_refresh_seconds`, so forged kids cannot make it hammer the auth function.
+    `min_refresh_seconds`, so forged kids cannot make verifiers hammer the auth function.
     """
 
     def __init__(
         self,
-        jwks_url: str,
+        url: str,
         *,
-        issuer: str,
-        audience: str,
-        leeway_seconds: int = 5,
         min_refresh_seconds: float = 10.0,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._url = jwks_url
-        self._issuer = issuer
-        self._audience = audience
-        self._leeway = leeway_seconds
+        self._url = url
         self._min_refresh = min_refresh_seconds
         self._client = client or httpx.AsyncClient(timeout=5.0)
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys:
+            await self._refresh()
+        return self._keys.get(kid)
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < self._min_refresh and self._keys:
+            if time.monotonic() - self._fetched_at < self._min_refresh:
                 return
             try:
                 response = await self._client.get(self._url)
                 response.raise_for_status()
-                keys = {}
-                for raw in response.json().get("keys", []):
-                    if raw.get("kid") and raw.get("kty") == "OKP":
-                        keys[raw["kid"]] = jwt.PyJWK(raw, algorithm=ALGORITHM)
+                keys = _okp_keys(response.json())
             except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
                 raise KeysUnavailable(f"cannot fetch the signing keys: {exc}") from exc
             self._keys = keys
             self._fetched_at = time.monotonic()
 
-    async def _key(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys:
-            await self._refresh()
-        try:
-            return self._keys[kid]
-        except KeyError:
-            raise InvalidToken("token signed by an unknown key") from None
+
+class TokenVerifier:
+    """Checks an access token: pinned algorithm, known key, every required claim."""
+
+    def __init__(
+        self, keys: KeySource, *, issuer: str, audience: str, leeway_seconds: int = 5
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -159,7 +193,9 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
             raise InvalidToken("token algorithm or key id not accepted")
-        key = await self._key(header["kid"])
+        key = await self._keys.key(header["kid"])
+        if key is None:
+            raise InvalidToken("token signed by an unknown key")
         try:
             claims = jwt.decode(
                 token,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.units import Quantity
 
@@ -32,8 +32,26 @@ def _barcode(value: str | None) -> str | None:
     return value
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; refuse it here, as a field error, not a crash."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, dict):
+        return {k: _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
 class Strict(BaseModel):
+    """Request bodies: unknown fields refused, text trimmed, no NUL characters."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_storable(cls, data: Any) -> Any:
+        return _no_nul(data)
 
 
 class CategoryIn(Strict):

@@ -1,0 +1,31 @@
+"""Events of the auth domain: the audit trail of user management."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.registry import Payload, event_type
+
+RoleName = Literal["admin", "estoquista", "vendedor"]
+
+
+class UserState(Payload):
+    user_id: str
+    username: str
+    full_name: str | None
+    role: RoleName
+    active: bool
+
+
+@event_type("user.created")
+class UserCreated(UserState):
+    pass
+
+
+@event_type("user.updated")
+class UserUpdated(UserState):
+    changed: list[str] = Field(
+        description="fields changed; a password change is named, never its value"
+    )

@@ -1,0 +1,397 @@
+"""Auth and security as a real client probes them (issue: roles enforced everywhere)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from shared.auth.tokens import generate_private_key_pem, load_private_key, public_jwk
+from tests.support.system import RunningSystem, running_system, wait_for
+
+PASSWORD = "senha-segura-123"
+ROLES = ("admin", "estoquista", "vendedor")
+
+
+@dataclass
+class Shop:
+    system: RunningSystem
+    tokens: dict[str, str]
+    user_ids: dict[str, str]
+    product_id: str
+
+
+def _login(system: RunningSystem, username: str, password: str) -> httpx.Response:
+    return httpx.post(
+        system.gateway + "/api/auth/login",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+
+
+@pytest.fixture(scope="module")
+def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    with running_system(
+        admin_database_url, tmp_path_factory.mktemp("security"), amqp_url=None
+    ) as system:
+        admin = system.admin_token()
+        headers = {"Authorization": f"Bearer {admin}"}
+        tokens, ids = {"admin": admin}, {}
+        for role in ("estoquista", "vendedor"):
+            created = httpx.post(
+                system.gateway + "/api/users",
+                json={"username": f"{role}1", "password": PASSWORD, "role": role},
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+            ids[role] = created.json()["id"]
+            tokens[role] = _login(system, f"{role}1", PASSWORD).json()["access_token"]
+        product = httpx.post(
+            system.gateway + "/api/products",
+            json={"name": "Alcatra", "unit": "kg", "price_cents": 6490},
+            headers=headers,
+        )
+        assert product.status_code == 201, product.text
+        yield Shop(system, tokens, ids, product.json()["id"])
+
+
+# -- the role matrix --------------------------------------------------------------------
+
+# (method, path, body, who may, the answer an allowed caller gets): DESIGN.md's API table.
+ANYONE_LOGGED_IN = set(ROLES)
+STOCK = {"admin", "estoquista"}
+ADMIN_ONLY = {"admin"}
+
+
+def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
+    product, vendedor = shop.product_id, shop.user_ids["vendedor"]
+    return [
+        ("auth", "GET", "/api/me", None, ANYONE_LOGGED_IN, 200),
+        ("auth", "GET", "/api/users", None, ADMIN_ONLY, 200),
+        ("auth", "POST", "/api/users", "new-user", ADMIN_ONLY, 201),
+        ("auth", "PATCH", f"/api/users/{vendedor}", {"full_name": "Vendedor Um"}, ADMIN_ONLY, 200),
+        ("catalog-query", "GET", "/api/categories", None, ANYONE_LOGGED_IN, 200),
+        ("create-category", "POST", "/api/categories", "new-category", STOCK, 201),
+        ("catalog-query", "GET", "/api/products", None, ANYONE_LOGGED_IN, 200),
+        ("catalog-query", "GET", f"/api/products/{product}", None, ANYONE_LOGGED_IN, 200),
+        ("create-product", "POST", "/api/products", "new-product", STOCK, 201),
+        ("update-product", "PATCH", f"/api/products/{product}", {"price_cents": 6590}, STOCK, 200),
+        ("event-log", "GET", "/api/events", None, ADMIN_ONLY, 200),
+        ("dead-letter", "GET", "/api/dead-letters", None, ADMIN_ONLY, 200),
+        ("dead-letter", "POST", f"/api/dead-letters/{uuid.uuid4()}/replay", None, ADMIN_ONLY, 404),
+    ]
+
+
+def _body(kind: Any) -> Any:
+    tag = uuid.uuid4().hex[:8]
+    if kind == "new-user":
+        return {"username": f"u{tag}", "password": PASSWORD, "role": "vendedor"}
+    if kind == "new-category":
+        return {"name": f"Categoria {tag}"}
+    if kind == "new-product":
+        return {"name": f"Produto {tag}", "unit": "un", "price_cents": 100}
+    return kind
+
+
+@pytest.mark.parametrize("via", ["gateway", "function"])
+def test_every_endpoint_answers_each_role_as_designed(shop: Shop, via: str) -> None:
+    checked = 0
+    for service, method, path, body, allowed, ok in _matrix(shop):
+        base = shop.system.gateway if via == "gateway" else shop.system.url(service)
+        for who in (None, *ROLES):
+            headers = {"Authorization": f"Bearer {shop.tokens[who]}"} if who else {}
+            answer = httpx.request(
+                method, base + path, json=_body(body), headers=headers, timeout=15
+            )
+            expected = 401 if who is None else ok if who in allowed else 403
+            assert answer.status_code == expected, (via, method, path, who, answer.text)
+            if expected >= 400:
+                assert answer.headers["content-type"] == "application/problem+json"
+            checked += 1
+    assert checked == 13 * 4
+
+
+# -- forged and stale tokens ------------------------------------------------------------
+
+
+def _signing_key(shop: Shop) -> str:
+    return (shop.system.data_dir / "keys" / "signing-key.pem").read_text()
+
+
+def _forge(pem: str, **overrides: Any) -> str:
+    key = load_private_key(pem)
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "iss": "acougue-auth",
+        "aud": "acougue",
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    kid = public_jwk(key.public_key())["kid"]
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def _flip(text: str, at: int) -> str:
+    """Change one base64url character in the middle (the last ones carry padding bits)."""
+    return text[:at] + ("B" if text[at] != "B" else "C") + text[at + 1 :]
+
+
+def test_forged_expired_and_foreign_tokens_are_refused(shop: Shop) -> None:
+    real = _signing_key(shop)
+    good = _forge(real)
+    head, payload, signature = shop.tokens["vendedor"].split(".")
+    admin_payload = jwt.utils.base64url_encode(
+        b'{"sub":"x","role":"admin","iss":"acougue-auth","aud":"acougue","exp":9999999999,'
+        b'"iat":1,"jti":"j"}'
+    ).decode()
+    bad = {
+        "tampered payload": f"{head}.{admin_payload}.{signature}",
+        "tampered signature": f"{head}.{payload}.{_flip(signature, 10)}",
+        "expired": _forge(real, iat=int(time.time()) - 3600, exp=int(time.time()) - 1800),
+        "wrong audience": _forge(real, aud="someone-else"),
+        "wrong issuer": _forge(real, iss="https://evil.example"),
+        "no jti": _forge(real, jti=None),
+        "unknown role": _forge(real, role="dono"),
+        "unknown key": _forge(generate_private_key_pem()),
+        "alg none": jwt.encode({"sub": "x", "role": "admin"}, "", algorithm="none"),
+        "HS256 with the public key": jwt.encode(
+            {"sub": "x", "role": "admin", "iss": "acougue-auth", "aud": "acougue"},
+            "a-shared-secret-that-is-long-enough-32b",
+            algorithm="HS256",
+            headers={"kid": public_jwk(load_private_key(real).public_key())["kid"]},
+        ),
+        "garbage": "abc.def.ghi",
+    }
+    for base in (shop.system.gateway, shop.system.url("event-log")):
+        assert (
+            httpx.get(base + "/api/events", headers={"Authorization": f"Bearer {good}"}).status_code
+            == 200
+        )
+        for name, token in bad.items():
+            answer = httpx.get(base + "/api/events", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401, (base, name, answer.text)
+
+
+# -- sessions ---------------------------------------------------------------------------
+
+
+def _refresh(system: RunningSystem, cookie: str | None) -> httpx.Response:
+    cookies = {"acougue_refresh": cookie} if cookie else {}
+    return httpx.post(system.gateway + "/api/auth/refresh", cookies=cookies, timeout=10)
+
+
+def _cookie(answer: httpx.Response) -> str:
+    value = answer.cookies.get("acougue_refresh")
+    assert value, answer.headers
+    return str(value)
+
+
+def test_refresh_rotates_and_a_reused_token_ends_the_session(shop: Shop) -> None:
+    login = _login(shop.system, "estoquista1", PASSWORD)
+    first = _cookie(login)
+    rotated = _refresh(shop.system, first)
+    assert rotated.status_code == 200
+    second = _cookie(rotated)
+    assert second != first
+    assert rotated.json()["user"]["role"] == "estoquista"
+    # The rotated (old) token comes back: reuse. The whole family ends, the new one too.
+    assert _refresh(shop.system, first).status_code == 401
+    assert _refresh(shop.system, second).status_code == 401
+
+
+def test_logout_revokes_and_disabled_users_cannot_refresh(shop: Shop) -> None:
+    out = _cookie(_login(shop.system, "estoquista1", PASSWORD))
+    logout = httpx.post(shop.system.gateway + "/api/auth/logout", cookies={"acougue_refresh": out})
+    assert logout.status_code == 204
+    assert _refresh(shop.system, out).status_code == 401
+
+    admin = {"Authorization": f"Bearer {shop.tokens['admin']}"}
+    created = httpx.post(
+        shop.system.gateway + "/api/users",
+        json={"username": "temporario", "password": PASSWORD, "role": "vendedor"},
+        headers=admin,
+    )
+    cookie = _cookie(_login(shop.system, "temporario", PASSWORD))
+    disabled = httpx.patch(
+        shop.system.gateway + f"/api/users/{created.json()['id']}",
+        json={"active": False},
+        headers=admin,
+    )
+    assert disabled.json()["active"] is False
+    assert _refresh(shop.system, cookie).status_code == 401
+    assert _login(shop.system, "temporario", PASSWORD).status_code == 401
+
+
+def test_session_cookie_is_httponly_strict_and_secure_behind_https(shop: Shop) -> None:
+    plain = _login(shop.system, "vendedor1", PASSWORD).headers["set-cookie"].lower()
+    assert "httponly" in plain
+    assert "samesite=strict" in plain
+    assert "path=/api/auth" in plain
+    assert "secure" not in plain  # plain http on the shop's LAN: a Secure cookie would vanish
+    https = httpx.post(
+        shop.system.gateway + "/api/auth/login",
+        json={"username": "vendedor1", "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "secure" in https.headers["set-cookie"].lower()
+
+
+# -- user management --------------------------------------------------------------------
+
+
+def test_password_policy_duplicates_and_the_last_admin(shop: Shop) -> None:
+    admin = {"Authorization": f"Bearer {shop.tokens['admin']}"}
+    users = shop.system.gateway + "/api/users"
+
+    def create(username: str, password: str) -> httpx.Response:
+        return httpx.post(
+            users,
+            json={"username": username, "password": password, "role": "vendedor"},
+            headers=admin,
+        )
+
+    assert create("curtinha", "1234567").status_code == 422
+    assert create("mesmonome", "mesmonome").status_code == 422
+    assert create("vendedor1", PASSWORD).status_code == 409
+    me = httpx.get(shop.system.gateway + "/api/me", headers=admin).json()
+    demote = httpx.patch(f"{users}/{me['id']}", json={"role": "vendedor"}, headers=admin)
+    assert demote.status_code == 409
+    assert (
+        httpx.patch(f"{users}/{me['id']}", json={"active": None}, headers=admin).status_code == 422
+    )
+
+
+def test_user_management_is_audited_with_its_actor_and_no_secret(shop: Shop) -> None:
+    admin = {"Authorization": f"Bearer {shop.tokens['admin']}"}
+    me = httpx.get(shop.system.gateway + "/api/me", headers=admin).json()
+    created = httpx.post(
+        shop.system.gateway + "/api/users",
+        json={"username": "auditado", "password": PASSWORD, "role": "estoquista"},
+        headers=admin,
+    ).json()
+    httpx.patch(
+        shop.system.gateway + f"/api/users/{created['id']}",
+        json={"password": "outra-senha-456"},
+        headers=admin,
+    )
+
+    def audited(type_: str) -> list[dict[str, Any]]:
+        items = httpx.get(
+            shop.system.gateway + "/api/events", params={"type": type_}, headers=admin
+        ).json()["items"]
+        return [e for e in items if e["subject"] == created["id"]]
+
+    made = wait_for(lambda: audited("com.acougue.user.created"))[0]
+    changed = wait_for(lambda: audited("com.acougue.user.updated"))[0]
+    assert made["actor"] == me["id"]
+    assert changed["data"]["changed"] == ["password"]
+    for event in (made, changed):
+        text = str(event)
+        assert PASSWORD not in text
+        assert "outra-senha-456" not in text
+        assert "password_hash" not in text
+        assert "argon2" not in text
+
+
+INJECTIONS = [
+    "' OR '1'='1",
+    "'; DROP TABLE users; --",
+    "%",
+    "_",
+    "\\",
+    "\x00",
+    "💥" * 50,
+    "a" * 5000,
+]
+
+
+def test_injection_shaped_input_never_breaks_anything(shop: Shop) -> None:
+    admin = {"Authorization": f"Bearer {shop.tokens['admin']}"}
+    gw = shop.system.gateway
+    for value in INJECTIONS:
+        answers = [
+            httpx.post(gw + "/api/auth/login", json={"username": value, "password": value}),
+            httpx.post(gw + "/api/categories", json={"name": value}, headers=admin),
+            httpx.post(
+                gw + "/api/products",
+                json={"name": value, "unit": "kg", "price_cents": 1, "barcode": value},
+                headers=admin,
+            ),
+            httpx.post(
+                gw + "/api/products",
+                json={"name": value, "unit": "kg", "price_cents": 1},
+                headers=admin,
+            ),
+            httpx.get(gw + "/api/products", params={"q": value}, headers=admin),
+            httpx.get(gw + "/api/products", params={"active": value}, headers=admin),
+            httpx.get(gw + "/api/events", params={"type": value, "limit": value}, headers=admin),
+            httpx.post(
+                gw + "/api/users",
+                json={"username": value, "password": value, "role": "vendedor", "full_name": value},
+                headers=admin,
+            ),
+            httpx.get(
+                shop.system.url("catalog-query") + "/api/products",
+                params={"q": value},
+                headers=admin,
+            ),
+        ]
+        for answer in answers:
+            assert answer.status_code < 500, (value[:20], answer.request.url, answer.text[:200])
+    # the tables are all still there and answering
+    assert httpx.get(gw + "/api/users", headers=admin).status_code == 200
+
+
+# -- rate limiting (last: it uses up this address's allowance) --------------------------
+
+
+def test_bad_logins_are_rate_limited_per_username(shop: Shop) -> None:
+    statuses = [_login(shop.system, "vendedor1", f"errada-{n}").status_code for n in range(30)]
+    assert 429 in statuses
+    first = statuses.index(429)
+    assert set(statuses[:first]) == {401}
+    blocked = _login(shop.system, "vendedor1", PASSWORD)
+    assert blocked.status_code == 429  # even the right password waits out the window
+    assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["status"] == 429
+
+
+def test_bad_logins_are_rate_limited_per_client_address(shop: Shop) -> None:
+    auth = shop.system.url("auth") + "/api/auth/login"
+    statuses = [
+        httpx.post(
+            auth,
+            json={"username": f"ninguem{n}", "password": "x"},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        ).status_code
+        for n in range(40)
+    ]
+    assert statuses[:30] == [401] * 30
+    assert set(statuses[30:]) == {429}
+
+
+def test_unknown_and_known_users_fail_alike(shop: Shop) -> None:
+    def timed(username: str) -> float:
+        started = time.perf_counter()
+        httpx.post(
+            shop.system.url("auth") + "/api/auth/login",
+            json={"username": username, "password": "senha-errada-xyz"},
+            headers={"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250}"},
+        )
+        return time.perf_counter() - started
+
+    known = sorted(timed("admin") for _ in range(5))[2]
+    unknown = sorted(timed(f"nao-existe-{n}") for n in range(5))[2]
+    # Both pay for an Argon2 verification: the medians are of the same order.
+    assert unknown > known / 3
