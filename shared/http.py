@@ -131,7 +131,11 @@ class HttpFunction:
             request.method,
             request.url.path,
             response.status_code,
-            extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            extra={
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "status": response.status_code,
+                "actor": getattr(request.state, "actor", None),
+            },
         )
         return response
 
@@ -168,6 +172,7 @@ class HttpFunction:
         if route.roles is None:
             return None
         principal = await authenticate(self.runtime.verifier, request.headers, request.cookies)
+        request.state.actor = principal.user_id
         authorize(principal, route.roles)
         return principal
 
