@@ -25,6 +25,7 @@ from shared.auth.principal import ALL_ROLES, Principal, Role
 from shared.auth.tokens import KeysUnavailable, RemoteJwks, TokenVerifier
 from shared.contracts.auth import LoginIn, UserIn, UserPatch
 from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
+from shared.contracts.inventory import BreakdownIn, MovementIn
 from shared.errors import Problem
 from shared.logs import configure_logging
 
@@ -213,3 +214,42 @@ async def dead_letters(
 )
 async def replay_dead_letter(request: Request, dead_letter_id: UUID) -> Response:
     return await upstreams.forward(request, "dead-letter")
+
+
+@app.post(
+    "/api/inventory/movements", status_code=201, tags=["inventory"], dependencies=[STOCK_WRITERS]
+)
+async def register_movement(request: Request, body: Annotated[MovementIn, Body()]) -> Response:
+    return await upstreams.forward(request, "register-movement")
+
+
+@app.post(
+    "/api/inventory/breakdowns", status_code=201, tags=["inventory"], dependencies=[STOCK_WRITERS]
+)
+async def register_breakdown(request: Request, body: Annotated[BreakdownIn, Body()]) -> Response:
+    return await upstreams.forward(request, "register-movement")
+
+
+@app.get("/api/inventory/stock", tags=["inventory"], dependencies=[ANY_USER])
+async def stock_levels(
+    request: Request, expiring_within_days: Annotated[int, Query(ge=0, le=365)] = 3
+) -> Response:
+    return await upstreams.forward(request, "inventory-query")
+
+
+@app.get("/api/inventory/stock/{product_id}", tags=["inventory"], dependencies=[ANY_USER])
+async def stock_of_product(
+    request: Request,
+    product_id: UUID,
+    expiring_within_days: Annotated[int, Query(ge=0, le=365)] = 3,
+) -> Response:
+    return await upstreams.forward(request, "inventory-query")
+
+
+@app.get("/api/inventory/movements", tags=["inventory"], dependencies=[STOCK_WRITERS])
+async def stock_movements(
+    request: Request,
+    product_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    return await upstreams.forward(request, "inventory-query")

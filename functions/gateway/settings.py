@@ -14,6 +14,8 @@ REQUIRED_SERVICES = (
     "catalog-query",
     "event-log",
     "dead-letter",
+    "register-movement",
+    "inventory-query",
 )
 
 

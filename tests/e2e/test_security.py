@@ -25,6 +25,7 @@ class Shop:
     tokens: dict[str, str]
     user_ids: dict[str, str]
     product_id: str
+    trimmings_id: str
 
 
 def _login(system: RunningSystem, username: str, password: str) -> httpx.Response:
@@ -58,7 +59,16 @@ def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             headers=headers,
         )
         assert product.status_code == 201, product.text
-        yield Shop(system, tokens, ids, product.json()["id"])
+        trimmings = httpx.post(
+            system.gateway + "/api/products",
+            json={"name": "Aparas", "unit": "kg", "price_cents": 0},
+            headers=headers,
+        )
+        product_id, trimmings_id = product.json()["id"], trimmings.json()["id"]
+        stock = system.gateway + "/api/inventory/stock/"
+        for pid in (product_id, trimmings_id):  # stock's catalogue follows by events
+            wait_for(lambda pid=pid: httpx.get(stock + pid, headers=headers).status_code == 200)
+        yield Shop(system, tokens, ids, product_id, trimmings_id)
 
 
 # -- the role matrix --------------------------------------------------------------------
@@ -71,6 +81,12 @@ ADMIN_ONLY = {"admin"}
 
 def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
     product, vendedor = shop.product_id, shop.user_ids["vendedor"]
+    receipt = {"product_id": product, "kind": "receipt", "quantity": "1", "unit_cost_cents": 4000}
+    desossa = {
+        "source_product_id": product,
+        "source_quantity": "0.500",
+        "outputs": [{"product_id": shop.trimmings_id, "quantity": "0.400"}],
+    }
     return [
         ("auth", "GET", "/api/me", None, ANYONE_LOGGED_IN, 200),
         ("auth", "GET", "/api/users", None, ADMIN_ONLY, 200),
@@ -85,6 +101,11 @@ def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
         ("event-log", "GET", "/api/events", None, ADMIN_ONLY, 200),
         ("dead-letter", "GET", "/api/dead-letters", None, ADMIN_ONLY, 200),
         ("dead-letter", "POST", f"/api/dead-letters/{uuid.uuid4()}/replay", None, ADMIN_ONLY, 404),
+        ("register-movement", "POST", "/api/inventory/movements", receipt, STOCK, 201),
+        ("register-movement", "POST", "/api/inventory/breakdowns", desossa, STOCK, 201),
+        ("inventory-query", "GET", "/api/inventory/stock", None, ANYONE_LOGGED_IN, 200),
+        ("inventory-query", "GET", f"/api/inventory/stock/{product}", None, ANYONE_LOGGED_IN, 200),
+        ("inventory-query", "GET", "/api/inventory/movements", None, STOCK, 200),
     ]
 
 
@@ -114,7 +135,7 @@ def test_every_endpoint_answers_each_role_as_designed(shop: Shop, via: str) -> N
             if expected >= 400:
                 assert answer.headers["content-type"] == "application/problem+json"
             checked += 1
-    assert checked == 13 * 4
+    assert checked == 18 * 4
 
 
 # -- forged and stale tokens ------------------------------------------------------------

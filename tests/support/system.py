@@ -19,7 +19,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from shared.manifests import REPO_ROOT
+from shared.manifests import REPO_ROOT, load_topology
+from shared.runner.system import database_domains
 from tests.support.database import _with_database
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(12)
@@ -112,7 +113,7 @@ def running_system(
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-            for domain in ("auth", "catalog", "platform"):
+            for domain in database_domains(load_topology()):
                 conn.execute(
                     sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(prefix + domain))
                 )

@@ -1,0 +1,161 @@
+"""Stock by weight, free of I/O: what each movement does to quantity and average cost.
+
+Money is integer centavos; the average cost is a rate (centavos per kg or per unit) kept
+to six places so that it does not drift, and every movement's value is that rate times
+the quantity rounded half-up to the centavo. Stock may go negative (a butcher's count is
+often wrong and selling is never blocked); a receipt into negative stock takes its own
+cost as the new average, since there is no value on hand to average with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Literal
+
+ZERO = Decimal("0.000")
+AVERAGE_PLACES = Decimal("0.000001")
+PERCENT_PLACES = Decimal("0.01")
+LOSS_REASONS = ("aparas", "vencimento", "quebra de resfriamento", "avaria", "outro")
+Allocation = Literal["weight", "value"]
+
+
+class RuleError(ValueError):
+    """A movement the shop's rules refuse; the message is for the user."""
+
+
+def cents(value: Decimal) -> int:
+    """Round half-up to whole centavos."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Stock:
+    quantity: Decimal
+    average_cost: Decimal  # centavos per unit of the product
+
+    @property
+    def unit_cost_cents(self) -> int:
+        return cents(self.average_cost)
+
+
+EMPTY = Stock(ZERO, Decimal("0.000000"))
+
+
+@dataclass(frozen=True)
+class Change:
+    quantity: Decimal  # signed
+    total_cost_cents: int  # signed, the value that moved
+    after: Stock
+
+
+def receipt_value(quantity: Decimal, unit_cost_cents: int) -> int:
+    return cents(quantity * unit_cost_cents)
+
+
+def receive(stock: Stock, quantity: Decimal, value_cents: int) -> Change:
+    """Goods in with their value: the weighted average of what is on hand and what came."""
+    if quantity <= 0:
+        raise RuleError("quantity must be positive")
+    if value_cents < 0:
+        raise RuleError("cost cannot be negative")
+    on_hand = max(stock.quantity, ZERO)
+    average = (on_hand * stock.average_cost + value_cents) / (on_hand + quantity)
+    after = Stock(stock.quantity + quantity, average.quantize(AVERAGE_PLACES, ROUND_HALF_UP))
+    return Change(quantity, value_cents, after)
+
+
+def issue(stock: Stock, quantity: Decimal) -> Change:
+    """Goods out (sale, loss) at the current average cost; the average does not change."""
+    if quantity <= 0:
+        raise RuleError("quantity must be positive")
+    value = cents(quantity * stock.average_cost)
+    return Change(-quantity, -value, Stock(stock.quantity - quantity, stock.average_cost))
+
+
+def count(stock: Stock, counted: Decimal) -> Change:
+    """A physical count: one movement of the difference, valued at the average."""
+    if counted < 0:
+        raise RuleError("a counted quantity cannot be negative")
+    difference = counted - stock.quantity
+    if difference < 0:
+        return issue(stock, -difference)
+    value = cents(difference * stock.average_cost)
+    return Change(difference, value, Stock(counted, stock.average_cost))
+
+
+def allocate(total_cents: int, weights: list[Decimal]) -> list[int]:
+    """Split a value in proportion to weights, exactly (largest remainder): the parts add
+    up to the total to the centavo, and a zero weight gets nothing."""
+    if any(w < 0 for w in weights):
+        raise RuleError("allocation weights cannot be negative")
+    whole = sum(weights, Decimal(0))
+    if whole == 0:
+        raise RuleError("nothing to allocate the cost to")
+    exact = [Decimal(total_cents) * w / whole for w in weights]
+    parts = [int(e.to_integral_value(rounding=ROUND_FLOOR)) for e in exact]
+    remainder = total_cents - sum(parts)
+    by_fraction = sorted(
+        range(len(weights)), key=lambda i: (exact[i] - parts[i], weights[i]), reverse=True
+    )
+    for i in by_fraction[:remainder]:
+        parts[i] += 1
+    return parts
+
+
+@dataclass(frozen=True)
+class Output:
+    product_id: str
+    quantity: Decimal
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class BreakdownPlan:
+    source_out: Change  # the outputs' weight leaves the source with all its cost
+    loss: Change  # the rest of the source's weight (trimmings), with no cost left
+    yield_percent: Decimal
+    output_costs: list[int]
+
+
+def plan_breakdown(
+    source: Stock, source_quantity: Decimal, outputs: list[Output], allocation: Allocation
+) -> BreakdownPlan:
+    """Desossa: one primal in, several cuts out. The source's cost (its quantity at the
+    average) is spread over the cuts by weight or by sales value; the weight that no cut
+    accounts for is a loss that carries no cost of its own (the cuts absorb it)."""
+    if source_quantity <= 0:
+        raise RuleError("the source quantity must be positive")
+    if not outputs:
+        raise RuleError("a breakdown needs at least one output")
+    if any(o.quantity <= 0 for o in outputs):
+        raise RuleError("every output quantity must be positive")
+    produced = sum((o.quantity for o in outputs), ZERO)
+    if produced > source_quantity:
+        raise RuleError("the outputs weigh more than the source")
+    cost = cents(source_quantity * source.average_cost)
+    if allocation == "weight":
+        weights = [o.quantity for o in outputs]
+    else:
+        weights = [o.quantity * o.price_cents for o in outputs]
+        if not any(weights):
+            raise RuleError("value allocation needs at least one output with a price")
+    costs = allocate(cost, weights) if cost else [0] * len(outputs)
+    after_out = Stock(source.quantity - produced, source.average_cost)
+    loss_quantity = source_quantity - produced
+    after_loss = Stock(after_out.quantity - loss_quantity, source.average_cost)
+    return BreakdownPlan(
+        source_out=Change(-produced, -cost, after_out),
+        loss=Change(-loss_quantity, 0, after_loss),
+        yield_percent=(produced * 100 / source_quantity).quantize(PERCENT_PLACES, ROUND_HALF_UP),
+        output_costs=costs,
+    )
+
+
+def crossed_below_minimum(min_stock: Decimal, before: Decimal, after: Decimal) -> bool:
+    return min_stock > 0 and before >= min_stock > after
+
+
+def whole_units_only(unit: str, quantity: Decimal) -> None:
+    if unit == "un" and quantity != quantity.to_integral_value():
+        raise RuleError("products sold by unit move in whole units")

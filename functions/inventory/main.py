@@ -1,0 +1,189 @@
+"""Inventory functions. Each target is its own Knative Service (FUNCTION_TARGET picks it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import functions_framework.aio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from functions.inventory import service, store
+from functions.inventory.domain import cents
+from shared.auth.principal import ALL_ROLES, Role
+from shared.config import FunctionSettings
+from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem
+from shared.events.catalog import ProductState
+from shared.events.envelope import Envelope
+from shared.events.registry import Payload
+from shared.events.sales import SaleSettled
+from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.logs import configure_logging
+from shared.runtime import Runtime
+from shared.subscriber import Subscriber
+from shared.units import parse_quantity
+
+settings = FunctionSettings()
+configure_logging(settings.function_name)
+runtime = Runtime(settings)
+STOCK_KEEPERS = roles(Role.ADMIN, Role.ESTOQUISTA)
+SAO_PAULO_OFFSET = timedelta(hours=-3)  # the shop's day; Brazil keeps no summer time
+
+
+# -- register-movement ------------------------------------------------------------------
+
+
+async def _register(ctx: RequestContext) -> MovementOut:
+    body = await ctx.body(MovementIn)
+    async with await ctx.unit_of_work() as uow:
+        movement = await service.register_movement(uow, body)
+        await uow.commit()
+    return MovementOut(**movement.__dict__, created_at=datetime.now(UTC))
+
+
+async def _breakdown(ctx: RequestContext) -> BreakdownOut:
+    body = await ctx.body(BreakdownIn)
+    async with await ctx.unit_of_work() as uow:
+        result = await service.breakdown(uow, body)
+        await uow.commit()
+    return result
+
+
+# -- inventory-query --------------------------------------------------------------------
+
+
+def _days(ctx: RequestContext) -> int:
+    raw = ctx.request.query_params.get("expiring_within_days", "3")
+    if not raw.isdigit() or int(raw) > 365:
+        raise Problem(422, "expiring_within_days must be a whole number from 0 to 365.")
+    return int(raw)
+
+
+def _stock(row: dict[str, object]) -> StockOut:
+    quantity = Decimal(str(row["quantity"]))
+    min_stock = Decimal(str(row["min_stock"]))
+    return StockOut(
+        product_id=row["product_id"],
+        name=row["name"],
+        unit=row["unit"],
+        quantity=quantity,
+        average_cost_cents=cents(Decimal(str(row["average_cost"]))),
+        min_stock=min_stock,
+        low=min_stock > 0 and quantity < min_stock,
+        negative=quantity < 0,
+        expiring=[
+            {**lot, "quantity": parse_quantity(str(lot["quantity"]))}
+            for lot in row["expiring"]  # type: ignore[attr-defined]
+        ],
+    )
+
+
+async def _levels(ctx: RequestContext, product_id: UUID | None) -> list[StockOut]:
+    today = (datetime.now(UTC) + SAO_PAULO_OFFSET).date()
+    async with await ctx.unit_of_work() as uow:
+        rows = await store.stock_levels(
+            uow.conn, product_id=product_id, expiring_by=today + timedelta(days=_days(ctx))
+        )
+    return [_stock(r) for r in rows]
+
+
+async def _stock_list(ctx: RequestContext) -> dict[str, object]:
+    return {"items": [s.model_dump(mode="json") for s in await _levels(ctx, None)]}
+
+
+async def _stock_one(ctx: RequestContext) -> StockOut:
+    found = await _levels(ctx, ctx.params["product_id"])
+    if not found:
+        raise Problem(404, "No such product in stock.")
+    return found[0]
+
+
+async def _movements(ctx: RequestContext) -> dict[str, object]:
+    raw = ctx.request.query_params.get("product_id")
+    try:
+        product_id = UUID(raw) if raw else None
+    except ValueError:
+        raise Problem(422, "product_id must be a UUID.") from None
+    raw_limit = ctx.request.query_params.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise Problem(422, "limit must be a whole number from 1 to 1000.")
+    async with await ctx.unit_of_work() as uow:
+        rows = await store.movements(uow.conn, product_id=product_id, limit=int(raw_limit))
+    return {"items": [MovementOut(**r).model_dump(mode="json") for r in rows]}
+
+
+# -- subscribers ------------------------------------------------------------------------
+
+
+async def _sale_paid(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, SaleSettled)
+    await service.apply_sale(uow, payload)
+
+
+async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, SaleSettled)
+    try:
+        await service.apply_refund(uow, payload)
+    except service.SaleNotYetApplied:
+        # 409 is retried by the broker: the sale's own event is still on its way.
+        raise Problem(409, f"Sale {payload.sale_id} has not left stock yet.") from None
+
+
+async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, ProductState)
+    info = store.ProductInfo(
+        product_id=UUID(payload.product_id),
+        name=payload.name,
+        unit=payload.unit,
+        price_cents=payload.price_cents,
+        min_stock=Decimal(payload.min_stock),
+        active=payload.active,
+    )
+    await store.upsert_product(uow.conn, info, event.time or datetime.now(UTC))
+
+
+_register_fn = HttpFunction(
+    runtime,
+    [
+        Route("POST", "/api/inventory/movements", _register, STOCK_KEEPERS, status=201),
+        Route("POST", "/api/inventory/breakdowns", _breakdown, STOCK_KEEPERS, status=201),
+    ],
+)
+_query_fn = HttpFunction(
+    runtime,
+    [
+        Route("GET", "/api/inventory/stock", _stock_list, ALL_ROLES),
+        Route("GET", "/api/inventory/stock/{product_id:uuid}", _stock_one, ALL_ROLES),
+        Route("GET", "/api/inventory/movements", _movements, STOCK_KEEPERS),
+    ],
+)
+_sales_events = Subscriber(
+    runtime, {"com.acougue.sale.paid": _sale_paid, "com.acougue.sale.refunded": _sale_refunded}
+)
+_product_events = Subscriber(
+    runtime, {"com.acougue.product.created": _product, "com.acougue.product.updated": _product}
+)
+
+
+@functions_framework.aio.http
+async def register_movement(request: Request) -> Response:
+    return await _register_fn(request)
+
+
+@functions_framework.aio.http
+async def inventory_query(request: Request) -> Response:
+    return await _query_fn(request)
+
+
+@functions_framework.aio.http
+async def apply_sale_to_stock(request: Request) -> Response:
+    return await _sales_events(request)
+
+
+@functions_framework.aio.http
+async def apply_product_to_inventory(request: Request) -> Response:
+    return await _product_events(request)
