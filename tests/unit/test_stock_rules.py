@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.inventory import domain
@@ -36,6 +36,7 @@ def _reference_average(
     )
 
 
+@settings(max_examples=500)
 @given(operations)
 def test_stock_is_the_sum_of_movements_and_the_average_follows_the_rule(
     ops: list[tuple[str, Decimal, int]],
@@ -62,6 +63,7 @@ def test_stock_is_the_sum_of_movements_and_the_average_follows_the_rule(
         assert stock.average_cost >= 0
 
 
+@settings(max_examples=500)
 @given(
     st.integers(0, 10_000_000), st.lists(st.decimals(0, 1000, places=3), min_size=1, max_size=12)
 )
@@ -80,6 +82,7 @@ def test_allocation_is_exact_and_fair(total: int, weights: list[Decimal]) -> Non
             assert part == 0
 
 
+@settings(max_examples=500)
 @given(
     st.decimals(min_value=Decimal("10"), max_value=Decimal("300"), places=3),
     st.integers(1000, 4000),
