@@ -75,8 +75,8 @@ class Recorder:
     def on(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
 
-    async def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, path: str, count: int, within: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + within
         while len(self.on(path)) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{path}: {len(self.on(path))} request(s), expected {count}")
@@ -115,11 +115,15 @@ def trigger(
     parallelism: int = 1,
 ) -> TriggerSpec:
     """A Trigger delivering to the recorder at `/<name>` (or to an absolute `uri`)."""
-    subscriber = Destination(uri=uri) if uri else Destination(service=SUBSCRIBER, uri=path or f"/{name}")
+    subscriber = (
+        Destination(uri=uri) if uri else Destination(service=SUBSCRIBER, uri=path or f"/{name}")
+    )
     return TriggerSpec(name, "default", dict(filter or {}), subscriber, delivery, parallelism)
 
 
-def delivery(retry: int | None = 2, delay: float = 0.02, *, sink: str | None = "/dls", **more: Any) -> DeliverySpec:
+def delivery(
+    retry: int | None = 2, delay: float = 0.02, *, sink: str | None = "/dls", **more: Any
+) -> DeliverySpec:
     dead_letter_sink = Destination(service=SUBSCRIBER, uri=sink) if sink else None
     return DeliverySpec(retry=retry, backoff_delay=delay, dead_letter_sink=dead_letter_sink, **more)
 
@@ -163,7 +167,9 @@ async def running_broker(
             yield RunningBroker(url, app.state.backend, app.state.wiring, broker_settings)
     finally:
         if broker_settings.amqp_url:
-            await delete_layout(broker_settings.amqp_url, Layout(broker_settings.resource_prefix, app.state.wiring))
+            await delete_layout(
+                broker_settings.amqp_url, Layout(broker_settings.resource_prefix, app.state.wiring)
+            )
 
 
 async def delete_layout(amqp_url: str, layout: Layout) -> None:
@@ -172,7 +178,9 @@ async def delete_layout(amqp_url: str, layout: Layout) -> None:
         await delete(await connection.channel(), layout)
 
 
-def binary_headers(event_id: str, event_type: str = SALE_COMPLETED, **extensions: str) -> dict[str, str]:
+def binary_headers(
+    event_id: str, event_type: str = SALE_COMPLETED, **extensions: str
+) -> dict[str, str]:
     headers = {
         "ce-specversion": "1.0",
         "ce-id": event_id,

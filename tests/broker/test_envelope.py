@@ -1,4 +1,4 @@
-"""Reading binary and structured CloudEvents, writing binary ones, and Knative's error extensions."""
+"""Reading binary and structured CloudEvents, writing binary ones, Knative's error extensions."""
 
 from __future__ import annotations
 
@@ -32,7 +32,13 @@ BINARY = {
 
 
 def structured(**fields: object) -> bytes:
-    event = {"specversion": "1.0", "id": "e-2", "source": "/acougue/x", "type": "com.acougue.t", **fields}
+    event = {
+        "specversion": "1.0",
+        "id": "e-2",
+        "source": "/acougue/x",
+        "type": "com.acougue.t",
+        **fields,
+    }
     return json.dumps(event).encode()
 
 
@@ -53,7 +59,12 @@ def test_binary_event_keeps_attributes_extensions_and_raw_data() -> None:
 
 def test_the_broker_invents_no_time() -> None:
     assert "time" not in parse_http_event(BINARY, b"{}").attributes
-    assert "time" not in parse_http_event({"content-type": "application/cloudevents+json"}, structured()).attributes
+    assert (
+        "time"
+        not in parse_http_event(
+            {"content-type": "application/cloudevents+json"}, structured()
+        ).attributes
+    )
     timed = parse_http_event({**BINARY, "ce-time": "2025-01-02T03:04:05Z"}, b"{}")
     assert timed.attributes["time"] == "2025-01-02T03:04:05Z"
 
@@ -103,12 +114,16 @@ def test_a_traceparent_extension_is_dropped_and_only_stands_in_for_a_missing_hea
     from_extension = parse_http_event({**BINARY, "ce-traceparent": TRACEPARENT}, b"{}")
     assert from_extension.trace == {"traceparent": TRACEPARENT}
     assert "traceparent" not in from_extension.attributes
-    header_wins = parse_http_event({**BINARY, "ce-traceparent": "00-other", "traceparent": TRACEPARENT}, b"{}")
+    header_wins = parse_http_event(
+        {**BINARY, "ce-traceparent": "00-other", "traceparent": TRACEPARENT}, b"{}"
+    )
     assert header_wins.trace == {"traceparent": TRACEPARENT}
 
 
 def test_binary_delivery_headers_round_trip() -> None:
-    envelope = parse_http_event({**BINARY, "tracestate": "dd=s:1", "traceparent": TRACEPARENT}, b"[1]")
+    envelope = parse_http_event(
+        {**BINARY, "tracestate": "dd=s:1", "traceparent": TRACEPARENT}, b"[1]"
+    )
     headers, body = to_binary_http(envelope)
     assert headers["content-type"] == "application/json"
     assert headers["ce-actor"] == "u-1"

@@ -42,12 +42,16 @@ def test_equality_is_exact_not_prefix_nor_case_insensitive() -> None:
 
 
 @given(attributes, st.data())
-def test_any_subset_of_an_events_attributes_matches_it(event: dict[str, str], data: st.DataObject) -> None:
+def test_any_subset_of_an_events_attributes_matches_it(
+    event: dict[str, str], data: st.DataObject
+) -> None:
     chosen = data.draw(st.lists(st.sampled_from(sorted(event)), unique=True))
     assert matches({name: event[name] for name in chosen}, event)
 
 
 @given(attributes, st.data())
-def test_changing_one_filtered_value_stops_the_match(event: dict[str, str], data: st.DataObject) -> None:
+def test_changing_one_filtered_value_stops_the_match(
+    event: dict[str, str], data: st.DataObject
+) -> None:
     name = data.draw(st.sampled_from(sorted(event)))
     assert not matches({name: event[name] + "x"}, event)

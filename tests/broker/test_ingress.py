@@ -35,8 +35,11 @@ async def test_a_binary_event_is_delivered_in_binary_mode_with_its_trace(
     amqp: str | None, recorder: Recorder, client: httpx.AsyncClient
 ) -> None:
     event_id = new_id()
-    headers = {**binary_headers(event_id, actor="u-1", subject="sale-9"), "traceparent": TRACEPARENT,
-               "tracestate": "dd=s:1"}
+    headers = {
+        **binary_headers(event_id, actor="u-1", subject="sale-9"),
+        "traceparent": TRACEPARENT,
+        "tracestate": "dd=s:1",
+    }
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
         answer = await client.post(broker.url, headers=headers, content=b'{"total_cents":1250}')
         assert (answer.status_code, answer.content) == (202, b"")
@@ -49,12 +52,20 @@ async def test_a_binary_event_is_delivered_in_binary_mode_with_its_trace(
 async def test_a_structured_event_is_delivered_in_binary_mode(
     amqp: str | None, recorder: Recorder, client: httpx.AsyncClient
 ) -> None:
-    event = {"specversion": "1.0", "id": new_id(), "source": "/acougue/complete-sale",
-             "type": SALE_COMPLETED, "subject": "sale-9", "time": "2025-05-01T12:00:00Z",
-             "actor": "u-1", "data": {"total_cents": 1250, "items": ["picanha"]}}
+    event = {
+        "specversion": "1.0",
+        "id": new_id(),
+        "source": "/acougue/complete-sale",
+        "type": SALE_COMPLETED,
+        "subject": "sale-9",
+        "time": "2025-05-01T12:00:00Z",
+        "actor": "u-1",
+        "data": {"total_cents": 1250, "items": ["picanha"]},
+    }
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
         answer = await client.post(
-            broker.url, content=json.dumps(event),
+            broker.url,
+            content=json.dumps(event),
             headers={"content-type": "application/cloudevents+json", "traceparent": TRACEPARENT},
         )
         assert answer.status_code == 202
@@ -74,7 +85,9 @@ async def test_an_invalid_event_gets_a_400_problem(
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
         answers = [
             await client.post(broker.url, headers=no_type, content=b"{}"),
-            await client.post(broker.url, headers={"content-type": "application/cloudevents+json"}, content=b"{"),
+            await client.post(
+                broker.url, headers={"content-type": "application/cloudevents+json"}, content=b"{"
+            ),
             await client.post(broker.url, content=b""),
         ]
         await asyncio.sleep(0.2)
@@ -82,8 +95,10 @@ async def test_an_invalid_event_gets_a_400_problem(
         assert answer.status_code == 400
         assert answer.headers["content-type"] == "application/problem+json"
         problem = answer.json()
-        assert problem["status"] == 400 and problem["title"] == "Bad Request"
-        assert problem["type"] and problem["detail"].startswith("not a valid CloudEvent")
+        assert problem["status"] == 400
+        assert problem["title"] == "Bad Request"
+        assert problem["type"]
+        assert problem["detail"].startswith("not a valid CloudEvent")
     assert recorder.received == []
 
 
@@ -91,13 +106,21 @@ async def test_the_knative_ingress_path_is_accepted_and_other_brokers_are_404(
     amqp: str | None, recorder: Recorder, client: httpx.AsyncClient
 ) -> None:
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
-        ours = await client.post(f"{broker.url}/{NAMESPACE}/default", headers=binary_headers(new_id()), content=b"{}")
-        other = await client.post(f"{broker.url}/{NAMESPACE}/other", headers=binary_headers(new_id()), content=b"{}")
-        elsewhere = await client.post(f"{broker.url}/a/b/c", headers=binary_headers(new_id()), content=b"{}")
+        ours = await client.post(
+            f"{broker.url}/{NAMESPACE}/default", headers=binary_headers(new_id()), content=b"{}"
+        )
+        other = await client.post(
+            f"{broker.url}/{NAMESPACE}/other", headers=binary_headers(new_id()), content=b"{}"
+        )
+        elsewhere = await client.post(
+            f"{broker.url}/a/b/c", headers=binary_headers(new_id()), content=b"{}"
+        )
         await recorder.wait_for("/all", 1)
     assert ours.status_code == 202
-    assert other.status_code == 404 and other.json()["detail"] == f"no Broker {NAMESPACE}/other here"
-    assert elsewhere.status_code == 404 and elsewhere.headers["content-type"] == "application/problem+json"
+    assert other.status_code == 404
+    assert other.json()["detail"] == f"no Broker {NAMESPACE}/other here"
+    assert elsewhere.status_code == 404
+    assert elsewhere.headers["content-type"] == "application/problem+json"
 
 
 async def test_filters_deliver_exact_matches_only_and_unfiltered_gets_all(
@@ -112,12 +135,20 @@ async def test_filters_deliver_exact_matches_only_and_unfiltered_gets_all(
     ]
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
         for headers in events:
-            assert (await client.post(broker.url, headers=headers, content=b"{}")).status_code == 202
+            assert (
+                await client.post(broker.url, headers=headers, content=b"{}")
+            ).status_code == 202
         await recorder.wait_for("/all", 5)
         await recorder.wait_for("/sales", 2)
         await recorder.wait_for("/mine", 1)
         await asyncio.sleep(0.3)
-    assert sorted(r.headers["ce-id"] for r in recorder.on("/all")) == ["e-1", "e-2", "e-3", "e-4", "e-5"]
+    assert sorted(r.headers["ce-id"] for r in recorder.on("/all")) == [
+        "e-1",
+        "e-2",
+        "e-3",
+        "e-4",
+        "e-5",
+    ]
     assert sorted(r.headers["ce-id"] for r in recorder.on("/sales")) == ["e-1", "e-2"]
     assert [r.headers["ce-id"] for r in recorder.on("/mine")] == ["e-1"]
 
@@ -133,7 +164,9 @@ async def test_parallelism_one_keeps_publish_order(
     assert [r.headers["ce-id"] for r in received] == ids
 
 
-async def test_health_and_readiness(amqp: str | None, recorder: Recorder, client: httpx.AsyncClient) -> None:
+async def test_health_and_readiness(
+    amqp: str | None, recorder: Recorder, client: httpx.AsyncClient
+) -> None:
     async with running_broker(TOPOLOGY, recorder, amqp) as broker:
         health = await client.get(f"{broker.url}/healthz")
         ready = await client.get(f"{broker.url}/readyz")

@@ -60,7 +60,9 @@ def test_a_spec_without_retry_retries_five_times() -> None:
 
 def test_a_spec_sets_retries_policy_delay_and_timeout() -> None:
     spec = DeliverySpec(retry=3, backoff_policy="linear", backoff_delay=0.3, timeout=2.5)
-    assert RetryPolicy.from_delivery(spec, default_timeout=30.0) == RetryPolicy(3, "linear", 0.3, 2.5)
+    assert RetryPolicy.from_delivery(spec, default_timeout=30.0) == RetryPolicy(
+        3, "linear", 0.3, 2.5
+    )
 
 
 def test_zero_retries_is_honoured() -> None:
@@ -86,6 +88,9 @@ def test_dead_letters_go_to_the_triggers_sink_else_the_brokers() -> None:
     brokers = DeliverySpec(dead_letter_sink=SINK)
     own = DeliverySpec(dead_letter_sink=Destination(service="other"))
     assert dead_letter_source(_broker(brokers), _trigger(own)) == ("trigger", own)
-    assert dead_letter_source(_broker(brokers), _trigger(DeliverySpec(retry=1))) == ("broker", brokers)
+    assert dead_letter_source(_broker(brokers), _trigger(DeliverySpec(retry=1))) == (
+        "broker",
+        brokers,
+    )
     assert dead_letter_source(_broker(brokers), _trigger(None)) == ("broker", brokers)
     assert dead_letter_source(_broker(DeliverySpec(retry=1)), _trigger(None)) is None

@@ -19,17 +19,21 @@ def test_defaults_select_the_memory_backend(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(name, raising=False)
     settings = BrokerSettings()
     assert (settings.host, settings.port, settings.backend_kind) == ("127.0.0.1", 8090, "memory")
-    assert (settings.manifests_root, settings.resource_prefix, settings.broker_name) == (REPO_ROOT, "", "default")
+    assert (settings.manifests_root, settings.resource_prefix, settings.broker_name) == (
+        REPO_ROOT,
+        "",
+        "default",
+    )
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BROKER_HOST", "0.0.0.0")
+    monkeypatch.setenv("BROKER_HOST", "192.0.2.10")
     monkeypatch.setenv("BROKER_PORT", "9001")
     monkeypatch.setenv("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     monkeypatch.setenv("BROKER_SERVICE_URLS", '{"event-log": "http://127.0.0.1:8101"}')
     monkeypatch.setenv("BROKER_RESOURCE_PREFIX", "ci-1.")
     settings = BrokerSettings()
-    assert (settings.host, settings.port, settings.backend_kind) == ("0.0.0.0", 9001, "rabbitmq")
+    assert (settings.host, settings.port, settings.backend_kind) == ("192.0.2.10", 9001, "rabbitmq")
     assert settings.service_urls == {"event-log": "http://127.0.0.1:8101"}
     assert settings.resource_prefix == "ci-1."
 
@@ -48,7 +52,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 )
 def test_bad_settings_fail_at_once(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
-        BrokerSettings(**{field: value})
+        BrokerSettings.model_validate({field: value})
 
 
 def test_service_urls_must_be_json(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +76,9 @@ def test_an_unknown_dead_letter_sink_service_fails_at_start_up() -> None:
     settings = BrokerSettings(service_urls={"sub": "http://127.0.0.1:9"})
     wire(settings, topology([trigger("orders")], delivery()))
     elsewhere = DeliverySpec(retry=1, dead_letter_sink=Destination(service="dead-letter"))
-    with pytest.raises(ConfigurationError, match="Broker default deadLetterSink refers to Service 'dead-letter'"):
+    with pytest.raises(
+        ConfigurationError, match="Broker default deadLetterSink refers to Service 'dead-letter'"
+    ):
         wire(settings, topology([trigger("orders")], elsewhere))
 
 
@@ -84,7 +90,10 @@ def test_an_unknown_broker_name_fails() -> None:
 def test_destinations_join_service_url_and_path_or_take_an_absolute_uri() -> None:
     urls = {"event-log": "http://127.0.0.1:8101/"}
     assert resolve(Destination(service="event-log"), urls, "t") == "http://127.0.0.1:8101/"
-    assert resolve(Destination(service="event-log", uri="/in"), urls, "t") == "http://127.0.0.1:8101/in"
+    assert (
+        resolve(Destination(service="event-log", uri="/in"), urls, "t")
+        == "http://127.0.0.1:8101/in"
+    )
     assert resolve(Destination(uri="http://elsewhere:1/x"), urls, "t") == "http://elsewhere:1/x"
     with pytest.raises(ConfigurationError, match="absolute"):
         resolve(Destination(uri="/relative"), urls, "t")

@@ -122,37 +122,29 @@ def running_system(
 
 
 def _delete_rabbitmq_resources(amqp_url: str, prefix: str) -> None:
-    """Remove the exchanges and queues this run declared (names carry its prefix)."""
+    """Remove the exchanges and queues this run declared, as the broker lays them out."""
     import asyncio
 
     import aio_pika
 
+    from shared.broker.rabbitmq_layout import Layout, delete
+    from shared.broker.settings import BrokerSettings
+    from shared.broker.wiring import wire
+
+    topology = load_topology()
+    settings = BrokerSettings(
+        amqp_url=amqp_url,
+        resource_prefix=prefix,
+        service_urls={name: "http://127.0.0.1:1" for name in topology.services},
+    )
+    layout = Layout(prefix, wire(settings, topology))
+
     async def cleanup() -> None:
         connection = await aio_pika.connect(amqp_url)
         async with connection:
-            channel = await connection.channel()
-            for name in _declared_names(prefix):
-                try:
-                    await channel.queue_delete(name)
-                except Exception:
-                    channel = await connection.channel()
-                try:
-                    await channel.exchange_delete(name)
-                except Exception:
-                    channel = await connection.channel()
+            await delete(await connection.channel(), layout)
 
     asyncio.run(cleanup())
-
-
-def _declared_names(prefix: str) -> list[str]:
-    from shared.manifests import load_topology
-
-    topology = load_topology()
-    broker = topology.broker()
-    base = f"{prefix}b.{broker.namespace}.{broker.name}"
-    names = [base, base + ".dlx", base + ".dlq"]
-    names += [f"{prefix}t.{broker.namespace}.{t.name}" for t in topology.triggers]
-    return names
 
 
 def wait_for(predicate: Any, *, timeout: float = 20.0, interval: float = 0.2) -> Any:

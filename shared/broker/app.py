@@ -1,0 +1,155 @@
+"""The Broker's ingress: the HTTP address publishers (K_SINK) POST CloudEvents to.
+
+`POST /` (eventing-rabbitmq's per-Broker ingress) and `POST /{namespace}/{broker}` (Knative's
+shared broker-ingress path) accept binary- and structured-mode events and answer 202 once
+the backend holds the event, 400 for an invalid event, 404 for another Broker's path and 503
+while the backend is down. Errors are `application/problem+json`, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shared.broker.backend import Backend, BackendUnavailable
+from shared.broker.delivery import Sender
+from shared.broker.envelope import InvalidEvent, parse_http_event
+from shared.broker.logs import logger
+from shared.broker.memory import MemoryBackend
+from shared.broker.rabbitmq import RabbitMQBackend
+from shared.broker.settings import BrokerSettings
+from shared.broker.wiring import Wiring, wire
+from shared.manifests import Topology
+
+PROBLEM_TYPE = "about:blank"
+
+
+def problem(
+    status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    return JSONResponse(
+        {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def build_backend(settings: BrokerSettings, wiring: Wiring, sender: Sender) -> Backend:
+    if settings.amqp_url:
+        return RabbitMQBackend(settings, wiring, sender)
+    return MemoryBackend(
+        wiring,
+        sender,
+        dead_letter_pause=settings.dead_letter_pause,
+        shutdown_grace=settings.shutdown_grace,
+    )
+
+
+def _http_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False)
+
+
+def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
+    """The ingress app; raises `ConfigurationError` now for wiring that cannot work.
+
+    The backend (`app.state.backend`) starts with the app's lifespan and stops with it.
+    """
+    wiring = wire(settings, topology)
+    client = _http_client()
+    backend = build_backend(settings, wiring, Sender(client))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            await backend.start()
+            yield
+        finally:
+            await backend.stop()
+            await client.aclose()
+
+    async def ingress(request: Request) -> Response:
+        namespace = request.path_params.get("namespace")
+        broker = request.path_params.get("broker")
+        if namespace is not None and (namespace, broker) != (wiring.namespace, wiring.broker):
+            return problem(404, "Not Found", f"no Broker {namespace}/{broker} here")
+        body = await request.body()
+        if len(body) > settings.max_event_bytes:
+            return problem(
+                413, "Content Too Large", f"events are limited to {settings.max_event_bytes} bytes"
+            )
+        try:
+            envelope = parse_http_event(request.headers, body)
+        except InvalidEvent as exc:
+            return problem(400, "Bad Request", f"not a valid CloudEvent: {exc}")
+        try:
+            await backend.publish(envelope)
+        except BackendUnavailable as exc:
+            logger.error(
+                "refused event %s (%s): %s",
+                envelope.id,
+                envelope.type,
+                exc,
+                extra={"event_id": envelope.id, "event_type": envelope.type},
+            )
+            return problem(503, "Service Unavailable", str(exc), headers={"Retry-After": "1"})
+        logger.debug(
+            "accepted event %s (%s)",
+            envelope.id,
+            envelope.type,
+            extra={"event_id": envelope.id, "event_type": envelope.type},
+        )
+        return Response(status_code=202)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if backend.ready:
+            return JSONResponse({"status": "ready", "backend": settings.backend_kind})
+        return problem(
+            503, "Service Unavailable", f"the {settings.backend_kind} backend is not connected"
+        )
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return problem(
+            exc.status_code, _reason(exc.status_code), str(exc.detail), headers=exc.headers
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception(
+            "unexpected error on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        return problem(500, "Internal Server Error", "the broker failed to handle the request")
+
+    app = Starlette(
+        routes=[
+            Route("/", ingress, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/{namespace}/{broker}", ingress, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    app.state.wiring = wiring
+    return app
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,141 @@
+"""POSTing an event to a subscriber with retries, the same code for both backends.
+
+Each attempt is one binary-mode request; the answer decides (see `policy.classify`) whether
+it is done, retried after the policy's backoff, or given up on at once. The final failure
+carries what Knative's dispatcher records for the dead-letter sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from shared.broker.envelope import Envelope, to_binary_http
+from shared.broker.logs import logger
+from shared.broker.policy import RetryPolicy, Verdict, classify
+
+# knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
+ERROR_DATA_MAX_LENGTH = 1024
+# knative.dev/eventing pkg/kncloudevents/event_dispatcher.go: a request that got no answer
+# is recorded as 500 with the body "dispatch error: <error>".
+NO_ANSWER_STATUS = 500
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST: the HTTP status (None when no answer came) and the body or error text."""
+
+    status: int | None
+    body: bytes
+    seconds: float
+
+    @property
+    def verdict(self) -> Verdict:
+        return classify(self.status)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    target: str
+    last: Attempt
+    attempts: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.last.verdict is Verdict.DELIVERED
+
+
+def error_extensions(result: DeliveryResult) -> dict[str, str]:
+    """`knativeerrordest`, `knativeerrorcode`, `knativeerrordata` as Knative sets them.
+
+    The data is the last answer's body (or the dispatch error) base64-encoded, the encoded
+    text cut at 1,024 characters (event_dispatcher.go `dispatchExecutionInfoTransformers`).
+    """
+    status = result.last.status if result.last.status is not None else NO_ANSWER_STATUS
+    encoded = base64.b64encode(result.last.body).decode("ascii")[:ERROR_DATA_MAX_LENGTH]
+    return {
+        "knativeerrordest": result.target,
+        "knativeerrorcode": str(status),
+        "knativeerrordata": encoded,
+    }
+
+
+class Sender:
+    """Delivers envelopes over one shared HTTP client (connection reuse across workers)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def post(self, envelope: Envelope, url: str, seconds: float) -> Attempt:
+        headers, body = to_binary_http(envelope)
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(url, headers=headers, content=body, timeout=seconds)
+        except httpx.TransportError as exc:
+            detail = f"dispatch error: {type(exc).__name__}: {exc}".encode()
+            return Attempt(None, detail, time.perf_counter() - started)
+        return Attempt(response.status_code, response.content, time.perf_counter() - started)
+
+    async def deliver(
+        self, envelope: Envelope, url: str, policy: RetryPolicy, label: str
+    ) -> DeliveryResult:
+        """Attempt once, then up to `policy.retries` more times while the answer is retryable."""
+        attempt_number = 0
+        while True:
+            attempt_number += 1
+            attempt = await self.post(envelope, url, policy.timeout)
+            retries_left = policy.retries - (attempt_number - 1)
+            wait = policy.delay_before_retry(attempt_number) if retries_left > 0 else 0.0
+            _log_attempt(envelope, label, url, attempt, attempt_number, wait)
+            if attempt.verdict is not Verdict.RETRY or retries_left <= 0:
+                return DeliveryResult(url, attempt, attempt_number)
+            await asyncio.sleep(wait)
+
+
+def _log_attempt(
+    envelope: Envelope, label: str, url: str, attempt: Attempt, number: int, wait: float
+) -> None:
+    status = attempt.status if attempt.status is not None else "no answer"
+    fields = {
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "trigger": label,
+        "target": url,
+        "status": attempt.status,
+        "attempt": number,
+        "duration_ms": round(attempt.seconds * 1000, 1),
+    }
+    verdict = attempt.verdict
+    if verdict is Verdict.DELIVERED:
+        logger.info(
+            "delivered event %s (%s) via %s: status %s, attempt %d, %.1f ms",
+            envelope.id,
+            envelope.type,
+            label,
+            status,
+            number,
+            fields["duration_ms"],
+            extra=fields,
+        )
+        return
+    if verdict is Verdict.RETRY and wait > 0:
+        outcome = f"retrying in {wait:.3g}s"
+    elif verdict is Verdict.RETRY:
+        outcome = "retries exhausted"
+    else:
+        outcome = "not retryable"
+    logger.warning(
+        "failed event %s (%s) via %s: status %s, attempt %d, %.1f ms, %s",
+        envelope.id,
+        envelope.type,
+        label,
+        status,
+        number,
+        fields["duration_ms"],
+        outcome,
+        extra=fields,
+    )
