@@ -57,9 +57,18 @@ def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
 
 
 class Subscriber:
-    def __init__(self, runtime: Runtime, handlers: Mapping[str, EventHandler]) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        handlers: Mapping[str, EventHandler],
+        *,
+        on_ping: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.handlers = dict(handlers)
+        # Periodic work of the function (e.g. PIX confirmations that fell due), run on the
+        # PingSource's tick before the outbox sweep publishes what it produced.
+        self.on_ping = on_ping
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -76,6 +85,8 @@ class Subscriber:
             event = parse_cloud_event(request.headers, await request.body())
             event_id, event_type = event.id, event.type
             if event.type == PING_TYPE:
+                if self.on_ping is not None:
+                    await self.on_ping()
                 result = await self.runtime.outbox.relay()
                 outcome = "swept"
                 return JSONResponse({"published": result.published, "failed": result.failed})

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +27,7 @@ from shared.auth.tokens import KeysUnavailable, RemoteJwks, TokenVerifier
 from shared.contracts.auth import LoginIn, UserIn, UserPatch
 from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
 from shared.contracts.inventory import BreakdownIn, MovementIn
+from shared.contracts.sales import PaymentIn, SaleIn, SaleStatus
 from shared.errors import Problem
 from shared.logs import configure_logging
 
@@ -51,6 +53,7 @@ def require(allowed: frozenset[Role]) -> Any:
 ANY_USER = require(ALL_ROLES)
 ADMIN = require(frozenset({Role.ADMIN}))
 STOCK_WRITERS = require(frozenset({Role.ADMIN, Role.ESTOQUISTA}))
+SELLERS = require(frozenset({Role.ADMIN, Role.VENDEDOR}))
 INDEX = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
 
 
@@ -253,3 +256,45 @@ async def stock_movements(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     return await upstreams.forward(request, "inventory-query")
+
+
+@app.post("/api/sales", status_code=201, tags=["sales"], dependencies=[SELLERS])
+async def complete_sale(
+    request: Request,
+    body: Annotated[SaleIn, Body()],
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+) -> Response:
+    return await upstreams.forward(request, "complete-sale")
+
+
+@app.post("/api/sales/{sale_id}/payments", tags=["sales"], dependencies=[SELLERS])
+async def retry_payment(
+    request: Request, sale_id: UUID, body: Annotated[PaymentIn, Body()]
+) -> Response:
+    return await upstreams.forward(request, "complete-sale")
+
+
+@app.post("/api/sales/{sale_id}/cancel", status_code=202, tags=["sales"], dependencies=[ADMIN])
+async def cancel_sale(request: Request, sale_id: UUID) -> Response:
+    return await upstreams.forward(request, "cancel-sale")
+
+
+@app.get("/api/sales", tags=["sales"], dependencies=[SELLERS])
+async def list_sales(
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    status: SaleStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Response:
+    return await upstreams.forward(request, "sales-query")
+
+
+@app.get("/api/sales/{sale_id}", tags=["sales"], dependencies=[SELLERS])
+async def get_sale(request: Request, sale_id: UUID) -> Response:
+    return await upstreams.forward(request, "sales-query")
+
+
+@app.get("/api/sales/{sale_id}/pix.svg", tags=["sales"], dependencies=[SELLERS])
+async def pix_qr_code(request: Request, sale_id: UUID) -> Response:
+    return await upstreams.forward(request, "sales-query")

@@ -25,6 +25,7 @@ FORWARDED_RESPONSE_HEADERS = (
     "www-authenticate",
     "allow",
     "cache-control",
+    "idempotent-replayed",
 )
 # Only the auth function reads cookies (the refresh token's path is /api/auth).
 COOKIE_READERS = frozenset({"auth"})

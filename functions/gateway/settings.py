@@ -16,6 +16,9 @@ REQUIRED_SERVICES = (
     "dead-letter",
     "register-movement",
     "inventory-query",
+    "complete-sale",
+    "cancel-sale",
+    "sales-query",
 )
 
 

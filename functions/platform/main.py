@@ -46,7 +46,8 @@ async def _recent(ctx: RequestContext) -> dict[str, object]:
 
 class DeadLetterSink(Subscriber):
     """Stores what the broker gave up on. No inbox: a replay that fails again must be
-    stored again under the same (source, id), which an inbox would take for a duplicate."""
+    stored again under the same (source, id, destination), which an inbox would take for
+    a duplicate."""
 
     async def apply(self, event: Envelope) -> bool:
         async with await self.runtime.unit_of_work(actor=event.actor) as uow:

@@ -55,13 +55,14 @@ def _error_data(raw: str | None) -> str | None:
 
 
 async def store_dead_letter(conn: Conn, event: Envelope) -> None:
-    """One row per (source, id): a replay that fails again updates it and counts."""
+    """One row per failed delivery (source, id, destination): a replay that fails there
+    again updates the row and counts."""
     extensions = event.extensions
     original = {k: v for k, v in event.attributes().items() if k not in ERROR_EXTENSIONS}
     await conn.execute(
         "INSERT INTO dead_letters (id, source, event_id, type, subject, attributes, data,"
         " error_dest, error_code, error_data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (source, event_id) DO UPDATE SET error_dest = EXCLUDED.error_dest,"
+        " ON CONFLICT (source, event_id, error_dest) DO UPDATE SET"
         " error_code = EXCLUDED.error_code, error_data = EXCLUDED.error_data,"
         " failures = dead_letters.failures + 1, received_at = now(), replayed_at = NULL",
         (
@@ -72,7 +73,7 @@ async def store_dead_letter(conn: Conn, event: Envelope) -> None:
             event.subject,
             Jsonb(original),
             Jsonb(event.data),
-            extensions.get("knativeerrordest"),
+            extensions.get("knativeerrordest", ""),
             extensions.get("knativeerrorcode"),
             _error_data(extensions.get("knativeerrordata")),
         ),

@@ -20,7 +20,13 @@ def ean13_check_digit(first12: str) -> int:
 
 
 def valid_ean13(code: str) -> bool:
-    return len(code) == 13 and code.isdigit() and ean13_check_digit(code[:12]) == int(code[12])
+    # isascii(): str.isdigit() also accepts digits such as "²", which int() refuses.
+    return (
+        len(code) == 13
+        and code.isascii()
+        and code.isdigit()
+        and ean13_check_digit(code[:12]) == int(code[12])
+    )
 
 
 def _barcode(value: str | None) -> str | None:

@@ -39,3 +39,45 @@ class SalePaid(SaleSettled):
 @event_type("sale.refunded")
 class SaleRefunded(SaleSettled):
     pass
+
+
+class PaymentChoice(Payload):
+    method: PaymentMethod
+    installments: int | None = Field(default=None, ge=1, le=12)
+    cash_received_cents: int | None = Field(default=None, ge=0)
+
+
+class PaymentRequest(Payload):
+    """What process-payment needs to charge one attempt of a sale."""
+
+    sale_id: str
+    seller_id: str | None
+    attempt: int = Field(ge=1)
+    total_cents: int = Field(ge=0)
+    payment: PaymentChoice
+
+
+@event_type("sale.completed")
+class SaleCompleted(PaymentRequest):
+    items: list[SaleItem] = Field(min_length=1)
+    subtotal_cents: int = Field(ge=0)
+    discount_cents: int = Field(ge=0)
+
+
+@event_type("sale.payment_requested")
+class SalePaymentRequested(PaymentRequest):
+    """A new attempt with another method, after a declined one."""
+
+
+@event_type("sale.payment_failed")
+class SalePaymentFailed(Payload):
+    sale_id: str
+    attempt: int = Field(ge=1)
+    reason: str
+
+
+@event_type("sale.cancelled")
+class SaleCancelled(Payload):
+    sale_id: str
+    was_paid: bool
+    total_cents: int = Field(ge=0)

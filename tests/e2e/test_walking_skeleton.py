@@ -158,16 +158,16 @@ def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> N
     answer = _publish(system, event_id, "com.acougue.product.created", b'{"name": 42}')
     assert answer.status_code == 202  # the broker takes it; the subscriber refuses it
     with _client(system, system.admin_token()) as api:
+        event_log = system.url("event-log")
         letters = wait_for(
             lambda: [
-                d for d in api.get("/api/dead-letters").json()["items"] if d["event_id"] == event_id
+                d
+                for d in api.get("/api/dead-letters").json()["items"]
+                if d["event_id"] == event_id and d["error_dest"].startswith(event_log)
             ]
         )
         assert letters[0]["error_code"] == "400"
-        assert "event-log" in letters[0]["error_dest"] or letters[0]["error_dest"].startswith(
-            "http"
-        )
-        assert letters[0]["failures"] == 1
+        assert letters[0]["failures"] == 1  # refused once, never retried
         assert not [e for e in _events(api, "com.acougue.product.created") if e["id"] == event_id]
 
 

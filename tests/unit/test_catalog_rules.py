@@ -31,6 +31,13 @@ def test_exactly_one_check_digit_completes_twelve_digits(first12: str, digit: in
     assert valid_ean13(first12 + str(digit)) == (digit == ean13_check_digit(first12))
 
 
+@pytest.mark.parametrize(
+    "code", ["789100031550²", "７８９１０００３１５５０７", "789100031550", "7891000315507 "]
+)
+def test_malformed_codes_are_invalid_not_a_crash(code: str) -> None:
+    assert not valid_ean13(code)
+
+
 def test_accents_and_case_are_folded_for_search() -> None:
     assert fold("Coração") == "coracao"
     assert fold("LINGUIÇA Toscana") == "linguica toscana"

@@ -1,0 +1,153 @@
+"""process-payment: charge each attempt of a sale once, refund what a cancellation asks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from uuid import UUID
+
+from functions.payments import domain, store
+from functions.payments.settings import PaymentSettings
+from shared.db.uow import UnitOfWork
+from shared.events.payments import (
+    PaymentApproved,
+    PaymentDeclined,
+    PaymentPending,
+    PaymentRefunded,
+    PixDetails,
+)
+from shared.events.sales import PaymentRequest, SaleCancelled
+from shared.pix import PixCharge, build_payload
+
+CANCELLED_SALE = "venda cancelada"
+
+
+def pix_txid(sale_id: UUID, attempt: int) -> str:
+    """25 alphanumerics, unique per sale and attempt (the BR Code's field 62/05)."""
+    return f"{sale_id.hex[:21]}T{attempt:03d}"
+
+
+def _facts(p: store.PaymentRow) -> dict[str, object]:
+    return {
+        "payment_id": str(p.id),
+        "sale_id": str(p.sale_id),
+        "attempt": p.attempt,
+        "method": p.method,
+        "amount_cents": p.amount_cents,
+    }
+
+
+def _pix(p: store.PaymentRow) -> PixDetails | None:
+    if p.pix_txid and p.pix_payload:
+        return PixDetails(txid=p.pix_txid, payload=p.pix_payload)
+    return None
+
+
+async def _approve(uow: UnitOfWork, p: store.PaymentRow) -> None:
+    await store.set_status(uow.conn, p.id, "approved")
+    await uow.emit(
+        PaymentApproved(
+            **_facts(p),
+            fee_cents=p.fee_cents,
+            installments=p.installments,
+            cash_received_cents=p.cash_received_cents,
+            change_cents=p.change_cents,
+            pix=_pix(p),
+        ),
+        subject=str(p.sale_id),
+    )
+
+
+async def charge(uow: UnitOfWork, request: PaymentRequest, settings: PaymentSettings) -> None:
+    sale_id = UUID(request.sale_id)
+    if await store.is_cancelled(uow.conn, sale_id):
+        return  # cancelled at the counter before the charge arrived: charge nothing
+    choice = request.payment
+    amount = request.total_cents
+    row = store.PaymentRow(
+        id=uuid.uuid4(),
+        sale_id=sale_id,
+        attempt=request.attempt,
+        method=choice.method,
+        amount_cents=amount,
+        installments=choice.installments,
+        cash_received_cents=choice.cash_received_cents,
+        change_cents=None,
+        fee_cents=0,
+        status="pending",
+        reason=None,
+        pix_txid=None,
+        pix_payload=None,
+    )
+    if choice.method == "pix":
+        txid = pix_txid(sale_id, request.attempt)
+        payload = build_payload(
+            PixCharge(
+                key=settings.pix_key,
+                merchant_name=settings.pix_merchant_name,
+                merchant_city=settings.pix_merchant_city,
+                amount_cents=amount,
+                txid=txid,
+            )
+        )
+        row = replace(row, pix_txid=txid, pix_payload=payload)
+        delay = timedelta(seconds=settings.pix_confirm_delay_seconds)
+        if not await store.insert(uow.conn, row, confirm_after=delay):
+            return  # this attempt was charged already
+        pix = _pix(row)
+        assert pix is not None
+        await uow.emit(PaymentPending(**_facts(row), pix=pix), subject=request.sale_id)
+        if settings.pix_confirm_delay_seconds == 0:
+            await _approve(uow, row)
+        return
+    if choice.method == "cash":
+        decision = domain.decide_cash(amount, choice.cash_received_cents)
+    else:
+        bps = settings.debit_fee_bps if choice.method == "debit" else settings.credit_fee_bps
+        decision = domain.decide_card(amount, bps)
+    row = replace(
+        row,
+        status="approved" if decision.approved else "declined",
+        reason=decision.reason,
+        fee_cents=decision.fee_cents,
+        change_cents=decision.change_cents,
+    )
+    if not await store.insert(uow.conn, row, confirm_after=None):
+        return
+    if decision.approved:
+        await _approve(uow, row)
+    else:
+        await uow.emit(
+            PaymentDeclined(**_facts(row), reason=decision.reason or "recusado"),
+            subject=request.sale_id,
+        )
+
+
+async def cancel(uow: UnitOfWork, event: SaleCancelled) -> None:
+    """Refund what was approved; drop a PIX charge still waiting. Once per sale."""
+    sale_id = UUID(event.sale_id)
+    await store.mark_cancelled(uow.conn, sale_id)
+    for p in await store.approved_of_sale(uow.conn, sale_id):
+        await store.set_status(uow.conn, p.id, "refunded")
+        await uow.emit(
+            PaymentRefunded(**_facts(p), fee_cents=p.fee_cents),
+            subject=event.sale_id,
+        )
+    for p in await store.pending_of_sale(uow.conn, sale_id):
+        await store.set_status(uow.conn, p.id, "declined")
+        await uow.emit(
+            PaymentDeclined(**_facts(p), reason=CANCELLED_SALE),
+            subject=event.sale_id,
+        )
+
+
+async def confirm_due_pix(uow: UnitOfWork, limit: int = 100) -> int:
+    """The simulated bank confirms the PIX charges whose delay has passed."""
+    due = await store.due_pix(uow.conn, limit)
+    for p in due:
+        if await store.is_cancelled(uow.conn, p.sale_id):
+            await store.set_status(uow.conn, p.id, "declined")
+            continue
+        await _approve(uow, p)
+    return len(due)

@@ -1,0 +1,111 @@
+"""SQL of the payments schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from shared.db.pool import Conn
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: UUID
+    sale_id: UUID
+    attempt: int
+    method: str
+    amount_cents: int
+    installments: int | None
+    cash_received_cents: int | None
+    change_cents: int | None
+    fee_cents: int
+    status: str
+    reason: str | None
+    pix_txid: str | None
+    pix_payload: str | None
+
+
+_COLUMNS = (
+    "id, sale_id, attempt, method, amount_cents, installments, cash_received_cents,"
+    " change_cents, fee_cents, status, reason, pix_txid, pix_payload"
+)
+
+
+def _row(row: dict[str, Any] | None) -> PaymentRow | None:
+    return PaymentRow(**row) if row else None
+
+
+async def insert(conn: Conn, p: PaymentRow, *, confirm_after: timedelta | None) -> bool:
+    """False when this attempt of the sale was charged already."""
+    cursor = await conn.execute(
+        "INSERT INTO payments (id, sale_id, attempt, method, amount_cents, installments,"
+        " cash_received_cents, change_cents, fee_cents, status, reason, pix_txid, pix_payload,"
+        " confirm_after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " now() + %s) ON CONFLICT (sale_id, attempt) DO NOTHING RETURNING id",
+        (
+            p.id,
+            p.sale_id,
+            p.attempt,
+            p.method,
+            p.amount_cents,
+            p.installments,
+            p.cash_received_cents,
+            p.change_cents,
+            p.fee_cents,
+            p.status,
+            p.reason,
+            p.pix_txid,
+            p.pix_payload,
+            confirm_after,
+        ),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def set_status(conn: Conn, payment_id: UUID, status: str) -> None:
+    await conn.execute(
+        "UPDATE payments SET status = %s, updated_at = now() WHERE id = %s", (status, payment_id)
+    )
+
+
+async def approved_of_sale(conn: Conn, sale_id: UUID) -> list[PaymentRow]:
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE sale_id = %s AND status = 'approved'"  # noqa: S608
+        " FOR UPDATE",
+        (sale_id,),
+    )
+    return [p for r in await cursor.fetchall() if (p := _row(r))]
+
+
+async def pending_of_sale(conn: Conn, sale_id: UUID) -> list[PaymentRow]:
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE sale_id = %s AND status = 'pending'"  # noqa: S608
+        " FOR UPDATE",
+        (sale_id,),
+    )
+    return [p for r in await cursor.fetchall() if (p := _row(r))]
+
+
+async def due_pix(conn: Conn, limit: int) -> list[PaymentRow]:
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM payments"  # noqa: S608
+        " WHERE status = 'pending' AND method = 'pix' AND confirm_after <= now()"
+        " ORDER BY confirm_after LIMIT %s FOR UPDATE SKIP LOCKED",
+        (limit,),
+    )
+    return [p for r in await cursor.fetchall() if (p := _row(r))]
+
+
+async def mark_cancelled(conn: Conn, sale_id: UUID) -> bool:
+    cursor = await conn.execute(
+        "INSERT INTO cancelled_sales (sale_id) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
+        (sale_id,),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def is_cancelled(conn: Conn, sale_id: UUID) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM cancelled_sales WHERE sale_id = %s", (sale_id,))
+    return await cursor.fetchone() is not None

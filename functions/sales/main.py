@@ -1,0 +1,236 @@
+"""Sales functions: the counter (complete-sale, cancel-sale, sales-query) and the
+subscribers that keep sales in step with payments and the catalogue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import functions_framework.aio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from functions.sales import service, store
+from functions.sales.settings import SalesSettings
+from shared.auth.principal import Role
+from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem
+from shared.events.catalog import ProductState
+from shared.events.envelope import Envelope
+from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
+from shared.events.registry import Payload
+from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.logs import configure_logging
+from shared.pix import qr_svg
+from shared.runtime import Runtime
+from shared.subscriber import Subscriber
+
+settings = SalesSettings()
+configure_logging(settings.function_name)
+runtime = Runtime(settings)
+MASK = settings.mask
+SHOP_TIME = ZoneInfo("America/Sao_Paulo")
+SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
+ADMIN = roles(Role.ADMIN)
+KEY_LIMIT = 200
+
+
+# -- complete-sale ----------------------------------------------------------------------
+
+
+def _idempotency_key(ctx: RequestContext) -> str:
+    key = ctx.request.headers.get("idempotency-key", "").strip()
+    if not key:
+        raise Problem(400, "The Idempotency-Key header is required: one key per sale.")
+    if len(key) > KEY_LIMIT or "\x00" in key:
+        raise Problem(400, f"The Idempotency-Key must be at most {KEY_LIMIT} characters.")
+    return key
+
+
+async def _complete(ctx: RequestContext) -> Response:
+    key = _idempotency_key(ctx)
+    body = await ctx.body(SaleIn)
+    async with await ctx.unit_of_work() as uow:
+        sale, replayed = await service.complete_sale(uow, ctx.user, key, body, MASK)
+        await uow.commit()
+    headers = {"Location": f"/api/sales/{sale.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(sale.model_dump(mode="json"), status_code=201, headers=headers)
+
+
+async def _retry(ctx: RequestContext) -> SaleOut:
+    body = await ctx.body(PaymentIn)
+    async with await ctx.unit_of_work() as uow:
+        sale = await service.retry_payment(uow, ctx.user, ctx.params["sale_id"], body)
+        await uow.commit()
+    return sale
+
+
+# -- cancel-sale ------------------------------------------------------------------------
+
+
+async def _cancel(ctx: RequestContext) -> Response:
+    async with await ctx.unit_of_work() as uow:
+        await service.cancel_sale(uow, ctx.params["sale_id"])
+        await uow.commit()
+    return Response(status_code=202)
+
+
+# -- sales-query ------------------------------------------------------------------------
+
+
+async def _visible_sale(ctx: RequestContext) -> SaleOut:
+    async with await ctx.unit_of_work() as uow:
+        found = await store.get_sale(uow.conn, ctx.params["sale_id"])
+    if found is None or not service.visible_to(ctx.user, found.sale):
+        raise Problem(404, "No such sale.")
+    return found.sale
+
+
+async def _get(ctx: RequestContext) -> SaleOut:
+    return await _visible_sale(ctx)
+
+
+async def _pix_qr(ctx: RequestContext) -> Response:
+    sale = await _visible_sale(ctx)
+    if sale.payment.pix is None:
+        raise Problem(404, "This sale has no PIX charge.")
+    return Response(qr_svg(sale.payment.pix.payload), media_type="image/svg+xml")
+
+
+def _day(ctx: RequestContext, name: str) -> date | None:
+    raw = ctx.request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
+
+
+def _local_midnight(day: date) -> datetime:
+    """The shop's day starts at midnight in São Paulo."""
+    return datetime.combine(day, time(0), SHOP_TIME).astimezone(UTC)
+
+
+async def _list(ctx: RequestContext) -> dict[str, object]:
+    first, last = _day(ctx, "from"), _day(ctx, "to")
+    status = ctx.request.query_params.get("status") or None
+    if status not in (None, "pending_payment", "paid", "payment_failed", "cancelled", "refunded"):
+        raise Problem(
+            422, "status must be one of pending_payment, paid, payment_failed, cancelled, refunded."
+        )
+    raw_limit = ctx.request.query_params.get("limit", "200")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise Problem(422, "limit must be a whole number from 1 to 1000.")
+    own = UUID(ctx.user.user_id) if ctx.user.role is Role.VENDEDOR else None
+    async with await ctx.unit_of_work() as uow:
+        sales = await store.list_sales(
+            uow.conn,
+            seller_id=own,
+            since=_local_midnight(first) if first else None,
+            until=_local_midnight(last + timedelta(days=1)) if last else None,
+            status=status,
+            limit=int(raw_limit),
+        )
+    return {"items": [s.model_dump(mode="json") for s in sales]}
+
+
+# -- subscribers ------------------------------------------------------------------------
+
+
+async def _pending(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, PaymentPending)
+    await service.payment_pending(uow, payload)
+
+
+async def _approved(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, PaymentApproved)
+    await service.payment_approved(uow, payload)
+
+
+async def _declined(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, PaymentDeclined)
+    await service.payment_declined(uow, payload)
+
+
+async def _refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, PaymentRefunded)
+    await service.payment_refunded(uow, payload)
+
+
+async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, ProductState)
+    await store.upsert_product(
+        uow.conn,
+        store.CounterProduct(
+            product_id=UUID(payload.product_id),
+            name=payload.name,
+            unit=payload.unit,
+            price_cents=payload.price_cents,
+            plu=payload.plu,
+            barcode=payload.barcode,
+            active=payload.active,
+        ),
+        event.time or datetime.now(UTC),
+    )
+
+
+_complete_fn = HttpFunction(
+    runtime,
+    [
+        Route("POST", "/api/sales", _complete, SELLERS, status=201),
+        Route("POST", "/api/sales/{sale_id:uuid}/payments", _retry, SELLERS),
+    ],
+)
+_cancel_fn = HttpFunction(
+    runtime, [Route("POST", "/api/sales/{sale_id:uuid}/cancel", _cancel, ADMIN)]
+)
+_query_fn = HttpFunction(
+    runtime,
+    [
+        Route("GET", "/api/sales", _list, SELLERS),
+        Route("GET", "/api/sales/{sale_id:uuid}", _get, SELLERS),
+        Route("GET", "/api/sales/{sale_id:uuid}/pix.svg", _pix_qr, SELLERS),
+    ],
+)
+_status_events = Subscriber(
+    runtime,
+    {
+        "com.acougue.payment.pending": _pending,
+        "com.acougue.payment.approved": _approved,
+        "com.acougue.payment.declined": _declined,
+        "com.acougue.payment.refunded": _refunded,
+    },
+)
+_product_events = Subscriber(
+    runtime, {"com.acougue.product.created": _product, "com.acougue.product.updated": _product}
+)
+
+
+@functions_framework.aio.http
+async def complete_sale(request: Request) -> Response:
+    return await _complete_fn(request)
+
+
+@functions_framework.aio.http
+async def cancel_sale(request: Request) -> Response:
+    return await _cancel_fn(request)
+
+
+@functions_framework.aio.http
+async def sales_query(request: Request) -> Response:
+    return await _query_fn(request)
+
+
+@functions_framework.aio.http
+async def update_sale_status(request: Request) -> Response:
+    return await _status_events(request)
+
+
+@functions_framework.aio.http
+async def apply_product_to_sales(request: Request) -> Response:
+    return await _product_events(request)

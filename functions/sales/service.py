@@ -1,0 +1,339 @@
+"""Sales commands and the reaction to payment events, each in one unit of work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from functions.sales import domain, scale_labels, store
+from functions.sales.domain import Emit, SaleError
+from shared.auth.principal import Principal, Role
+from shared.contracts.catalog import valid_ean13
+from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleItemIn, SaleItemOut, SaleOut
+from shared.db.uow import UnitOfWork
+from shared.errors import Problem
+from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
+from shared.events.sales import (
+    PaymentChoice,
+    SaleCancelled,
+    SaleCompleted,
+    SaleItem,
+    SalePaid,
+    SalePaymentFailed,
+    SalePaymentRequested,
+    SaleRefunded,
+)
+
+
+def _unprocessable(message: str, barcode: str | None = None) -> Problem:
+    """422, naming the scanned barcode when a line came from one (the POS shows it)."""
+    return Problem(422, message, barcode=barcode) if barcode else Problem(422, message)
+
+
+def request_hash(body: SaleIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _line(uow: UnitOfWork, item: SaleItemIn, mask: scale_labels.ScaleMask) -> SaleItemOut:
+    """Price and quantity of one line, from the counter's own catalogue."""
+    if item.product_id is not None:
+        product = await store.product_by(uow.conn, "product_id", item.product_id)
+        if product is None or not product.active:
+            raise _unprocessable(f"Unknown or inactive product {item.product_id}.")
+        assert item.quantity is not None
+        quantity, total = item.quantity, domain.line_total(item.quantity, product.price_cents)
+        barcode = None
+    else:
+        barcode = (item.barcode or "").strip()
+        if scale_labels.is_scale_label(barcode):
+            try:
+                label = scale_labels.decode(barcode, mask)
+            except scale_labels.LabelError as exc:
+                raise _unprocessable(str(exc), barcode=barcode) from None
+            product = await store.product_by(uow.conn, "plu", label.plu)
+            if product is None or not product.active:
+                raise _unprocessable(
+                    f"Etiqueta {barcode}: nenhum produto com o PLU {label.plu}.", barcode=barcode
+                )
+            if label.total_cents is not None:
+                total = label.total_cents  # the printed price is what the customer pays
+                quantity = domain.quantity_for_price(total, product.price_cents)
+            else:
+                assert label.weight_grams is not None
+                quantity = domain.quantity_from_grams(label.weight_grams)
+                total = domain.line_total(quantity, product.price_cents)
+        else:
+            if not valid_ean13(barcode):
+                raise _unprocessable(f"Código {barcode}: não é um EAN-13 válido.", barcode=barcode)
+            product = await store.product_by(uow.conn, "barcode", barcode)
+            if product is None or not product.active:
+                raise _unprocessable(f"Código {barcode}: produto não cadastrado.", barcode=barcode)
+            if item.quantity is None and product.unit == "kg":
+                raise _unprocessable(f"Código {barcode}: informe o peso.", barcode=barcode)
+            quantity = item.quantity if item.quantity is not None else Decimal(1)
+            total = domain.line_total(quantity, product.price_cents)
+    if quantity <= 0:
+        raise _unprocessable(f"The line for {product.name} has no quantity.")
+    if product.unit == "un" and quantity != quantity.to_integral_value():
+        raise _unprocessable(f"{product.name} is sold by unit: whole quantities only.")
+    return SaleItemOut(
+        product_id=product.product_id,
+        name=product.name,
+        unit=product.unit,
+        quantity=quantity,
+        unit_price_cents=product.price_cents,
+        total_cents=total,
+        barcode=barcode,
+    )
+
+
+def _choice(payment: PaymentIn) -> PaymentChoice:
+    return PaymentChoice(
+        method=payment.method,
+        installments=payment.installments,
+        cash_received_cents=payment.cash_received_cents,
+    )
+
+
+def _items(sale: SaleOut) -> list[SaleItem]:
+    return [
+        SaleItem(
+            product_id=str(i.product_id),
+            quantity=i.quantity,
+            unit_price_cents=i.unit_price_cents,
+            total_cents=i.total_cents,
+        )
+        for i in sale.items
+    ]
+
+
+async def complete_sale(
+    uow: UnitOfWork, seller: Principal, key: str, body: SaleIn, mask: scale_labels.ScaleMask
+) -> tuple[SaleOut, bool]:
+    """The sale and whether it is a replay of the same Idempotency-Key."""
+    seller_id = UUID(seller.user_id)
+    digest = request_hash(body)
+    earlier = await store.find_by_key(uow.conn, seller_id, key)
+    if earlier is not None:
+        return _replay(earlier, digest), True
+    lines = [await _line(uow, item, mask) for item in body.items]
+    try:
+        sums = domain.totals([line.total_cents for line in lines], body.discount_cents)
+        change = domain.check_payment(
+            body.payment.method,
+            sums.total_cents,
+            body.payment.installments,
+            body.payment.cash_received_cents,
+        )
+    except SaleError as exc:
+        raise _unprocessable(str(exc)) from None
+    sale = SaleOut(
+        id=uuid.uuid4(),
+        status="pending_payment",
+        seller_id=seller_id,
+        attempt=1,
+        created_at=datetime.now(UTC),
+        subtotal_cents=sums.subtotal_cents,
+        discount_cents=sums.discount_cents,
+        total_cents=sums.total_cents,
+        items=lines,
+        payment=PaymentOut(
+            method=body.payment.method,
+            status="pending",
+            amount_cents=sums.total_cents,
+            installments=body.payment.installments,
+            cash_received_cents=body.payment.cash_received_cents,
+            change_cents=change,
+        ),
+    )
+    if not await store.insert_sale(uow.conn, sale, key=key, request_hash=digest):
+        # The same key raced in from another request and won: answer its sale.
+        won = await store.find_by_key(uow.conn, seller_id, key)
+        assert won is not None
+        return _replay(won, digest), True
+    await uow.emit(
+        SaleCompleted(
+            sale_id=str(sale.id),
+            seller_id=str(seller_id),
+            attempt=1,
+            total_cents=sale.total_cents,
+            payment=_choice(body.payment),
+            items=_items(sale),
+            subtotal_cents=sale.subtotal_cents,
+            discount_cents=sale.discount_cents,
+        ),
+        subject=str(sale.id),
+    )
+    return sale, False
+
+
+def _replay(earlier: store.SaleRow, digest: str) -> SaleOut:
+    if earlier.request_hash != digest:
+        raise _unprocessable(
+            "This Idempotency-Key was already used for a different sale; use a new key."
+        )
+    return earlier.sale
+
+
+async def _locked(uow: UnitOfWork, sale_id: UUID) -> store.SaleRow:
+    found = await store.get_sale(uow.conn, sale_id, for_update=True)
+    if found is None:
+        raise Problem(404, "No such sale.")
+    return found
+
+
+def visible_to(principal: Principal, sale: SaleOut) -> bool:
+    """A vendedor sees (and acts on) only their own sales."""
+    return principal.role is not Role.VENDEDOR or str(sale.seller_id) == principal.user_id
+
+
+async def retry_payment(
+    uow: UnitOfWork, who: Principal, sale_id: UUID, payment: PaymentIn
+) -> SaleOut:
+    found = await _locked(uow, sale_id)
+    if not visible_to(who, found.sale):
+        raise Problem(404, "No such sale.")
+    try:
+        transition = domain.retry_payment(found.state)
+        change = domain.check_payment(
+            payment.method,
+            found.sale.total_cents,
+            payment.installments,
+            payment.cash_received_cents,
+        )
+    except SaleError as exc:
+        raise Problem(409 if "takes no new payment" in str(exc) else 422, str(exc)) from None
+    await store.save_state(
+        uow.conn,
+        sale_id,
+        transition.state,
+        payment_status="pending",
+        payment_reason=None,
+        payment_method=payment.method,
+        installments=payment.installments,
+        cash_received_cents=payment.cash_received_cents,
+        change_cents=change,
+        pix_txid=None,
+        pix_payload=None,
+        fee_cents=None,
+    )
+    await uow.emit(
+        SalePaymentRequested(
+            sale_id=str(sale_id),
+            seller_id=str(found.sale.seller_id),
+            attempt=transition.state.attempt,
+            total_cents=found.sale.total_cents,
+            payment=_choice(payment),
+        ),
+        subject=str(sale_id),
+    )
+    refreshed = await store.get_sale(uow.conn, sale_id)
+    assert refreshed is not None
+    return refreshed.sale
+
+
+async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
+    found = await _locked(uow, sale_id)
+    try:
+        transition = domain.cancel(found.state)
+    except SaleError as exc:
+        raise Problem(409, str(exc)) from None
+    await store.save_state(uow.conn, sale_id, transition.state)
+    await uow.emit(
+        SaleCancelled(
+            sale_id=str(sale_id),
+            was_paid=found.state.status is domain.Status.PAID,
+            total_cents=found.sale.total_cents,
+        ),
+        subject=str(sale_id),
+    )
+
+
+# -- payment events (update-sale-status) ------------------------------------------------
+
+
+async def _for_event(uow: UnitOfWork, sale_id: str) -> store.SaleRow:
+    found = await store.get_sale(uow.conn, UUID(sale_id), for_update=True)
+    if found is None:
+        # The sale's own transaction committed before its events left; this cannot be
+        # applied yet, so let the broker retry (409 is retryable).
+        raise Problem(409, f"Sale {sale_id} is not known here yet.")
+    return found
+
+
+async def payment_pending(uow: UnitOfWork, event: PaymentPending) -> None:
+    found = await _for_event(uow, event.sale_id)
+    if found.state.status is domain.Status.PENDING_PAYMENT and event.attempt == found.state.attempt:
+        await store.save_state(
+            uow.conn,
+            found.sale.id,
+            found.state,
+            pix_txid=event.pix.txid,
+            pix_payload=event.pix.payload,
+        )
+
+
+async def payment_approved(uow: UnitOfWork, event: PaymentApproved) -> None:
+    found = await _for_event(uow, event.sale_id)
+    transition = domain.on_payment_approved(found.state, event.attempt)
+    if transition.emit is not Emit.PAID:
+        return
+    details: dict[str, object] = {"payment_status": "approved", "fee_cents": event.fee_cents}
+    if event.pix is not None:
+        details.update(pix_txid=event.pix.txid, pix_payload=event.pix.payload)
+    if event.change_cents is not None:
+        details["change_cents"] = event.change_cents
+    await store.save_state(uow.conn, found.sale.id, transition.state, **details)
+    await uow.emit(
+        SalePaid(
+            sale_id=event.sale_id,
+            seller_id=str(found.sale.seller_id),
+            items=_items(found.sale),
+            total_cents=found.sale.total_cents,
+            payment_method=event.method,
+        ),
+        subject=event.sale_id,
+    )
+
+
+async def payment_declined(uow: UnitOfWork, event: PaymentDeclined) -> None:
+    found = await _for_event(uow, event.sale_id)
+    transition = domain.on_payment_declined(found.state, event.attempt)
+    if transition.emit is not Emit.PAYMENT_FAILED:
+        return
+    await store.save_state(
+        uow.conn,
+        found.sale.id,
+        transition.state,
+        payment_status="declined",
+        payment_reason=event.reason,
+    )
+    await uow.emit(
+        SalePaymentFailed(sale_id=event.sale_id, attempt=event.attempt, reason=event.reason),
+        subject=event.sale_id,
+    )
+
+
+async def payment_refunded(uow: UnitOfWork, event: PaymentRefunded) -> None:
+    found = await _for_event(uow, event.sale_id)
+    transition = domain.on_payment_refunded(found.state, event.attempt)
+    if transition.emit is not Emit.REFUNDED:
+        if found.state.status is domain.Status.CANCELLED:
+            await store.save_state(uow.conn, found.sale.id, found.state, payment_status="refunded")
+        return
+    await store.save_state(uow.conn, found.sale.id, transition.state, payment_status="refunded")
+    await uow.emit(
+        SaleRefunded(
+            sale_id=event.sale_id,
+            seller_id=str(found.sale.seller_id),
+            items=_items(found.sale),
+            total_cents=found.sale.total_cents,
+            payment_method=event.method,
+        ),
+        subject=event.sale_id,
+    )

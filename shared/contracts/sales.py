@@ -1,0 +1,85 @@
+"""The counter's part of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Self
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.contracts.catalog import Strict
+from shared.units import Quantity
+
+Method = Literal["pix", "debit", "credit", "cash"]
+SaleStatus = Literal["pending_payment", "paid", "payment_failed", "cancelled", "refunded"]
+
+
+class SaleItemIn(Strict):
+    """A line by product and quantity, or by a scanned barcode (EAN-13 or scale label)."""
+
+    product_id: UUID | None = None
+    barcode: str | None = Field(default=None, max_length=32)
+    quantity: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if (self.product_id is None) == (self.barcode is None):
+            raise ValueError("give either product_id (with quantity) or barcode")
+        if self.product_id is not None and self.quantity is None:
+            raise ValueError("a line by product_id needs a quantity")
+        if self.quantity is not None and self.quantity <= 0:
+            raise ValueError("quantity must be positive")
+        return self
+
+
+class PaymentIn(Strict):
+    method: Method
+    installments: int | None = Field(default=None, strict=True)
+    cash_received_cents: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+
+
+class SaleIn(Strict):
+    items: list[SaleItemIn] = Field(min_length=1, max_length=200)
+    discount_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
+    payment: PaymentIn
+
+
+class SaleItemOut(BaseModel):
+    product_id: UUID
+    name: str
+    unit: str
+    quantity: Quantity
+    unit_price_cents: int
+    total_cents: int
+    barcode: str | None = None
+
+
+class PixOut(BaseModel):
+    payload: str
+    txid: str
+
+
+class PaymentOut(BaseModel):
+    method: Method
+    status: Literal["pending", "approved", "declined", "refunded"]
+    amount_cents: int
+    installments: int | None = None
+    cash_received_cents: int | None = None
+    change_cents: int | None = None
+    fee_cents: int | None = None
+    reason: str | None = None
+    pix: PixOut | None = None
+
+
+class SaleOut(BaseModel):
+    id: UUID
+    status: SaleStatus
+    seller_id: UUID
+    attempt: int
+    created_at: datetime
+    subtotal_cents: int
+    discount_cents: int
+    total_cents: int
+    items: list[SaleItemOut]
+    payment: PaymentOut

@@ -1,0 +1,191 @@
+"""The counter through the gateway and the broker: scale labels, PIX, cards, cash."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from shared.pix import read_charge
+from tests.support.system import RunningSystem, wait_for
+
+
+def _client(system: RunningSystem, token: str | None = None) -> httpx.Client:
+    return httpx.Client(
+        base_url=system.gateway,
+        headers={"Authorization": f"Bearer {token or system.admin_token()}"},
+        timeout=15,
+    )
+
+
+def _product(api: httpx.Client, **body: Any) -> str:
+    answer = api.post("/api/products", json=body)
+    assert answer.status_code == 201, answer.text
+    product_id: str = answer.json()["id"]
+    return product_id
+
+
+def _sell(api: httpx.Client, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+    return api.post("/api/sales", json=body, headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+
+def _until(api: httpx.Client, sale_id: str, status: str) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        sale: dict[str, Any] = api.get(f"/api/sales/{sale_id}").json()
+        return sale if sale["status"] == status else None
+
+    found: dict[str, Any] = wait_for(reached, timeout=30)
+    return found
+
+
+def _known(api: httpx.Client, product_id: str) -> bool:
+    answer = api.get(f"/api/inventory/stock/{product_id}")
+    return answer.status_code == 200
+
+
+def test_pix_sale_by_price_label_is_paid_and_leaves_stock(system: RunningSystem) -> None:
+    with _client(system) as api:
+        picanha = _product(api, name="Picanha", unit="kg", price_cents=6990, plu=1234)
+        wait_for(lambda: _known(api, picanha))
+        bad = _sell(api, {"items": [{"barcode": "2123400123458"}], "payment": {"method": "pix"}})
+        assert bad.status_code == 422
+        assert bad.json()["barcode"] == "2123400123458"
+
+        def sell_label() -> httpx.Response | None:
+            answer = _sell(
+                api, {"items": [{"barcode": "2123400123457"}], "payment": {"method": "pix"}}
+            )
+            return answer if answer.status_code == 201 else None
+
+        created = wait_for(sell_label)  # until the counter's catalogue has PLU 1234
+        sale = created.json()
+        assert sale["status"] == "pending_payment"
+        assert sale["total_cents"] == 12345  # the printed price is charged
+        line = sale["items"][0]
+        assert (line["product_id"], line["quantity"], line["total_cents"]) == (
+            picanha,
+            "1.766",
+            12345,
+        )
+
+        paid = _until(api, sale["id"], "paid")
+        pix = paid["payment"]["pix"]
+        charge = read_charge(pix["payload"])  # verifies the CRC
+        assert charge.amount_cents == 12345
+        assert charge.key == "pix@acougue.example"
+        assert charge.txid == pix["txid"]
+        qr = api.get(f"/api/sales/{sale['id']}/pix.svg")
+        assert qr.status_code == 200
+        assert qr.headers["content-type"].startswith("image/svg+xml")
+        wait_for(lambda: api.get(f"/api/inventory/stock/{picanha}").json()["quantity"] == "-1.766")
+
+
+def test_declined_card_then_cash_with_change(system: RunningSystem) -> None:
+    with _client(system) as api:
+        carvao = _product(
+            api, name="Carvão 5 kg", unit="un", price_cents=2363, barcode="7896543210982"
+        )
+        wait_for(lambda: _known(api, carvao))
+        body = {
+            "items": [{"barcode": "7896543210982", "quantity": "2"}],
+            "discount_cents": 13,
+            "payment": {"method": "debit"},
+        }
+        created = wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a)
+        sale = created.json()
+        assert sale["total_cents"] == 4713  # 2 × 23,63 − 0,13: ends in 13 → declined
+        failed = _until(api, sale["id"], "payment_failed")
+        assert failed["payment"]["reason"] == "saldo insuficiente"
+
+        short = api.post(
+            f"/api/sales/{sale['id']}/payments",
+            json={"method": "cash", "cash_received_cents": 4000},
+        )
+        assert short.status_code == 422
+        retried = api.post(
+            f"/api/sales/{sale['id']}/payments",
+            json={"method": "cash", "cash_received_cents": 5000},
+        )
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["payment"]["change_cents"] == 287
+        paid = _until(api, sale["id"], "paid")
+        assert paid["attempt"] == 2
+        assert paid["payment"]["method"] == "cash"
+
+
+def test_idempotency_key_answers_the_same_sale(system: RunningSystem) -> None:
+    with _client(system) as api:
+        linguica = _product(api, name="Linguiça toscana", unit="kg", price_cents=2990)
+        body = {
+            "items": [{"product_id": linguica, "quantity": "0.750"}],
+            "payment": {"method": "cash", "cash_received_cents": 3000},
+        }
+        key = str(uuid.uuid4())
+        first = wait_for(lambda: (a := _sell(api, body, key)).status_code == 201 and a)
+        again = _sell(api, body, key)
+        assert again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
+        assert again.headers["idempotent-replayed"] == "true"
+        assert first.json()["total_cents"] == 2243  # 0.750 × 29,90 = 22,425 → 22,43
+        assert first.json()["payment"]["change_cents"] == 757
+        other = _sell(api, {**body, "discount_cents": 100}, key)
+        assert other.status_code == 422
+        missing = api.post("/api/sales", json=body)
+        assert missing.status_code in (400, 422)
+        assert missing.headers["content-type"] == "application/problem+json"
+        listed = api.get("/api/sales", params={"status": "paid"}).json()["items"]
+        wait_for(
+            lambda: first.json()["id"] in [s["id"] for s in api.get("/api/sales").json()["items"]]
+        )
+        assert isinstance(listed, list)
+
+
+def test_cancelling_a_paid_sale_refunds_it_and_returns_the_stock(system: RunningSystem) -> None:
+    with _client(system) as api:
+        alcatra = _product(api, name="Alcatra", unit="kg", price_cents=5490)
+        wait_for(lambda: _known(api, alcatra))
+        api.post(
+            "/api/inventory/movements",
+            json={
+                "product_id": alcatra,
+                "kind": "receipt",
+                "quantity": "10",
+                "unit_cost_cents": 3800,
+            },
+        )
+        body = {
+            "items": [{"product_id": alcatra, "quantity": "2.000"}],
+            "payment": {"method": "credit", "installments": 3},
+        }
+        sale = wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a).json()
+        _until(api, sale["id"], "paid")
+        wait_for(lambda: api.get(f"/api/inventory/stock/{alcatra}").json()["quantity"] == "8.000")
+        assert api.post(f"/api/sales/{sale['id']}/cancel").status_code == 202
+        refunded = _until(api, sale["id"], "refunded")
+        assert refunded["payment"]["status"] == "refunded"
+        wait_for(lambda: api.get(f"/api/inventory/stock/{alcatra}").json()["quantity"] == "10.000")
+        assert api.post(f"/api/sales/{sale['id']}/cancel").status_code == 409
+
+
+def test_a_vendedor_sees_only_their_own_sales(system: RunningSystem) -> None:
+    with _client(system) as admin:
+        name = f"v{uuid.uuid4().hex[:8]}"
+        admin.post(
+            "/api/users",
+            json={"username": name, "password": "senha-do-vendedor", "role": "vendedor"},
+        )
+        cafe = _product(admin, name="Coxa de frango", unit="kg", price_cents=1590)
+        body = {"items": [{"product_id": cafe, "quantity": "1"}], "payment": {"method": "pix"}}
+        mine = wait_for(lambda: (a := _sell(admin, body)).status_code == 201 and a).json()
+        login = httpx.post(
+            system.gateway + "/api/auth/login",
+            json={"username": name, "password": "senha-do-vendedor"},
+        )
+        with _client(system, login.json()["access_token"]) as seller:
+            theirs = _sell(seller, body).json()
+            assert seller.get(f"/api/sales/{mine['id']}").status_code == 404
+            assert seller.get(f"/api/sales/{theirs['id']}").status_code == 200
+            ids = [s["id"] for s in seller.get("/api/sales").json()["items"]]
+            assert ids == [theirs["id"]]
+            assert seller.post(f"/api/sales/{theirs['id']}/cancel").status_code == 403
