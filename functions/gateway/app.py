@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from functions.gateway import ui
 from functions.gateway.proxy import Upstreams
 from functions.gateway.settings import GatewaySettings
 from shared.auth.guard import authenticate, authorize
@@ -54,7 +54,6 @@ ANY_USER = require(ALL_ROLES)
 ADMIN = require(frozenset({Role.ADMIN}))
 STOCK_WRITERS = require(frozenset({Role.ADMIN, Role.ESTOQUISTA}))
 SELLERS = require(frozenset({Role.ADMIN, Role.VENDEDOR}))
-INDEX = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
 
 
 @asynccontextmanager
@@ -69,6 +68,10 @@ app = FastAPI(
     description="The butcher shop's public HTTP API (DESIGN.md, 'The HTTP API').",
     lifespan=lifespan,
 )
+
+
+app.include_router(ui.router)
+app.mount("/static", StaticFiles(directory=ui.STATIC), name="static")
 
 
 @app.exception_handler(Problem)
@@ -115,11 +118,6 @@ async def readyz() -> Response:
     if answer is None or answer.status_code != 200:
         return Problem(503, "The auth function is not answering.").response()
     return JSONResponse({"status": "ready"})
-
-
-@app.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def index() -> str:
-    return INDEX
 
 
 @app.post("/api/auth/login", tags=["auth"])
