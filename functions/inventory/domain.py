@@ -10,8 +10,11 @@ cost as the new average, since there is no value on hand to average with.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
+
+from shared import money
+from shared.money import cents
 
 ZERO = Decimal("0.000")
 AVERAGE_PLACES = Decimal("0.000001")
@@ -22,11 +25,6 @@ Allocation = Literal["weight", "value"]
 
 class RuleError(ValueError):
     """A movement the shop's rules refuse; the message is for the user."""
-
-
-def cents(value: Decimal) -> int:
-    """Round half-up to whole centavos."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -85,22 +83,11 @@ def count(stock: Stock, counted: Decimal) -> Change:
 
 
 def allocate(total_cents: int, weights: list[Decimal]) -> list[int]:
-    """Split a value in proportion to weights, exactly (largest remainder): the parts add
-    up to the total to the centavo, and a zero weight gets nothing."""
-    if any(w < 0 for w in weights):
-        raise RuleError("allocation weights cannot be negative")
-    whole = sum(weights, Decimal(0))
-    if whole == 0:
-        raise RuleError("nothing to allocate the cost to")
-    exact = [Decimal(total_cents) * w / whole for w in weights]
-    parts = [int(e.to_integral_value(rounding=ROUND_FLOOR)) for e in exact]
-    remainder = total_cents - sum(parts)
-    by_fraction = sorted(
-        range(len(weights)), key=lambda i: (exact[i] - parts[i], weights[i]), reverse=True
-    )
-    for i in by_fraction[:remainder]:
-        parts[i] += 1
-    return parts
+    """The shared exact split, refusing with the shop's words."""
+    try:
+        return money.allocate(total_cents, weights)
+    except ValueError as exc:
+        raise RuleError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from functions.inventory import service, store
-from functions.inventory.domain import cents
 from shared.auth.principal import ALL_ROLES, Role
 from shared.config import FunctionSettings
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
@@ -23,6 +22,7 @@ from shared.events.registry import Payload
 from shared.events.sales import SaleSettled
 from shared.http import HttpFunction, RequestContext, Route, roles
 from shared.logs import configure_logging
+from shared.money import cents
 from shared.runtime import Runtime
 from shared.subscriber import Subscriber
 from shared.units import parse_quantity

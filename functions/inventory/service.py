@@ -16,6 +16,7 @@ from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.inventory import Cause, MovementRegistered, StockLow
 from shared.events.sales import SaleSettled
+from shared.money import cents
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
             BreakdownOutputOut(
                 product_id=output.product_id,
                 quantity=output.quantity,
-                unit_cost_cents=domain.cents(Decimal(cost) / output.quantity),
+                unit_cost_cents=cents(Decimal(cost) / output.quantity),
                 total_cost_cents=cost,
             )
         )

@@ -104,6 +104,7 @@ def _items(sale: SaleOut) -> list[SaleItem]:
     return [
         SaleItem(
             product_id=str(i.product_id),
+            name=i.name,
             quantity=i.quantity,
             unit_price_cents=i.unit_price_cents,
             total_cents=i.total_cents,

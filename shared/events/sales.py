@@ -18,6 +18,7 @@ PaymentMethod = Literal["pix", "debit", "credit", "cash"]
 
 class SaleItem(Payload):
     product_id: str
+    name: str | None = Field(default=None, description="the product's name when sold")
     quantity: Quantity
     unit_price_cents: int = Field(ge=0)
     total_cents: int = Field(ge=0)

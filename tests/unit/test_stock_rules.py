@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from functions.inventory import domain
 from functions.inventory.domain import EMPTY, Output, RuleError, Stock
+from shared.money import cents
 
 quantities = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("500"), places=3)
 prices = st.integers(min_value=0, max_value=20_000)  # centavos per kg or unit
@@ -53,7 +54,7 @@ def test_stock_is_the_sum_of_movements_and_the_average_follows_the_rule(
         elif kind == "issue":
             change = domain.issue(stock, quantity)
             assert change.after.average_cost == stock.average_cost
-            assert change.total_cost_cents == -domain.cents(quantity * stock.average_cost)
+            assert change.total_cost_cents == -cents(quantity * stock.average_cost)
         else:
             change = domain.count(stock, quantity)
             assert change.after.quantity == quantity
@@ -106,7 +107,7 @@ def test_desossa_conserves_the_source_cost(
     if not outputs or (allocation == "value" and not any(o.price_cents for o in outputs)):
         return
     plan = domain.plan_breakdown(stock, source_quantity, outputs, allocation)
-    source_cost = domain.cents(source_quantity * stock.average_cost)
+    source_cost = cents(source_quantity * stock.average_cost)
     assert sum(plan.output_costs) == source_cost == -plan.source_out.total_cost_cents
     assert plan.loss.total_cost_cents == 0
     produced = sum(o.quantity for o in outputs)
