@@ -183,3 +183,9 @@ def _render(result: Result, status: int) -> Response:
     if isinstance(result, BaseModel):
         return JSONResponse(result.model_dump(mode="json"), status_code=status)
     return JSONResponse(to_jsonable_python(result), status_code=status)
+
+
+def is_delivery(request: Request) -> bool:
+    """A CloudEvent delivered by the broker (POST /), as opposed to an API request, for
+    functions that are both a subscriber and an HTTP endpoint."""
+    return request.method == "POST" and request.url.path == "/"

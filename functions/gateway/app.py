@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
@@ -26,6 +26,7 @@ from shared.auth.principal import ALL_ROLES, Principal, Role
 from shared.auth.tokens import KeysUnavailable, RemoteJwks, TokenVerifier
 from shared.contracts.auth import LoginIn, UserIn, UserPatch
 from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
+from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
 from shared.contracts.inventory import BreakdownIn, MovementIn
 from shared.contracts.sales import PaymentIn, SaleIn, SaleStatus
 from shared.errors import Problem
@@ -296,3 +297,68 @@ async def get_sale(request: Request, sale_id: UUID) -> Response:
 @app.get("/api/sales/{sale_id}/pix.svg", tags=["sales"], dependencies=[SELLERS])
 async def pix_qr_code(request: Request, sale_id: UUID) -> Response:
     return await upstreams.forward(request, "sales-query")
+
+
+@app.post("/api/finance/expenses", status_code=201, tags=["finance"], dependencies=[ADMIN])
+async def post_expense(request: Request, body: Annotated[ExpenseIn, Body()]) -> Response:
+    return await upstreams.forward(request, "post-ledger-entry")
+
+
+@app.post("/api/finance/cash-operations", status_code=201, tags=["finance"], dependencies=[ADMIN])
+async def cash_operation(request: Request, body: Annotated[CashOperationIn, Body()]) -> Response:
+    return await upstreams.forward(request, "post-ledger-entry")
+
+
+@app.post("/api/finance/cash-closing", tags=["finance"], dependencies=[ADMIN])
+async def close_cash(request: Request, body: Annotated[CashClosingIn, Body()]) -> Response:
+    return await upstreams.forward(request, "post-ledger-entry")
+
+
+@app.get("/api/finance/cash-closing", tags=["finance"], dependencies=[ADMIN])
+async def cash_closing(request: Request, day: date | None = None) -> Response:
+    return await upstreams.forward(request, "finance-report")
+
+
+@app.get("/api/finance/report", tags=["finance"], dependencies=[ADMIN])
+async def finance_report(
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    group_by: Literal["day", "week", "month"] = "day",
+) -> Response:
+    return await upstreams.forward(request, "finance-report")
+
+
+@app.get("/api/finance/report.csv", tags=["finance"], dependencies=[ADMIN])
+async def finance_report_csv(
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    group_by: Literal["day", "week", "month"] = "day",
+) -> Response:
+    return await upstreams.forward(request, "finance-report")
+
+
+@app.get("/api/finance/entries", tags=["finance"], dependencies=[ADMIN])
+async def ledger_entries(
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> Response:
+    return await upstreams.forward(request, "finance-report")
+
+
+@app.get("/api/finance/entries.csv", tags=["finance"], dependencies=[ADMIN])
+async def ledger_entries_csv(
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
+) -> Response:
+    return await upstreams.forward(request, "finance-report")
+
+
+@app.get("/api/finance/trial-balance", tags=["finance"], dependencies=[ADMIN])
+async def trial_balance(request: Request, to: date | None = None) -> Response:
+    return await upstreams.forward(request, "finance-report")

@@ -26,6 +26,7 @@ FORWARDED_RESPONSE_HEADERS = (
     "allow",
     "cache-control",
     "idempotent-replayed",
+    "content-disposition",
 )
 # Only the auth function reads cookies (the refresh token's path is /api/auth).
 COOKIE_READERS = frozenset({"auth"})

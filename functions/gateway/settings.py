@@ -19,6 +19,8 @@ REQUIRED_SERVICES = (
     "complete-sale",
     "cancel-sale",
     "sales-query",
+    "post-ledger-entry",
+    "finance-report",
 )
 
 

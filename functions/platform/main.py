@@ -15,7 +15,7 @@ from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.envelope import Envelope
 from shared.events.registry import Payload
-from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.http import HttpFunction, RequestContext, Route, is_delivery, roles
 from shared.logs import configure_logging
 from shared.runtime import Runtime
 from shared.subscriber import ANY_TYPE, Subscriber
@@ -87,19 +87,15 @@ _dead_letter_http = HttpFunction(
 _dead_letter_events = DeadLetterSink(runtime, {})
 
 
-def _is_delivery(request: Request) -> bool:
-    return request.method == "POST" and request.url.path == "/"
-
-
 @functions_framework.aio.http
 async def event_log(request: Request) -> Response:
-    if _is_delivery(request):
+    if is_delivery(request):
         return await _event_log_events(request)
     return await _event_log_http(request)
 
 
 @functions_framework.aio.http
 async def dead_letter(request: Request) -> Response:
-    if _is_delivery(request):
+    if is_delivery(request):
         return await _dead_letter_events(request)
     return await _dead_letter_http(request)

@@ -51,4 +51,4 @@ def type_of(model: type[Payload]) -> str:
 
 def _load_all() -> None:
     # Importing the catalogue modules registers their models.
-    from shared.events import auth, catalog, inventory, payments, sales  # noqa: F401
+    from shared.events import auth, catalog, finance, inventory, payments, sales  # noqa: F401

@@ -1,0 +1,260 @@
+"""SQL of the finance schema: postings in, every figure computed from the ledger out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from functions.finance.domain import Line, Posting
+from shared.db.pool import Conn
+
+GroupBy = Literal["day", "week", "month"]
+ZONE = "America/Sao_Paulo"
+
+
+async def post(conn: Conn, posting: Posting, *, actor: str | None) -> str | None:
+    """Write the entry and its lines; None when that cause was posted already."""
+    entry_id = str(uuid.uuid4())
+    cursor = await conn.execute(
+        "INSERT INTO entries (id, occurred_at, cause, cause_id, description, sale_id,"
+        " payment_method, reverses, meta, actor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (cause, cause_id) DO NOTHING RETURNING id",
+        (
+            entry_id,
+            posting.occurred_at,
+            posting.cause,
+            posting.cause_id,
+            posting.description,
+            posting.sale_id,
+            posting.payment_method,
+            posting.reverses,
+            Jsonb(posting.meta),
+            actor,
+        ),
+    )
+    if await cursor.fetchone() is None:
+        return None
+    async with conn.cursor() as lines:
+        await lines.executemany(
+            "INSERT INTO entry_lines (entry_id, line, account, debit_cents, credit_cents,"
+            " product_id) VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (entry_id, n, line.account, line.debit_cents, line.credit_cents, line.product_id)
+                for n, line in enumerate(posting.lines, start=1)
+            ],
+        )
+    return entry_id
+
+
+async def posted(conn: Conn, cause: str, cause_id: str) -> tuple[str, Posting] | None:
+    """An entry as a Posting (to reverse it), with its id."""
+    cursor = await conn.execute(
+        "SELECT id, occurred_at, description, sale_id, payment_method, meta FROM entries"
+        " WHERE cause = %s AND cause_id = %s",
+        (cause, cause_id),
+    )
+    entry = await cursor.fetchone()
+    if entry is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT account, debit_cents, credit_cents, product_id FROM entry_lines"
+        " WHERE entry_id = %s ORDER BY line",
+        (entry["id"],),
+    )
+    lines = tuple(
+        Line(
+            r["account"],
+            r["debit_cents"],
+            r["credit_cents"],
+            str(r["product_id"]) if r["product_id"] else None,
+        )
+        for r in await cursor.fetchall()
+    )
+    return str(entry["id"]), Posting(
+        cause=cause,
+        cause_id=cause_id,
+        occurred_at=entry["occurred_at"],
+        description=entry["description"],
+        lines=lines,
+        sale_id=str(entry["sale_id"]) if entry["sale_id"] else None,
+        payment_method=entry["payment_method"],
+        meta=entry["meta"],
+    )
+
+
+async def remember_sale(conn: Conn, sale_id: str, items: list[tuple[str, int, str | None]]) -> None:
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            "INSERT INTO sale_items (sale_id, line, product_id, total_cents)"
+            " VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            [(sale_id, n, pid, total) for n, (pid, total, _) in enumerate(items, start=1)],
+        )
+        await cursor.executemany(
+            "INSERT INTO product_names (product_id, name) VALUES (%s, %s)"
+            " ON CONFLICT (product_id) DO UPDATE SET name = EXCLUDED.name",
+            [(pid, name) for pid, _, name in items if name],
+        )
+
+
+async def sale_items(conn: Conn, sale_id: str) -> list[tuple[str, int]]:
+    cursor = await conn.execute(
+        "SELECT product_id, total_cents FROM sale_items WHERE sale_id = %s ORDER BY line",
+        (sale_id,),
+    )
+    return [(str(r["product_id"]), int(r["total_cents"])) for r in await cursor.fetchall()]
+
+
+# -- reports ----------------------------------------------------------------------------
+
+_FIGURES = """
+    coalesce(sum(l.credit_cents - l.debit_cents) FILTER (WHERE a.report = 'revenue'), 0)
+        AS revenue_cents,
+    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'cogs'), 0)
+        AS cogs_cents,
+    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'expense'), 0)
+        AS expenses_cents,
+    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'loss'), 0)
+        AS losses_cents
+"""
+
+
+async def series(
+    conn: Conn, since: datetime, until: datetime, group_by: GroupBy
+) -> list[dict[str, Any]]:
+    """The result per local day, week or month (São Paulo), from the ledger itself."""
+    cursor = await conn.execute(
+        "SELECT date_trunc(%(unit)s, e.occurred_at AT TIME ZONE %(zone)s)::date AS period,"  # noqa: S608
+        + _FIGURES
+        + " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
+        " JOIN accounts a ON a.code = l.account"
+        " WHERE e.occurred_at >= %(since)s AND e.occurred_at < %(until)s"
+        " GROUP BY 1 ORDER BY 1",
+        {"unit": group_by, "zone": ZONE, "since": since, "until": until},
+    )
+    return list(await cursor.fetchall())
+
+
+async def revenue_by_method(conn: Conn, since: datetime, until: datetime) -> dict[str, int]:
+    cursor = await conn.execute(
+        "SELECT e.payment_method AS method, sum(l.credit_cents - l.debit_cents) AS revenue"
+        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
+        " WHERE l.account = 'receita_vendas' AND e.occurred_at >= %s AND e.occurred_at < %s"
+        " AND e.payment_method IS NOT NULL GROUP BY 1",
+        (since, until),
+    )
+    return {r["method"]: int(r["revenue"]) for r in await cursor.fetchall()}
+
+
+async def margin_by_product(conn: Conn, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        "SELECT l.product_id, coalesce(n.name, l.product_id::text) AS name,"
+        " coalesce(sum(l.credit_cents - l.debit_cents)"
+        "   FILTER (WHERE l.account = 'receita_vendas'), 0)"
+        "   AS revenue_cents,"
+        " coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE l.account = 'cmv'), 0)"
+        "   AS cogs_cents"
+        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
+        " LEFT JOIN product_names n ON n.product_id = l.product_id"
+        " WHERE l.product_id IS NOT NULL AND l.account IN ('receita_vendas', 'cmv')"
+        " AND e.occurred_at >= %s AND e.occurred_at < %s"
+        " GROUP BY 1, 2 ORDER BY 3 DESC",
+        (since, until),
+    )
+    return list(await cursor.fetchall())
+
+
+async def trial_balance(conn: Conn, until: datetime | None) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        "SELECT a.code AS account, a.name, a.normal_side,"
+        " coalesce(sum(l.debit_cents), 0) AS debit_cents,"
+        " coalesce(sum(l.credit_cents), 0) AS credit_cents"
+        " FROM accounts a"
+        " LEFT JOIN (entry_lines l JOIN entries e ON e.id = l.entry_id"
+        "   AND (%(until)s::timestamptz IS NULL OR e.occurred_at < %(until)s))"
+        " ON l.account = a.code"
+        " GROUP BY a.code, a.name, a.normal_side ORDER BY a.code",
+        {"until": until},
+    )
+    return list(await cursor.fetchall())
+
+
+async def entries(conn: Conn, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        "SELECT e.id, e.occurred_at, e.cause, e.cause_id, e.description, e.sale_id,"
+        " e.payment_method, e.reverses,"
+        " json_agg(json_build_object('account', l.account, 'debit_cents', l.debit_cents,"
+        "   'credit_cents', l.credit_cents, 'product_id', l.product_id) ORDER BY l.line) AS lines"
+        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
+        " WHERE e.occurred_at >= %s AND e.occurred_at < %s"
+        " GROUP BY e.id ORDER BY e.occurred_at, e.seq LIMIT %s",
+        (since, until, limit),
+    )
+    return list(await cursor.fetchall())
+
+
+# -- cash closing -----------------------------------------------------------------------
+
+
+async def set_opening_float(conn: Conn, day: date, amount_cents: int, actor: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO cash_days (day, opening_float_cents, actor) VALUES (%s, %s, %s)"
+        " ON CONFLICT (day) DO UPDATE SET opening_float_cents = EXCLUDED.opening_float_cents",
+        (day, amount_cents, actor),
+    )
+
+
+async def set_counted(conn: Conn, day: date, counted: dict[str, int], actor: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO cash_days (day, counted, closed_at, actor) VALUES (%s, %s, now(), %s)"
+        " ON CONFLICT (day) DO UPDATE SET counted = EXCLUDED.counted, closed_at = now(),"
+        " actor = EXCLUDED.actor",
+        (day, Jsonb(counted), actor),
+    )
+
+
+async def cash_day(conn: Conn, day: date) -> dict[str, Any]:
+    """What the drawer and each method should hold for one local day, from the ledger."""
+    cursor = await conn.execute(
+        "WITH day_entries AS ("
+        "  SELECT * FROM entries"
+        "  WHERE (occurred_at AT TIME ZONE %(zone)s)::date = %(day)s)"
+        " SELECT"
+        " coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE l.account = 'caixa'), 0)"
+        "   AS cash_net_cents,"
+        " coalesce(sum(l.debit_cents) FILTER (WHERE l.account = 'caixa'"
+        "   AND e.cause = 'payment.approved'), 0) AS cash_sales_cents,"
+        " coalesce(sum((e.meta->>'change_cents')::bigint) FILTER (WHERE l.account = 'caixa'"
+        "   AND e.cause = 'payment.approved'), 0) AS change_given_cents,"
+        " coalesce(sum(l.credit_cents) FILTER (WHERE l.account = 'caixa'"
+        "   AND e.cause = 'payment.refunded'), 0) AS cash_refunds_cents,"
+        " coalesce(sum(l.credit_cents)"
+        "   FILTER (WHERE l.account = 'caixa' AND e.cause = 'sangria'), 0)"
+        "   AS sangria_cents,"
+        " coalesce(sum(l.debit_cents)"
+        "   FILTER (WHERE l.account = 'caixa' AND e.cause = 'suprimento'), 0)"
+        "   AS suprimento_cents,"
+        " coalesce(sum(l.credit_cents) FILTER (WHERE l.account = 'caixa'"
+        "   AND e.cause IN ('expense', 'inventory.movement')), 0) AS cash_paid_out_cents"
+        " FROM day_entries e JOIN entry_lines l ON l.entry_id = e.id",
+        {"zone": ZONE, "day": day},
+    )
+    figures = dict(await cursor.fetchone() or {})
+    # Line 1 of a payment's entry debits the method's account with the amount; line 1 of
+    # its reversal credits it back: their difference is what the method took in, net.
+    cursor = await conn.execute(
+        "SELECT e.payment_method AS method, sum(l.debit_cents - l.credit_cents) AS net"
+        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id AND l.line = 1"
+        " WHERE e.cause IN ('payment.approved', 'payment.refunded')"
+        " AND (e.occurred_at AT TIME ZONE %(zone)s)::date = %(day)s GROUP BY 1",
+        {"zone": ZONE, "day": day},
+    )
+    by_method = {r["method"]: int(r["net"]) for r in await cursor.fetchall()}
+    cursor = await conn.execute(
+        "SELECT opening_float_cents, counted, closed_at FROM cash_days WHERE day = %s", (day,)
+    )
+    closing = await cursor.fetchone() or {}
+    return {"figures": figures, "by_method": by_method, "closing": closing}
