@@ -81,7 +81,7 @@ def _approved(sale_id: str, amount: int, method: str, fee: int = 0) -> PaymentAp
         payment_id=str(uuid.uuid4()),
         sale_id=sale_id,
         attempt=1,
-        method=method,  # type: ignore[arg-type]
+        method=method,
         amount_cents=amount,
         fee_cents=fee,
     )
@@ -93,7 +93,7 @@ def _movement(
     return MovementRegistered(
         movement_id=str(uuid.uuid4()),
         product_id=product_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         quantity=Decimal(quantity),
         unit_cost_cents=0,
         total_cost_cents=total,
