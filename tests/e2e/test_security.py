@@ -26,6 +26,7 @@ class Shop:
     user_ids: dict[str, str]
     product_id: str
     trimmings_id: str
+    sale_id: str
 
 
 def _login(system: RunningSystem, username: str, password: str) -> httpx.Response:
@@ -68,7 +69,28 @@ def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         stock = system.gateway + "/api/inventory/stock/"
         for pid in (product_id, trimmings_id):  # stock's catalogue follows by events
             wait_for(lambda pid=pid: httpx.get(stock + pid, headers=headers).status_code == 200)
-        yield Shop(system, tokens, ids, product_id, trimmings_id)
+        SALE_PRODUCT[:] = [product_id]
+        sale = _sell_when_known(system, tokens["vendedor"], product_id)
+        yield Shop(system, tokens, ids, product_id, trimmings_id, sale)
+
+
+SALE_PRODUCT: list[str] = []
+
+
+def _sell_when_known(system: RunningSystem, token: str, product_id: str) -> str:
+    """The vendedor's sale (the counter's catalogue follows product.created by events)."""
+    body = {"items": [{"product_id": product_id, "quantity": "1"}], "payment": {"method": "pix"}}
+
+    def sell() -> str | None:
+        answer = httpx.post(
+            system.gateway + "/api/sales",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
+        )
+        return str(answer.json()["id"]) if answer.status_code == 201 else None
+
+    sale_id: str = wait_for(sell)
+    return sale_id
 
 
 # -- the role matrix --------------------------------------------------------------------
@@ -76,12 +98,22 @@ def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 # (method, path, body, who may, the answer an allowed caller gets): DESIGN.md's API table.
 ANYONE_LOGGED_IN = set(ROLES)
 STOCK = {"admin", "estoquista"}
+SELLERS = {"admin", "vendedor"}
 ADMIN_ONLY = {"admin"}
 
 
 def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
     product, vendedor = shop.product_id, shop.user_ids["vendedor"]
     receipt = {"product_id": product, "kind": "receipt", "quantity": "1", "unit_cost_cents": 4000}
+    pix = {"method": "pix"}
+    expense = {
+        "category": "outras",
+        "amount_cents": 1000,
+        "description": "Material de limpeza",
+        "occurred_on": "2026-11-02",
+        "paid_with": "cash",
+    }
+    opening = {"kind": "opening", "amount_cents": 10000}
     desossa = {
         "source_product_id": product,
         "source_quantity": "0.500",
@@ -106,6 +138,18 @@ def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
         ("inventory-query", "GET", "/api/inventory/stock", None, ANYONE_LOGGED_IN, 200),
         ("inventory-query", "GET", f"/api/inventory/stock/{product}", None, ANYONE_LOGGED_IN, 200),
         ("inventory-query", "GET", "/api/inventory/movements", None, STOCK, 200),
+        ("complete-sale", "POST", "/api/sales", "new-sale", SELLERS, 201),
+        ("complete-sale", "POST", f"/api/sales/{shop.sale_id}/payments", pix, SELLERS, 409),
+        ("sales-query", "GET", "/api/sales", None, SELLERS, 200),
+        ("sales-query", "GET", f"/api/sales/{shop.sale_id}", None, SELLERS, 200),
+        ("cancel-sale", "POST", f"/api/sales/{uuid.uuid4()}/cancel", None, ADMIN_ONLY, 404),
+        ("post-ledger-entry", "POST", "/api/finance/expenses", expense, ADMIN_ONLY, 201),
+        ("post-ledger-entry", "POST", "/api/finance/cash-operations", opening, ADMIN_ONLY, 201),
+        ("finance-report", "GET", "/api/finance/report", None, ADMIN_ONLY, 200),
+        ("finance-report", "GET", "/api/finance/entries", None, ADMIN_ONLY, 200),
+        ("finance-report", "GET", "/api/finance/trial-balance", None, ADMIN_ONLY, 200),
+        ("finance-report", "GET", "/api/finance/cash-closing", None, ADMIN_ONLY, 200),
+        ("finance-report", "GET", "/api/finance/entries.csv", None, ADMIN_ONLY, 200),
     ]
 
 
@@ -115,6 +159,11 @@ def _body(kind: Any) -> Any:
         return {"username": f"u{tag}", "password": PASSWORD, "role": "vendedor"}
     if kind == "new-category":
         return {"name": f"Categoria {tag}"}
+    if kind == "new-sale":
+        return {
+            "items": [{"product_id": SALE_PRODUCT[0], "quantity": "1"}],
+            "payment": {"method": "pix"},
+        }
     if kind == "new-product":
         return {"name": f"Produto {tag}", "unit": "un", "price_cents": 100}
     return kind
@@ -127,6 +176,7 @@ def test_every_endpoint_answers_each_role_as_designed(shop: Shop, via: str) -> N
         base = shop.system.gateway if via == "gateway" else shop.system.url(service)
         for who in (None, *ROLES):
             headers = {"Authorization": f"Bearer {shop.tokens[who]}"} if who else {}
+            headers["Idempotency-Key"] = str(uuid.uuid4())  # POST /api/sales needs one
             answer = httpx.request(
                 method, base + path, json=_body(body), headers=headers, timeout=15
             )
@@ -135,7 +185,7 @@ def test_every_endpoint_answers_each_role_as_designed(shop: Shop, via: str) -> N
             if expected >= 400:
                 assert answer.headers["content-type"] == "application/problem+json"
             checked += 1
-    assert checked == 18 * 4
+    assert checked == 30 * 4
 
 
 # -- forged and stale tokens ------------------------------------------------------------
