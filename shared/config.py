@@ -27,8 +27,9 @@ class FunctionSettings(AuthVerificationSettings):
     function_target: str = Field(min_length=1)
     database_url: SecretStr
     k_sink: str | None = None
+    # ~20 functions share one PostgreSQL (100 connections by default): 3 each at most.
     db_pool_min: int = Field(default=1, ge=0)
-    db_pool_max: int = Field(default=5, ge=1)
+    db_pool_max: int = Field(default=3, ge=1)
     outbox_batch: int = Field(default=100, ge=1)
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
 
