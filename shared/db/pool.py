@@ -41,6 +41,7 @@ class LazyPool:
                         open=False,
                         name=self._settings.function_name,
                         timeout=10.0,
+                        max_idle=60.0,
                     )
                     await pool.open()
                     self._pool = pool
