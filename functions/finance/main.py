@@ -155,10 +155,10 @@ async def _report_data(ctx: RequestContext) -> dict[str, Any]:
     if group_by not in ("day", "week", "month"):
         raise Problem(422, "group_by must be day, week or month.")
     async with await ctx.unit_of_work() as uow:
-        rows = await store.series(uow.conn, since, until, group_by)  # type: ignore[arg-type]
-        by_method = await store.revenue_by_method(uow.conn, since, until)
-        margins = await store.margin_by_product(uow.conn, since, until)
-    per_period = {r["period"]: _figures(r) for r in rows}
+        found = await store.report(uow.conn, since, until, group_by)  # type: ignore[arg-type]
+    per_period = {r["period"]: _figures(r) for r in found["series"]}
+    by_method = {r["payment_method"]: int(r["revenue_cents"]) for r in found["methods"]}
+    margins = found["products"]
     empty = _figures({"revenue_cents": 0, "cogs_cents": 0, "expenses_cents": 0, "losses_cents": 0})
     series: list[dict[str, Any]] = [
         {"period": p.isoformat(), **per_period.get(p, empty)}

@@ -40,9 +40,18 @@ async def post(conn: Conn, posting: Posting, *, actor: str | None) -> str | None
     async with conn.cursor() as lines:
         await lines.executemany(
             "INSERT INTO entry_lines (entry_id, line, account, debit_cents, credit_cents,"
-            " product_id) VALUES (%s, %s, %s, %s, %s, %s)",
+            " product_id, occurred_at, payment_method) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (entry_id, n, line.account, line.debit_cents, line.credit_cents, line.product_id)
+                (
+                    entry_id,
+                    n,
+                    line.account,
+                    line.debit_cents,
+                    line.credit_cents,
+                    line.product_id,
+                    posting.occurred_at,
+                    posting.payment_method,
+                )
                 for n, line in enumerate(posting.lines, start=1)
             ],
         )
@@ -110,61 +119,55 @@ async def sale_items(conn: Conn, sale_id: str) -> list[tuple[str, int]]:
 
 # -- reports ----------------------------------------------------------------------------
 
-_FIGURES = """
-    coalesce(sum(l.credit_cents - l.debit_cents) FILTER (WHERE a.report = 'revenue'), 0)
+_REPORT = """
+SELECT
+    grouping(period) = 0 AS by_period,
+    grouping(payment_method) = 0 AS by_method,
+    grouping(product_id) = 0 AS by_product,
+    period, payment_method, product_id,
+    coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'revenue'), 0)
         AS revenue_cents,
-    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'cogs'), 0)
-        AS cogs_cents,
-    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'expense'), 0)
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'cogs'), 0) AS cogs_cents,
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'expense'), 0)
         AS expenses_cents,
-    coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE a.report = 'loss'), 0)
-        AS losses_cents
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0) AS losses_cents
+FROM (
+    SELECT date_trunc(%(unit)s, l.occurred_at AT TIME ZONE %(zone)s)::date AS period,
+           l.payment_method, l.product_id, a.report, l.debit_cents, l.credit_cents
+    FROM entry_lines l JOIN accounts a ON a.code = l.account
+    WHERE l.occurred_at >= %(since)s AND l.occurred_at < %(until)s AND a.report IS NOT NULL
+) AS lines
+GROUP BY GROUPING SETS ((period), (payment_method), (product_id))
 """
 
 
-async def series(
+async def report(
     conn: Conn, since: datetime, until: datetime, group_by: GroupBy
-) -> list[dict[str, Any]]:
-    """The result per local day, week or month (São Paulo), from the ledger itself."""
+) -> dict[str, list[dict[str, Any]]]:
+    """The result per local day, week or month (São Paulo), per payment method and per
+    cut, in one scan of the ledger's lines."""
     cursor = await conn.execute(
-        "SELECT date_trunc(%(unit)s, e.occurred_at AT TIME ZONE %(zone)s)::date AS period,"  # noqa: S608
-        + _FIGURES
-        + " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
-        " JOIN accounts a ON a.code = l.account"
-        " WHERE e.occurred_at >= %(since)s AND e.occurred_at < %(until)s"
-        " GROUP BY 1 ORDER BY 1",
-        {"unit": group_by, "zone": ZONE, "since": since, "until": until},
+        _REPORT, {"unit": group_by, "zone": ZONE, "since": since, "until": until}
     )
-    return list(await cursor.fetchall())
-
-
-async def revenue_by_method(conn: Conn, since: datetime, until: datetime) -> dict[str, int]:
-    cursor = await conn.execute(
-        "SELECT e.payment_method AS method, sum(l.credit_cents - l.debit_cents) AS revenue"
-        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
-        " WHERE l.account = 'receita_vendas' AND e.occurred_at >= %s AND e.occurred_at < %s"
-        " AND e.payment_method IS NOT NULL GROUP BY 1",
-        (since, until),
-    )
-    return {r["method"]: int(r["revenue"]) for r in await cursor.fetchall()}
-
-
-async def margin_by_product(conn: Conn, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    cursor = await conn.execute(
-        "SELECT l.product_id, coalesce(n.name, l.product_id::text) AS name,"
-        " coalesce(sum(l.credit_cents - l.debit_cents)"
-        "   FILTER (WHERE l.account = 'receita_vendas'), 0)"
-        "   AS revenue_cents,"
-        " coalesce(sum(l.debit_cents - l.credit_cents) FILTER (WHERE l.account = 'cmv'), 0)"
-        "   AS cogs_cents"
-        " FROM entries e JOIN entry_lines l ON l.entry_id = e.id"
-        " LEFT JOIN product_names n ON n.product_id = l.product_id"
-        " WHERE l.product_id IS NOT NULL AND l.account IN ('receita_vendas', 'cmv')"
-        " AND e.occurred_at >= %s AND e.occurred_at < %s"
-        " GROUP BY 1, 2 ORDER BY 3 DESC",
-        (since, until),
-    )
-    return list(await cursor.fetchall())
+    found: dict[str, list[dict[str, Any]]] = {"series": [], "methods": [], "products": []}
+    for row in await cursor.fetchall():
+        if row["by_period"]:
+            found["series"].append(row)
+        elif row["by_method"] and row["payment_method"] is not None:
+            found["methods"].append(row)
+        elif row["by_product"] and row["product_id"] is not None:
+            found["products"].append(row)
+    if found["products"]:
+        names = await conn.execute(
+            "SELECT product_id, name FROM product_names WHERE product_id = ANY(%s)",
+            ([r["product_id"] for r in found["products"]],),
+        )
+        by_id = {r["product_id"]: r["name"] for r in await names.fetchall()}
+        for row in found["products"]:
+            row["name"] = by_id.get(row["product_id"], str(row["product_id"]))
+        found["products"].sort(key=lambda r: -int(r["revenue_cents"]))
+    found["series"].sort(key=lambda r: r["period"])
+    return found
 
 
 async def trial_balance(conn: Conn, until: datetime | None) -> list[dict[str, Any]]:

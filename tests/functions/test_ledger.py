@@ -112,12 +112,13 @@ async def test_the_database_refuses_an_unbalanced_entry(database: ProvisionedDat
             (entry, str(entry)),
         )
         await conn.execute(
-            "INSERT INTO entry_lines (entry_id, line, account, debit_cents) VALUES (%s, 1, 'caixa', 100)",
+            "INSERT INTO entry_lines (entry_id, line, account, debit_cents, occurred_at)"
+            " VALUES (%s, 1, 'caixa', 100, now())",
             (entry,),
         )
         await conn.execute(
-            "INSERT INTO entry_lines (entry_id, line, account, credit_cents)"
-            " VALUES (%s, 2, 'receita_vendas', 99)",
+            "INSERT INTO entry_lines (entry_id, line, account, credit_cents, occurred_at)"
+            " VALUES (%s, 2, 'receita_vendas', 99, now())",
             (entry,),
         )
         with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"):
@@ -178,7 +179,7 @@ async def test_a_payment_is_posted_once_however_often_it_arrives(runtime: Runtim
 async def _report(runtime: Runtime, day: date) -> dict[str, Any]:
     since = datetime(day.year, day.month, day.day, tzinfo=UTC) - SAO_PAULO
     async with await runtime.unit_of_work() as uow:
-        rows = await store.series(uow.conn, since, since + timedelta(days=1), "day")
+        rows = (await store.report(uow.conn, since, since + timedelta(days=1), "day"))["series"]
     return rows[0] if rows else {}
 
 
@@ -308,3 +309,24 @@ async def test_any_sequence_of_events_keeps_the_books_balanced_and_the_figures_e
     async with await runtime.unit_of_work() as uow:
         balance = await store.trial_balance(uow.conn, None)
     assert sum(r["debit_cents"] for r in balance) == sum(r["credit_cents"] for r in balance)
+
+
+async def test_lines_cannot_drift_from_their_entry(database: ProvisionedDatabase) -> None:
+    async with await psycopg.AsyncConnection.connect(database.role_dsn("finance")) as conn:
+        entry = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO entries (id, occurred_at, cause, cause_id, description)"
+            " VALUES (%s, '2026-01-02 12:00Z', 'test', %s, 'x')",
+            (entry, str(entry)),
+        )
+        for line, account, debit, credit, when in (
+            (1, "caixa", 100, 0, "2026-01-02 12:00Z"),
+            (2, "receita_vendas", 0, 100, "2026-02-02 12:00Z"),
+        ):
+            await conn.execute(
+                "INSERT INTO entry_lines (entry_id, line, account, debit_cents, credit_cents,"
+                " occurred_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                (entry, line, account, debit, credit, when),
+            )
+        with pytest.raises(psycopg.errors.CheckViolation, match="entry's time"):
+            await conn.commit()

@@ -53,22 +53,34 @@ CREATE TABLE entry_lines (
     debit_cents bigint NOT NULL DEFAULT 0 CHECK (debit_cents >= 0),
     credit_cents bigint NOT NULL DEFAULT 0 CHECK (credit_cents >= 0),
     product_id uuid,  -- the cut, on revenue and CMV lines: margin per product
+    -- The entry's time and payment method, written with it (the balance check below
+    -- verifies they match): reports read the lines alone, in one scan.
+    occurred_at timestamptz NOT NULL,
+    payment_method text,
     CHECK ((debit_cents = 0) <> (credit_cents = 0)),
     PRIMARY KEY (entry_id, line)
 );
-CREATE INDEX entry_lines_account ON entry_lines (account);
+CREATE INDEX entry_lines_occurred ON entry_lines (occurred_at);
 
 -- Every entry balances, checked by the database at commit (the code checks first).
 CREATE FUNCTION check_entry_balance(entry uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     difference bigint;
     lines integer;
+    mismatched integer;
 BEGIN
-    SELECT coalesce(sum(debit_cents) - sum(credit_cents), 0), count(*)
-      INTO difference, lines FROM entry_lines WHERE entry_id = entry;
+    SELECT coalesce(sum(l.debit_cents) - sum(l.credit_cents), 0), count(*),
+           count(*) FILTER (WHERE l.occurred_at <> e.occurred_at
+                            OR l.payment_method IS DISTINCT FROM e.payment_method)
+      INTO difference, lines, mismatched
+      FROM entry_lines l JOIN entries e ON e.id = l.entry_id WHERE l.entry_id = entry;
     IF lines < 2 OR difference <> 0 THEN
         RAISE EXCEPTION 'ledger entry % does not balance (difference %, % lines)',
             entry, difference, lines USING ERRCODE = 'check_violation';
+    END IF;
+    IF mismatched > 0 THEN
+        RAISE EXCEPTION 'ledger entry %: lines must carry the entry''s time and method', entry
+            USING ERRCODE = 'check_violation';
     END IF;
 END $$;
 
