@@ -144,7 +144,7 @@ async def test_entries_are_immutable(runtime: Runtime, database: ProvisionedData
             "DELETE FROM entries",
             "TRUNCATE entry_lines",
         ):
-            with pytest.raises(psycopg.Error, match="immutable|permission denied"):
+            with pytest.raises(psycopg.Error, match=r"immutable|permission denied"):
                 await conn.execute(statement)
             await conn.rollback()
 
