@@ -160,9 +160,8 @@ def main(entries: int) -> None:
         bench_database.drop(server, db)
     base_median = statistics.median(baseline)
     print(f"command: python -m bench.finance_report {entries}")
-    print(
-        f"ledger: {entries} entries, {lines[0] if lines else '?'} lines, filled in {fill:.1f} s (balance checked at commit)"
-    )
+    count = lines[0] if lines else "?"
+    print(f"ledger: {entries} entries, {count} lines, filled in {fill:.1f} s (checked at commit)")
     print(f"baseline, full scan of the lines (SQL)      : median {base_median * 1000:.0f} ms")
     for group_by, samples in results.items():
         median = statistics.median(samples)
