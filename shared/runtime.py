@@ -28,7 +28,11 @@ class Runtime:
 
     async def unit_of_work(self, actor: str | None = None) -> UnitOfWork:
         return UnitOfWork(
-            await self.pool.get(), self.outbox, source=self.settings.source, actor=actor
+            await self.pool.get(),
+            self.outbox,
+            source=self.settings.source,
+            actor=actor,
+            chaos_exit_after_commit=self.settings.chaos,
         )
 
     async def ready(self) -> bool:

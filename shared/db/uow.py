@@ -8,6 +8,8 @@ whatever that misses (a crash, a broker outage) the sweep publishes later.
 from __future__ import annotations
 
 import logging
+import os
+import random
 from types import TracebackType
 from typing import Self
 
@@ -32,6 +34,7 @@ class UnitOfWork:
         *,
         source: str,
         actor: str | None = None,
+        chaos_exit_after_commit: float = 0.0,
     ) -> None:
         self._pool = pool
         self._relay = relay
@@ -39,6 +42,7 @@ class UnitOfWork:
         self.actor = actor
         self._committed = False
         self._aggregates: list[str] = []
+        self._chaos = chaos_exit_after_commit
 
     async def __aenter__(self) -> Self:
         self._lease = self._pool.connection()
@@ -57,6 +61,9 @@ class UnitOfWork:
         finally:
             await self._lease.__aexit__(exc_type, exc, tb)
         if self._committed and self._aggregates and exc is None:
+            if self._chaos and random.random() < self._chaos:
+                log.warning("chaos: exiting between commit and publish")
+                os._exit(137)
             try:
                 await self._relay.relay(self._aggregates)
             except Exception:

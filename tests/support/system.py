@@ -62,7 +62,12 @@ class RunningSystem:
 
 @contextmanager
 def running_system(
-    server_dsn: str, tmp: Path, *, amqp_url: str | None, sweep_interval: float = 0.5
+    server_dsn: str,
+    tmp: Path,
+    *,
+    amqp_url: str | None,
+    sweep_interval: float = 0.5,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
     tag = secrets.token_hex(4)
     name, prefix = f"acougue_e{tag}", f"acougue_e{tag}_"
@@ -83,6 +88,7 @@ def running_system(
         "ACOUGUE_DB_ROLE_PREFIX": prefix,
         "BROKER_RESOURCE_PREFIX": f"e2e{tag}.",
     }
+    env.update(extra_env or {})
     env.pop("AMQP_URL", None)
     if amqp_url:
         env["AMQP_URL"] = amqp_url
