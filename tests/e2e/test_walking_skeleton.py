@@ -223,3 +223,85 @@ def test_events_committed_while_the_broker_is_down_are_swept(system: RunningSyst
             timeout=40,
         )
     assert len(events) == 1
+
+
+MALFORMED: list[tuple[str, dict[str, str], bytes]] = [
+    ("no CloudEvent at all", {"content-type": "application/json"}, b'{"a": 1}'),
+    (
+        "not JSON",
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "m1",
+            "ce-source": "/t",
+            "ce-type": "com.acougue.sale.paid",
+            "content-type": "application/json",
+        },
+        b"{not json",
+    ),
+    (
+        "wrong specversion",
+        {
+            "ce-specversion": "0.3",
+            "ce-id": "m2",
+            "ce-source": "/t",
+            "ce-type": "com.acougue.sale.paid",
+            "content-type": "application/json",
+        },
+        b"{}",
+    ),
+    (
+        "known type, wrong data",
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "m3",
+            "ce-source": "/t",
+            "ce-type": "com.acougue.sale.paid",
+            "content-type": "application/json",
+        },
+        b'{"sale_id": 7}',
+    ),
+    (
+        "unknown type",
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "m4",
+            "ce-source": "/t",
+            "ce-type": "com.acougue.nothing",
+            "content-type": "application/json",
+        },
+        b"{}",
+    ),
+    (
+        "structured, broken",
+        {"content-type": "application/cloudevents+json"},
+        b'{"specversion": "1.0"}',
+    ),
+]
+
+
+def test_malformed_cloudevents_get_a_4xx_from_every_function(system: RunningSystem) -> None:
+    """A function reached with garbage answers 4xx (dead letter at once), never 5xx
+    (which the broker would retry as if the function were down)."""
+    functions = [n for n in system.state["urls"] if n not in ("gateway", "broker")]
+    assert len(functions) >= 19
+    for name in functions:
+        for label, headers, body in MALFORMED:
+            answer = httpx.post(system.url(name) + "/", content=body, headers=headers, timeout=10)
+            keeps_anything = (name == "dead-letter" and label == "known type, wrong data") or (
+                name in ("dead-letter", "event-log") and label == "unknown type"
+            )
+            if keeps_anything:
+                # The sink keeps what others refused, and the log records every event on
+                # the broker, known or not: a valid envelope is stored as it is.
+                assert answer.status_code == 200, answer.text
+                continue
+            assert 400 <= answer.status_code < 500, (
+                name,
+                label,
+                answer.status_code,
+                answer.text[:200],
+            )
+    ingress = httpx.post(
+        system.broker_ingress, content=b"{}", headers={"content-type": "application/json"}
+    )
+    assert ingress.status_code == 400
