@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import urllib.request
+
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared import tracing
 from shared.auth.guard import ACCESS_COOKIE
 from shared.errors import Problem
 
@@ -32,10 +36,23 @@ FORWARDED_RESPONSE_HEADERS = (
 COOKIE_READERS = frozenset({"auth"})
 
 
+class _KeepNoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+
+_NO_COOKIES = http.cookiejar.CookieJar(policy=_KeepNoCookies())
+
+
 class Upstreams:
     def __init__(self, services: dict[str, str], timeout: float) -> None:
         self._services = services
-        self._client = httpx.AsyncClient(timeout=timeout)
+        # No cookie jar: the gateway is shared by every browser, and a jar would hand one
+        # browser's session cookie (e.g. the refresh token) to the next request.
+        self._client = httpx.AsyncClient(timeout=timeout, cookies=_NO_COOKIES)
 
     async def forward(self, request: Request, service: str) -> Response:
         """The same method, path, query and body, to the function; its answer, as it is."""
@@ -49,6 +66,7 @@ class Upstreams:
         prior = request.headers.get("x-forwarded-for")
         headers["x-forwarded-for"] = f"{prior}, {client}" if prior else client
         headers["x-forwarded-proto"] = request.headers.get("x-forwarded-proto", request.url.scheme)
+        tracing.inject(headers)  # tracer on: the function continues the gateway's span
         url = self._services[service] + request.url.path
         try:
             upstream = await self._client.request(

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key, public_jwk
-from tests.support.system import RunningSystem, running_system, wait_for
+from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system, wait_for
 
 PASSWORD = "senha-segura-123"
 ROLES = ("admin", "estoquista", "vendedor")
@@ -302,6 +302,14 @@ def test_logout_revokes_and_disabled_users_cannot_refresh(shop: Shop) -> None:
     assert disabled.json()["active"] is False
     assert _refresh(shop.system, cookie).status_code == 401
     assert _login(shop.system, "temporario", PASSWORD).status_code == 401
+
+
+def test_a_request_without_a_cookie_never_gets_someone_elses_session(shop: Shop) -> None:
+    """The gateway forwards each browser's cookies; it must never remember them."""
+    assert _login(shop.system, "admin", ADMIN_PASSWORD).status_code == 200
+    stranger = httpx.post(shop.system.gateway + "/api/auth/refresh", timeout=10)
+    assert stranger.status_code == 401
+    assert "access_token" not in stranger.text
 
 
 def test_session_cookie_is_httponly_strict_and_secure_behind_https(shop: Shop) -> None:

@@ -89,6 +89,33 @@
     return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
   };
 
+  /** Date fields are typed as dd/mm/aaaa (a native date input shows the device's own
+      order, often mm/dd/yyyy): [data-date] inputs are set up by the page lifecycle. */
+  A.setupDate = function (input) {
+    input.setAttribute("placeholder", "dd/mm/aaaa");
+    input.setAttribute("inputmode", "numeric");
+    input.setAttribute("maxlength", "10");
+    input.setAttribute("autocomplete", "off");
+    input.addEventListener("input", () => {
+      const d = input.value.replace(/\D/g, "").slice(0, 8);
+      const shaped = d.length > 4 ? `${d.slice(0, 2)}/${d.slice(2, 4)}/${d.slice(4)}` : d.length > 2 ? `${d.slice(0, 2)}/${d.slice(2)}` : d;
+      if (shaped !== input.value) input.value = shaped;
+    });
+  };
+  /** "2026-11-29" from a dd/mm/aaaa field; "" when empty; null when not a real date. */
+  A.readDate = function (input) {
+    const text = input.value.trim();
+    if (!text) return "";
+    const m = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
+    if (!m) return null;
+    const iso = `${m[3]}-${m[2]}-${m[1]}`;
+    const parsed = new Date(iso + "T12:00:00Z");
+    return !isNaN(parsed) && parsed.toISOString().slice(0, 10) === iso ? iso : null;
+  };
+  A.writeDate = function (input, iso) {
+    input.value = iso ? A.date(iso) : "";
+  };
+
   /** Centavos from what a person types: "1.234,56", "12,5", "12.50", "7". null if unreadable. */
   A.parseMoney = function (text) {
     let s = String(text || "").trim().replace(/^R\$\s*/i, "").replace(/\s/g, "");
@@ -123,6 +150,13 @@
     const [i, f = ""] = quantity.replace("-", "").split(".");
     const v = BigInt(i) * 1000n + BigInt((f + "000").slice(0, 3));
     return neg ? -v : v;
+  };
+  /** "1.250" from 1250n thousandths. */
+  A.fromThousandths = function (value) {
+    const v = BigInt(value);
+    const neg = v < 0n;
+    const s = (neg ? -v : v).toString().padStart(4, "0");
+    return (neg ? "-" : "") + s.slice(0, -3) + "." + s.slice(-3);
   };
   /** Quantity × unit price, rounded half-up to the centavo, as the API computes a line. */
   A.lineTotal = function (quantity, unitPriceCents) {
@@ -299,6 +333,12 @@
     [/credit accepts 1 to 12 installments/i, "O crédito aceita de 1 a 12 parcelas."],
     [/whole units/i, "Este produto é vendido por unidade: use quantidades inteiras."],
     [/^No such sale\.?$/, "Venda não encontrada."],
+    [/^The database is unavailable/, "O banco de dados está indisponível no momento: tente de novo."],
+    [/^The (\S+) function (is unavailable|did not answer in time)/, (m) => `O serviço ${m[1]} não respondeu: tente de novo.`],
+    [/^username: 3 to 40 characters/, "Usuário: de 3 a 40 caracteres, com letras, números, ponto, hífen ou sublinhado."],
+    [/^password: at least (\d+) characters/, (m) => `A senha precisa de ao menos ${m[1]} caracteres.`],
+    [/^password: must not be the username/, "A senha não pode ser o nome do usuário."],
+    [/^Este nome de usuário já existe/, "Este nome de usuário já existe."],
     [/^No such dead letter\.?$/, "Mensagem não encontrada."],
   ];
   const STATUS_TEXT = {
@@ -342,7 +382,10 @@
   A.ApiError = ApiError;
 
   function translate(detail) {
-    for (const [pattern, text] of KNOWN) if (pattern.test(detail)) return text;
+    for (const [pattern, text] of KNOWN) {
+      const match = pattern.exec(detail);
+      if (match) return typeof text === "function" ? text(match) : text;
+    }
     return detail;
   }
   A.translate = translate;
@@ -473,6 +516,11 @@
       if (err && err.name === "AbortError") throw err;
       throw new ApiError(0, "Sem conexão com o servidor. Verifique a rede e tente de novo.", null, true);
     }
+    // A read that met a restarting function or database is asked once more.
+    if ((res.status === 503 || res.status === 504) && method === "GET" && !opts.retried) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return A.api(method, path, Object.assign({}, opts, { retried: true }));
+    }
     if (res.status === 401 && opts.retry !== false) {
       const result = await refresh();
       if (result === "ok") return A.api(method, path, Object.assign({}, opts, { retry: false }));
@@ -545,6 +593,7 @@
     }
     const body = A.$("[data-body]", main);
     body.hidden = false;
+    for (const input of A.$$("input[data-date]", main)) A.setupDate(input);
     A.applyRoles(main);
     const init = pages[slug];
     if (init) {

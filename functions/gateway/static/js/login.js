@@ -37,6 +37,7 @@
         body: JSON.stringify({ username, password }),
       });
       if (res.ok) {
+        await res.json(); // the session cookie is set; this page's token is not kept
         location.replace(nextPath());
         return;
       }
