@@ -33,8 +33,13 @@ typecheck: $(STAMP)
 schemas: $(STAMP)
 	$(PY) -m shared.events.export
 
+## Every benchmark (several minutes; needs PostgreSQL and RabbitMQ). Figures: bench/RESULTS.md.
 bench: $(STAMP)
 	$(PY) -m bench.event_cost
+	$(PY) -m bench.function_start
+	$(PY) -m bench.finance_report
+	$(PY) -m bench.sale_flow --backend rabbitmq
+	$(PY) -m bench.sale_flow --backend memory
 
 ## Re-pin dependencies after editing requirements*.in.
 lock: $(STAMP)
