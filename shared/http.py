@@ -24,13 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
-from shared import tracecontext
+from shared import tracecontext, tracing
 from shared.auth.guard import authenticate, authorize
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, invalid_json_problem, validation_problem
 from shared.events.envelope import PING_TYPE
+from shared.metrics import metrics
 from shared.runtime import Runtime
 
 log = logging.getLogger("acougue.http")
@@ -124,7 +125,10 @@ class HttpFunction:
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             response = Problem(500, "Something went wrong on our side.").response()
-        probe = request.url.path in ("/healthz", "/readyz")
+        probe = request.url.path in tracing.PROBE_ROUTES
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        if not probe:
+            _observe(request, response.status_code, duration_ms)
         log.log(
             logging.DEBUG if probe else logging.INFO,
             "%s %s %d",
@@ -132,7 +136,7 @@ class HttpFunction:
             request.url.path,
             response.status_code,
             extra={
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": duration_ms,
                 "status": response.status_code,
                 "actor": getattr(request.state, "actor", None),
             },
@@ -143,14 +147,19 @@ class HttpFunction:
         path, method = request.url.path, request.method
         if "\x00" in path or any("\x00" in v for v in request.query_params.values()):
             raise Problem(422, "The address must not contain NUL characters.")
+        entry = tracing.entry_span()
         if method == "POST" and request.headers.get("ce-type") == PING_TYPE:
+            request.state.route = "sweep"
+            entry.set_resource("outbox sweep")
+            entry.tag({tracing.SWEEP_TAG: "true"})
             result = await self.runtime.outbox.relay()
             return JSONResponse({"published": result.published, "failed": result.failed})
-        if path == "/healthz":
+        if path in tracing.PROBE_ROUTES:
+            entry.tag({"http.route": path})
+            if path == "/readyz":
+                await self.runtime.ready()
+                return JSONResponse({"status": "ready"})
             return JSONResponse({"status": "ok"})
-        if path == "/readyz":
-            await self.runtime.ready()
-            return JSONResponse({"status": "ready"})
         allowed: list[str] = []
         for route in self.routes:
             params = route.match(path)
@@ -159,6 +168,9 @@ class HttpFunction:
             if route.method != method:
                 allowed.append(route.method)
                 continue
+            request.state.route = route.path
+            entry.set_resource(f"{method} {route.path}")
+            entry.tag({"http.route": route.path})
             principal = await self._authorize(request, route)
             context = RequestContext(request, self.runtime, params, principal)
             return _render(await route.handler(context), route.status)
@@ -175,6 +187,22 @@ class HttpFunction:
         request.state.actor = principal.user_id
         authorize(principal, route.roles)
         return principal
+
+
+def _observe(request: Request, status: int, duration_ms: float) -> None:
+    """Metrics of one request; the first of the process is its cold start."""
+    route = getattr(request.state, "route", "unmatched")
+    kind = "sweep" if route == "sweep" else "http"
+    tags = {
+        "kind": kind,
+        "route": f"{request.method} {route}" if kind == "http" else None,
+        "status_class": f"{status // 100}xx",
+    }
+    sink = metrics()
+    sink.increment("requests", tags=tags)
+    sink.distribution("request.duration", duration_ms, tags)
+    if sink.first_request(kind):
+        tracing.entry_span().tag({tracing.COLD_START_TAG: "true"})
 
 
 def _render(result: Result, status: int) -> Response:

@@ -1,4 +1,9 @@
-"""JSON log lines, one object per line, with the service they came from."""
+"""JSON log lines, one object per line, with the service they came from and the trace.
+
+`configure_logging(service)` is each process's observability set-up: JSON lines on stdout,
+the tracer (`shared.tracing`, on unless `DD_TRACE_ENABLED=false`) and, on every line
+written inside a span, `dd.trace_id`/`dd.span_id` so Datadog joins logs to traces.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from shared import tracing
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -28,7 +35,11 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "env": self.env,
             "version": self.version,
+            "dd.service": self.service,
+            "dd.env": self.env,
+            "dd.version": self.version,
         }
+        entry.update(tracing.log_context())
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
@@ -36,6 +47,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str | None = None) -> None:
+    tracing.configure(service)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()

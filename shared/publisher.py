@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from shared import tracing
 from shared.events.envelope import Envelope
 from shared.tracecontext import TraceContext
 
@@ -21,6 +22,7 @@ class Publisher:
         headers = envelope.binary_headers()
         if trace is not None:
             headers.update(trace.headers())
+        tracing.inject(headers)  # with the tracer on: the publish span's context instead
         try:
             response = await self._client.post(self.sink, content=envelope.body(), headers=headers)
         except httpx.HTTPError as exc:

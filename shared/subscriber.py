@@ -25,16 +25,19 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shared import tracecontext
+from shared import tracecontext, tracing
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, validation_problem
 from shared.events.envelope import PING_TYPE, Envelope
 from shared.events.registry import Payload, payload_model
+from shared.metrics import metrics
 from shared.runtime import Runtime
 
 log = logging.getLogger("acougue.subscriber")
 EventHandler = Callable[[UnitOfWork, Envelope, Payload | None], Awaitable[None]]
 ANY_TYPE = "*"
+# Knative sets it on every dead-letter delivery (and only there).
+DEAD_LETTER_MARK = "knativeerrordest"
 
 
 def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
@@ -74,42 +77,74 @@ class Subscriber:
         started = time.perf_counter()
         outcome = "error"
         event_id = event_type = None
+        entry = tracing.entry_span()
+        if request.url.path in tracing.PROBE_ROUTES:
+            entry.tag({"http.route": request.url.path})
+            return await self._probe(request)
         try:
-            if request.url.path in ("/healthz", "/readyz"):
-                if request.url.path == "/readyz":
-                    await self.runtime.ready()
-                return JSONResponse({"status": "ok"})
             if request.method != "POST":
                 raise Problem(405, "Deliver CloudEvents with POST.", headers={"Allow": "POST"})
             tracecontext.set_current(tracecontext.from_headers(request.headers))
             event = parse_cloud_event(request.headers, await request.body())
             event_id, event_type = event.id, event.type
             if event.type == PING_TYPE:
+                entry.set_resource("outbox sweep")
+                entry.tag({tracing.SWEEP_TAG: "true"})
                 if self.on_ping is not None:
                     await self.on_ping()
                 result = await self.runtime.outbox.relay()
                 outcome = "swept"
                 return JSONResponse({"published": result.published, "failed": result.failed})
-            applied = await self.apply(event)
+            entry.set_resource(event.type)
+            entry.tag(
+                tracing.event_tags(event.type, event.id, event.source, event.subject, event.data)
+            )
+            applied = await self.apply(_with_origin_trace(event))
             outcome = "applied" if applied else "duplicate"
+            if applied and event.time is not None:
+                lag = time.time() - event.time.timestamp()
+                metrics().distribution("event.lag", round(lag, 3), {"event_type": event.type})
             return JSONResponse({"status": outcome})
         except Problem as problem:
             outcome = f"rejected:{problem.status}"
             return problem.response()
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            outcome = "unavailable:503"
             log.warning("database unavailable; the broker will retry", exc_info=True)
             return Problem(503, "The database is unavailable; retry later.").response()
         except Exception:
+            outcome = "error:500"
             log.exception("failed to apply event %s", event_id)
             return Problem(500, "The event could not be applied now.").response()
         finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            entry.tag({"acougue.outcome": outcome})
+            _observe(event_type, outcome, duration_ms)
             log.info(
                 "event %s %s %s",
                 event_type,
                 event_id,
                 outcome,
-                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                extra={
+                    "duration_ms": duration_ms,
+                    "event_type": event_type,
+                    "event_id": event_id,
+                    "outcome": outcome,
+                },
             )
+
+    async def _probe(self, request: Request) -> Response:
+        """Health probes: no event, no metrics, no log line of their own."""
+        try:
+            if request.url.path == "/readyz":
+                await self.runtime.ready()
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            log.warning("database unavailable; not ready", exc_info=True)
+            return Problem(503, "The database is unavailable; retry later.").response()
+        except Exception:
+            log.exception("readiness check failed")
+            return Problem(500, "Something went wrong on our side.").response()
+        return JSONResponse({"status": "ok"})
 
     async def apply(self, event: Envelope) -> bool:
         """Apply the event once; False when the inbox shows it was applied before."""
@@ -131,3 +166,38 @@ class Subscriber:
             await handler(uow, event, payload)
             await uow.commit()
         return True
+
+
+def _with_origin_trace(event: Envelope) -> Envelope:
+    """A dead letter keeps the trace it failed in, for a replay to link back to.
+
+    It is kept as the CloudEvents distributed-tracing extension (`traceparent`,
+    `tracestate`), the one place a stored event has for it. A replay's publish turns it
+    into a span link and drops it (`shared.db.outbox.add`), as Knative's broker would.
+    """
+    if DEAD_LETTER_MARK not in event.extensions or "traceparent" in event.extensions:
+        return event
+    origin = tracecontext.current()
+    if origin is None:
+        return event
+    kept = {"traceparent": origin.traceparent}
+    if origin.tracestate:
+        kept["tracestate"] = origin.tracestate
+    return event.model_copy(update={"extensions": {**event.extensions, **kept}})
+
+
+def _observe(event_type: str | None, outcome: str, duration_ms: float) -> None:
+    """Metrics of one delivery; the first of the process is its cold start."""
+    kind = "sweep" if event_type == PING_TYPE else "event"
+    what, _, status = outcome.partition(":")
+    tags = {
+        "kind": kind,
+        "event_type": event_type if kind == "event" else None,
+        "outcome": what,
+        "status_class": f"{status[0]}xx" if status else "2xx",
+    }
+    sink = metrics()
+    sink.increment("requests", tags=tags)
+    sink.distribution("request.duration", duration_ms, tags)
+    if sink.first_request(kind):
+        tracing.entry_span().tag({tracing.COLD_START_TAG: "true"})

@@ -2,13 +2,14 @@
 
 The HTTP and CloudEvent entrypoints set it from the incoming `traceparent`/`tracestate`
 headers; the outbox stores it with each event and the publisher sends it on, so a later
-sweep still continues the same trace. (The tracer, when present, refines it per span.)
+sweep still continues the same trace. When the tracer is on (`shared.tracing`), `current()`
+answers the context of the active span instead, so an event carries the span that wrote it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ class TraceContext:
 
 
 _current: ContextVar[TraceContext | None] = ContextVar("acougue_trace_context", default=None)
+# Set by shared.tracing when the tracer is on: the W3C context of the active span.
+_from_tracer: Callable[[], TraceContext | None] | None = None
 
 
 def from_headers(headers: Mapping[str, str]) -> TraceContext | None:
@@ -42,4 +45,14 @@ def set_current(context: TraceContext | None) -> None:
 
 
 def current() -> TraceContext | None:
+    if _from_tracer is not None:
+        active = _from_tracer()
+        if active is not None:
+            return active
     return _current.get()
+
+
+def use_tracer(source: Callable[[], TraceContext | None] | None) -> None:
+    """Let the tracer answer `current()` (None: back to the headers of the request)."""
+    global _from_tracer
+    _from_tracer = source

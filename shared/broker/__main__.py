@@ -15,6 +15,7 @@ import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from shared import tracing
 from shared.broker.app import create_app
 from shared.broker.rabbitmq import redacted
 from shared.broker.settings import BrokerSettings
@@ -34,6 +35,8 @@ def main() -> int:
         )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery is ours
     log = logging.getLogger("acougue.broker")
+    # Spans for the ingress (Starlette) and each delivery (httpx, under the event's trace).
+    tracing.configure("broker", integrations=("starlette", "httpx"))
     try:
         settings = BrokerSettings()
         app = create_app(settings, load_topology(settings.manifests_root))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from http import HTTPStatus
 
 import httpx
@@ -19,15 +20,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared import tracecontext, tracing
 from shared.broker.backend import Backend, BackendUnavailable
 from shared.broker.delivery import Sender
-from shared.broker.envelope import InvalidEvent, parse_http_event
+from shared.broker.envelope import Envelope, InvalidEvent, parse_http_event
 from shared.broker.logs import logger
 from shared.broker.memory import MemoryBackend
 from shared.broker.rabbitmq import RabbitMQBackend
 from shared.broker.settings import BrokerSettings
 from shared.broker.wiring import Wiring, wire
 from shared.manifests import Topology
+from shared.metrics import metrics
 
 PROBLEM_TYPE = "about:blank"
 
@@ -92,9 +95,11 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
             envelope = parse_http_event(request.headers, body)
         except InvalidEvent as exc:
             return problem(400, "Bad Request", f"not a valid CloudEvent: {exc}")
+        envelope = _traced(envelope)
         try:
             await backend.publish(envelope)
         except BackendUnavailable as exc:
+            metrics().increment("broker.events.refused", tags={"event_type": envelope.type})
             logger.error(
                 "refused event %s (%s): %s",
                 envelope.id,
@@ -103,6 +108,7 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
                 extra={"event_id": envelope.id, "event_type": envelope.type},
             )
             return problem(503, "Service Unavailable", str(exc), headers={"Retry-After": "1"})
+        metrics().increment("broker.events.accepted", tags={"event_type": envelope.type})
         logger.debug(
             "accepted event %s (%s)",
             envelope.id,
@@ -146,6 +152,17 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     app.state.backend = backend
     app.state.wiring = wiring
     return app
+
+
+def _traced(envelope: Envelope) -> Envelope:
+    """With the tracer on, the event travels on as a child of the ingress's span."""
+    if not tracing.enabled():
+        return envelope
+    entry = tracing.entry_span()
+    entry.set_resource(f"ingress {envelope.type}")
+    entry.tag(tracing.event_tags(envelope.type, envelope.id, envelope.source, None, None))
+    carried = tracecontext.current()
+    return replace(envelope, trace=carried.headers()) if carried is not None else envelope
 
 
 def _reason(status: int) -> str:

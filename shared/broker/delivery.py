@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared import tracecontext, tracing
 from shared.broker.envelope import Envelope, to_binary_http
 from shared.broker.logs import logger
 from shared.broker.policy import RetryPolicy, Verdict, classify
+from shared.metrics import metrics
 
 # knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
 ERROR_DATA_MAX_LENGTH = 1024
@@ -72,6 +74,7 @@ class Sender:
 
     async def post(self, envelope: Envelope, url: str, seconds: float) -> Attempt:
         headers, body = to_binary_http(envelope)
+        tracing.inject(headers)  # with the tracer on: the delivery span, child of the event's
         started = time.perf_counter()
         try:
             response = await self._client.post(url, headers=headers, content=body, timeout=seconds)
@@ -83,17 +86,38 @@ class Sender:
     async def deliver(
         self, envelope: Envelope, url: str, policy: RetryPolicy, label: str
     ) -> DeliveryResult:
-        """Attempt once, then up to `policy.retries` more times while the answer is retryable."""
-        attempt_number = 0
-        while True:
-            attempt_number += 1
-            attempt = await self.post(envelope, url, policy.timeout)
-            retries_left = policy.retries - (attempt_number - 1)
-            wait = policy.delay_before_retry(attempt_number) if retries_left > 0 else 0.0
-            _log_attempt(envelope, label, url, attempt, attempt_number, wait)
-            if attempt.verdict is not Verdict.RETRY or retries_left <= 0:
-                return DeliveryResult(url, attempt, attempt_number)
-            await asyncio.sleep(wait)
+        """Attempt once, then up to `policy.retries` more times while the answer is retryable.
+
+        One `cloudevents.deliver` span covers the attempts, in the event's own trace.
+        """
+        with tracing.span(
+            tracing.DELIVER_SPAN,
+            resource=label,
+            parent=tracecontext.from_headers(envelope.trace),
+            kind="client",
+            tags=tracing.event_tags(envelope.type, envelope.id, envelope.source, None, None),
+        ) as span:
+            attempt_number = 0
+            while True:
+                attempt_number += 1
+                attempt = await self.post(envelope, url, policy.timeout)
+                retries_left = policy.retries - (attempt_number - 1)
+                wait = policy.delay_before_retry(attempt_number) if retries_left > 0 else 0.0
+                _log_attempt(envelope, label, url, attempt, attempt_number, wait)
+                if attempt.verdict is not Verdict.RETRY or retries_left <= 0:
+                    result = DeliveryResult(url, attempt, attempt_number)
+                    span.tag(
+                        {
+                            "acougue.trigger": label,
+                            "acougue.attempts": attempt_number,
+                            "acougue.outcome": "delivered" if result.delivered else "failed",
+                            "http.status_code": attempt.status,
+                        }
+                    )
+                    if not result.delivered:
+                        span.error("DeliveryFailed", f"{label}: status {attempt.status}")
+                    return result
+                await asyncio.sleep(wait)
 
 
 def _log_attempt(
@@ -110,6 +134,17 @@ def _log_attempt(
         "duration_ms": round(attempt.seconds * 1000, 1),
     }
     verdict = attempt.verdict
+    outcome = {Verdict.DELIVERED: "delivered", Verdict.RETRY: "retry"}.get(verdict, "rejected")
+    if verdict is Verdict.RETRY and wait <= 0:
+        outcome = "exhausted"
+    tags = {
+        "trigger": label,
+        "event_type": envelope.type,
+        "outcome": outcome,
+        "status_class": f"{attempt.status // 100}xx" if attempt.status else "none",
+    }
+    metrics().increment("broker.deliveries", tags=tags)
+    metrics().distribution("broker.delivery.duration", round(attempt.seconds * 1000, 1), tags)
     if verdict is Verdict.DELIVERED:
         logger.info(
             "delivered event %s (%s) via %s: status %s, attempt %d, %.1f ms",

@@ -10,6 +10,7 @@ from shared.broker.delivery import Sender, error_extensions
 from shared.broker.envelope import Envelope
 from shared.broker.logs import logger
 from shared.broker.wiring import DeadLetterRoute, Route
+from shared.metrics import metrics
 
 
 async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) -> Envelope | None:
@@ -21,7 +22,9 @@ async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) 
     result = await sender.deliver(envelope, route.subscriber_url, route.policy, route.trigger)
     if result.delivered:
         return None
+    tags = {"trigger": route.trigger, "event_type": envelope.type, "status": result.last.status}
     if route.dead_letter is None:
+        metrics().increment("broker.dropped", tags=tags)
         logger.error(
             "dropped event %s (%s) of trigger %s after %d attempt(s): no deadLetterSink",
             envelope.id,
@@ -37,6 +40,7 @@ async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) 
             },
         )
         return None
+    metrics().increment("broker.dead_letters", tags=tags)
     return envelope.with_extensions(error_extensions(result))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -27,6 +27,7 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
+from shared import tracecontext, tracing
 from shared.broker.backend import BackendUnavailable
 from shared.broker.delivery import Sender
 from shared.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
@@ -118,12 +119,22 @@ class RabbitMQBackend:
         if self._exchange is None or not _connected(self.publisher_connection):
             raise BackendUnavailable("not connected to RabbitMQ")
         try:
-            await self._exchange.publish(
-                to_message(envelope),
-                routing_key="",
-                mandatory=False,
-                timeout=self._settings.publish_timeout,
-            )
+            # The AMQP headers carry this span's context, as eventing-rabbitmq's ingress does.
+            with tracing.span(
+                "amqp.publish",
+                resource=self.layout.exchange,
+                kind="producer",
+                tags={"messaging.system": "rabbitmq", "cloudevents.event_type": envelope.type},
+            ):
+                carried = tracecontext.current() if tracing.enabled() else None
+                if carried is not None:
+                    envelope = replace(envelope, trace=carried.headers())
+                await self._exchange.publish(
+                    to_message(envelope),
+                    routing_key="",
+                    mandatory=False,
+                    timeout=self._settings.publish_timeout,
+                )
         except _AMQP_FAILURES as exc:
             raise BackendUnavailable(
                 f"RabbitMQ did not confirm the event: {type(exc).__name__}: {exc}"

@@ -6,6 +6,9 @@ everything. Concurrent relays never reorder one aggregate's events: a relay take
 the *oldest* unpublished event of an aggregate (FOR UPDATE SKIP LOCKED) and then publishes
 that aggregate's events in order while holding it, so another relay skips the aggregate.
 A failed publish backs off that aggregate (exponentially, capped) without blocking others.
+
+Each row keeps the W3C trace context of the span that wrote it; its publish is a
+`cloudevents.publish` span in that trace, whenever it happens (`shared.tracing`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from datetime import timedelta
 
 from psycopg.types.json import Jsonb
 
+from shared import tracecontext, tracing
 from shared.db.pool import Conn, LazyPool
 from shared.events.envelope import Envelope
+from shared.metrics import metrics
 from shared.publisher import Publisher, PublishError
 from shared.tracecontext import TraceContext
 
@@ -38,11 +43,23 @@ FOR UPDATE OF o SKIP LOCKED
 """
 
 _PENDING_OF_AGGREGATE = """
-SELECT id, attributes, data, traceparent, tracestate, attempts FROM outbox
+SELECT id, attributes, data, traceparent, tracestate, attempts,
+       extract(epoch FROM clock_timestamp() - created_at)::float8 AS age_seconds
+FROM outbox
 WHERE aggregate_id = %s AND published_at IS NULL
 ORDER BY id
 FOR UPDATE
 """
+
+
+_BACKLOG = """
+SELECT count(*) AS backlog,
+       coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest
+FROM outbox WHERE published_at IS NULL
+"""
+# The CloudEvents distributed-tracing extension: a stored event (a dead letter) may carry
+# the context of the trace it came from. It is never sent on (Knative's broker drops it).
+_ORIGIN_TRACE = ("traceparent", "tracestate")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -59,6 +76,8 @@ class RelayResult:
 async def add(
     conn: Conn, envelope: Envelope, trace: TraceContext | None, *, aggregate: str | None = None
 ) -> None:
+    envelope = _sent_again(envelope)
+    tracing.entry_span().tag(tracing.business_tags(envelope.data))
     attributes = envelope.attributes()
     await conn.execute(
         "INSERT INTO outbox (event_id, event_type, aggregate_id, attributes, data,"
@@ -73,6 +92,17 @@ async def add(
             trace.tracestate if trace else None,
         ),
     )
+
+
+def _sent_again(envelope: Envelope) -> Envelope:
+    """An event sent again (a dead-letter replay) starts anew, linked to its origin trace."""
+    if "traceparent" not in envelope.extensions:
+        return envelope
+    origin = tracecontext.from_headers(envelope.extensions)
+    if origin is not None:
+        tracing.current_span().link(origin, {"acougue.link": "replay of a dead letter"})
+    kept = {k: v for k, v in envelope.extensions.items() if k not in _ORIGIN_TRACE}
+    return envelope.model_copy(update={"extensions": kept})
 
 
 class Outbox:
@@ -99,6 +129,12 @@ class Outbox:
                 for row in rows:
                     if not await self._publish_row(conn, row, result):
                         break
+        if aggregates is None:  # a sweep: say how much is still waiting, and for how long
+            async with pool.connection() as conn:
+                backlog = await (await conn.execute(_BACKLOG)).fetchone()
+            if backlog is not None:
+                metrics().gauge("outbox.backlog", int(str(backlog["backlog"])))
+                metrics().gauge("outbox.oldest_unpublished_seconds", float(str(backlog["oldest"])))
         return result
 
     async def _publish_row(self, conn: Conn, row: dict[str, object], result: RelayResult) -> bool:
@@ -112,8 +148,18 @@ class Outbox:
             else None
         )
         try:
-            await self._publisher.publish(envelope, trace)
+            with tracing.span(
+                tracing.PUBLISH_SPAN,
+                resource=envelope.type,
+                parent=trace,
+                kind="producer",
+                tags=tracing.event_tags(
+                    envelope.type, envelope.id, envelope.source, envelope.subject, envelope.data
+                ),
+            ):
+                await self._publisher.publish(envelope, trace)
         except PublishError as exc:
+            metrics().increment("outbox.publish_failures", tags={"event_type": envelope.type})
             attempts = int(str(row["attempts"])) + 1
             await conn.execute(
                 "UPDATE outbox SET attempts = %s, next_attempt_at = now() + %s, last_error = %s"
@@ -124,5 +170,6 @@ class Outbox:
             result.failed += 1
             return False
         await conn.execute("UPDATE outbox SET published_at = now() WHERE id = %s", (row["id"],))
+        metrics().event_published(envelope.type, envelope.data, float(str(row["age_seconds"])))
         result.published += 1
         return True

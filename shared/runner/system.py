@@ -10,6 +10,7 @@ import re
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import uuid
 from contextlib import ExitStack
@@ -64,6 +65,23 @@ class PortPlan:
         return port
 
 
+def git_revision() -> str | None:
+    """The checkout's short revision (DD_VERSION of every process), when git can say."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, on purpose
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    revision = found.stdout.strip()
+    return revision if found.returncode == 0 and revision else None
+
+
 def database_domains(topology: Topology) -> list[str]:
     found = {
         match.group(1)
@@ -95,6 +113,7 @@ class System:
         self.startup_seconds: dict[str, float] = {}
         self._stopping = asyncio.Event()
         self._secrets: dict[tuple[str, str], str] = {}
+        self.version = os.environ.get("DD_VERSION") or git_revision() or "dev"
 
     # -- wiring -------------------------------------------------------------------------
     def _resolve(self, dest: Destination) -> str:
@@ -117,8 +136,8 @@ class System:
             if secret is not None:
                 env[name] = secret
         for name, path in svc.field_env.items():
-            if path == "status.hostIP":
-                env[name] = "127.0.0.1"
+            if path == "status.hostIP":  # the node's Datadog Agent, here this machine's
+                env[name] = os.environ.get(name, "127.0.0.1")
         env.update(
             PORT=str(port),
             HOST="127.0.0.1" if svc.function_target else self.settings.host,
@@ -126,9 +145,17 @@ class System:
             PYTHONPATH=str(REPO_ROOT),
             PYTHONUNBUFFERED="1",
         )
-        env.setdefault("DD_ENV", "local")
-        env["DD_ENV"] = "local"
+        env.update(self._unified_tags(svc.name))
         return env
+
+    def _unified_tags(self, service: str) -> dict[str, str]:
+        """Datadog's unified service tags: the function's name, `local` (or DD_ENV) and the
+        git revision (or DD_VERSION) instead of the manifests' cluster values."""
+        return {
+            "DD_SERVICE": service,
+            "DD_ENV": os.environ.get("DD_ENV", "local"),
+            "DD_VERSION": self.version,
+        }
 
     def _argv(self, svc: ServiceSpec) -> list[str]:
         if svc.function_target:
@@ -236,6 +263,8 @@ class System:
                 "BROKER_RESOURCE_PREFIX": self.settings.broker_resource_prefix,
                 "PYTHONPATH": str(REPO_ROOT),
                 "PYTHONUNBUFFERED": "1",
+                **self._unified_tags("broker"),
+                "DD_AGENT_HOST": os.environ.get("DD_AGENT_HOST", "127.0.0.1"),
             }
             if self.settings.amqp_url:
                 broker_env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()

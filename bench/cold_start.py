@@ -1,0 +1,111 @@
+"""A function's cold start with the tracer on and off: process start → first 2xx.
+
+`python -m bench.cold_start [runs] [function ...]` (PostgreSQL at BENCH_DATABASE_URL, default
+the local server). Each run spawns every function as the runner and Knative do
+(`python -m functions_framework --asgi`, with its manifest's settings) and times its first
+2xx on a real CloudEvent, in three modes alternated within the run so that the machine's
+load falls on them alike:
+
+- baseline: a bare functions-framework no-op function (GET /), as `bench.function_start`;
+- off: the function with `DD_TRACE_ENABLED=false`;
+- on: the function as deployed, tracing on, sending to a local `ddapm-test-agent` when it
+  is installed (else to an agent that is not there, which costs the same at start).
+
+event-log gets an event of its own type (it writes it to its schema); the others get the
+PingSource's sweep event, which every function answers by querying its outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.function_start import _measure, _summary
+from shared.events.envelope import PING_TYPE
+from shared.manifests import load_topology
+from tests.observability.agent import BINARY, test_agent
+from tests.support import database as bench_database
+
+DEFAULT_FUNCTIONS = ("event-log", "process-payment", "update-sale-status", "complete-sale")
+NOOP = str(Path(__file__).parent / "fixtures" / "noop.py")
+_DB_SECRET = re.compile(r"^acougue-db-([a-z]+)$")
+
+
+def _function_env(
+    name: str, db: bench_database.ProvisionedDatabase
+) -> tuple[str, str, dict[str, str]]:
+    """FUNCTION_TARGET, FUNCTION_SOURCE and the environment of one function's manifest."""
+    service = load_topology().services[name]
+    env = {k: v for k, v in service.env.items() if "svc.cluster.local" not in v}
+    for variable, ref in service.secret_env.items():
+        found = _DB_SECRET.match(ref.secret)
+        if found:
+            env[variable] = db.role_dsn(found.group(1))
+    env.update(AUTH_JWKS_URL="http://127.0.0.1:1/unused", DD_ENV="bench", DD_SERVICE=name)
+    return env.pop("FUNCTION_TARGET"), env.pop("FUNCTION_SOURCE"), env
+
+
+@contextmanager
+def _agent() -> Iterator[str | None]:
+    """A local test agent's URL, when the dev dependency is installed."""
+    if not (Path(sys.executable).parent / BINARY).exists():
+        yield None
+        return
+    with tempfile.TemporaryDirectory() as logs, test_agent(Path(logs)) as agent:
+        yield agent.url
+
+
+def main(runs: int, functions: tuple[str, ...]) -> None:
+    server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    db = asyncio.run(bench_database.create(server))
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+    samples: dict[str, list[float]] = {"baseline": []}
+    cpu: dict[str, list[float]] = {}
+    try:
+        with _agent() as agent_url:
+            traced = {**base, "DD_TRACE_AGENT_URL": agent_url or "http://127.0.0.1:9"}
+            specs = {name: _function_env(name, db) for name in functions}
+            for _ in range(runs):
+                samples["baseline"].append(
+                    _measure("noop", NOOP, base, event=False, cpu=cpu.setdefault("baseline", []))
+                )
+                for name, (target, source, env) in specs.items():
+                    event = "com.acougue.bench.ping" if name == "event-log" else PING_TYPE
+                    for mode, mode_env in (
+                        ("off", {**base, **env, "DD_TRACE_ENABLED": "false"}),
+                        ("on", {**traced, **env}),
+                    ):
+                        key = f"{name} {mode}"
+                        seconds = _measure(
+                            target, source, mode_env, event=event, cpu=cpu.setdefault(key, [])
+                        )
+                        samples.setdefault(key, []).append(seconds)
+    finally:
+        bench_database.drop(server, db)
+    where = "a local ddapm-test-agent" if agent_url else "no agent listening"
+    print(f"command: python -m bench.cold_start {runs} {' '.join(functions)}")
+    print(f"({runs} runs, modes alternated; tracing on sends to {where})")
+    print("wall clock from spawn to the first 2xx; CPU: what the process used until then")
+    print(f"{'baseline no-op function':32}: {_line(samples, cpu, 'baseline')}")
+    for name in functions:
+        wall = statistics.median(samples[f"{name} on"]) - statistics.median(samples[f"{name} off"])
+        spent = statistics.median(cpu[f"{name} on"]) - statistics.median(cpu[f"{name} off"])
+        print(f"{name + ', tracing off':32}: {_line(samples, cpu, name + ' off')}")
+        print(f"{name + ', tracing on':32}: {_line(samples, cpu, name + ' on')}")
+        print(f"{'':32}  tracing adds {wall:+.3f} s wall, {spent:+.3f} s CPU (medians)")
+
+
+def _line(samples: dict[str, list[float]], cpu: dict[str, list[float]], key: str) -> str:
+    return f"{_summary(samples[key])}; CPU median {statistics.median(cpu[key]):.3f} s"
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    main(count, tuple(sys.argv[2:]) or DEFAULT_FUNCTIONS)
