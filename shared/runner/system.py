@@ -31,6 +31,10 @@ log = logging.getLogger("acougue.runner")
 NAMESPACE = "acougue-system"
 _CLUSTER_URL = re.compile(r"http://([a-z0-9-]+)\." + NAMESPACE + r"\.svc\.cluster\.local")
 _DB_SECRET = re.compile(r"^acougue-db-([a-z]+)$")
+# Variables whose local value the runner decides (wiring), whatever the environment says.
+RUNNER_OWNED = frozenset(
+    {"FUNCTION_TARGET", "FUNCTION_SOURCE", "AUTH_JWKS_URL", "GATEWAY_SERVICES", "DD_SERVICE"}
+)
 
 
 def free_port() -> int:
@@ -128,6 +132,8 @@ class System:
             k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AMQP_URL"))
         }
         for name, value in svc.env.items():
+            if name in os.environ and name not in RUNNER_OWNED:
+                continue  # the manifest's value is a default: the shop's own setting wins
             env[name] = _CLUSTER_URL.sub(lambda m: self.urls[m.group(1)], value)
         for name, ref in svc.secret_env.items():
             secret = self._secrets.get((ref.secret, ref.key))
@@ -187,6 +193,8 @@ class System:
                     for p in self.topology.pings
                 ),
             ]
+            if os.environ.get("ACOUGUE_DEMO") == "1":
+                tasks.append(asyncio.create_task(self._seed_demo(generated)))
             await self._stopping.wait()
             print("\nStopping…", flush=True)
             for task in tasks:
@@ -194,6 +202,23 @@ class System:
             self._stop_all()
         print("Stopped.", flush=True)
         return 0
+
+    async def _seed_demo(self, generated_password: str | None) -> None:
+        """ACOUGUE_DEMO=1: a butcher's catalogue, stock and sales, through the public API
+        (once: a second run finds the demo products and does nothing)."""
+        admin = self.settings.acougue_admin_password
+        password = generated_password or (admin.get_secret_value() if admin else None)
+        if not password:
+            print("Demo not seeded: set ACOUGUE_ADMIN_PASSWORD so the seed can log in.", flush=True)
+            return
+        from shared.demo import DemoError, seed
+
+        try:
+            await seed(self.urls["gateway"], password)
+        except DemoError as exc:
+            print(f"Demo not seeded: {exc}", flush=True)
+            return
+        print("Demo data ready.", flush=True)
 
     def _database(self, stack: ExitStack) -> tuple[str, str]:
         if self.settings.database_url:
