@@ -1,0 +1,1 @@
+"""Cluster deployment helpers (the scripts beside this file use deploy.plan)."""

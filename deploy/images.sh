@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build the images of some functions (one image per domain, from the one Dockerfile) and
+# load them into the Kind cluster's node, where Knative runs them without a registry.
+#
+#   deploy/images.sh [--dry-run] [--tag TAG] [SERVICE... | migrate]
+#
+# With no SERVICE: every domain's image and the migration Job's. Each image is tagged TAG
+# (default: the commit, see deploy/lib.sh) and `dev` (what `kubectl apply -k knative/`
+# uses). Knative skips tag resolution for kind.local/ (deploy/knative/config-deployment.yaml).
+set -euo pipefail
+# shellcheck source=deploy/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+
+TAG=""
+NAMES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --dry-run | -n) DRY_RUN=1 ;;
+  --tag)
+    [ $# -ge 2 ] || die "--tag needs a value"
+    TAG="$2"
+    shift
+    ;;
+  -h | --help)
+    usage "${BASH_SOURCE[0]}"
+    exit 0
+    ;;
+  -*)
+    usage "${BASH_SOURCE[0]}" >&2
+    exit 2
+    ;;
+  *) NAMES+=("$1") ;;
+  esac
+  shift
+done
+[ -n "$TAG" ] || TAG="$(default_tag)"
+valid_tag "$TAG" || die "not a valid image tag: $TAG"
+need_python
+
+targets="$(plan build-targets ${NAMES[@]+"${NAMES[@]}"})" || die "cannot read the manifests"
+while read -r repo domain; do
+  [ -n "$repo" ] || continue
+  say "Image $repo:$TAG (Dockerfile DOMAIN=$domain)"
+  run docker build \
+    --build-arg "DOMAIN=$domain" \
+    --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" \
+    --tag "$repo:$TAG" --tag "$repo:dev" \
+    "$ACOUGUE_REPO"
+  run kind load docker-image --name "$CLUSTER_NAME" "$repo:$TAG" "$repo:dev"
+done <<EOF
+$targets
+EOF

@@ -1,0 +1,318 @@
+"""`python -m deploy.plan`: what the cluster scripts deploy, read from the manifests.
+
+The shell scripts in deploy/ never parse YAML themselves: they ask this module, which reads
+knative/, eventing/ and deploy/cluster/ through the same loader as the local runner
+(`shared.manifests`), so what the scripts deploy with `kn` is what the runner tests.
+
+Lists are printed one item a line; command arguments (for `kn ... "${ARGS[@]}"`) are printed
+NUL-terminated, one argument each, so that no value is ever split or re-quoted by a shell;
+several commands' arguments ("records") each end with an empty argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared.manifests import REPO_ROOT, Topology, iter_documents, load_topology
+
+NAMESPACE = "acougue-system"
+IMAGE_REPO = re.compile(
+    r"^(?P<repo>kind\.local/acougue/(?P<name>[a-z][a-z0-9-]*)):(?P<tag>[\w.-]+)$"
+)
+MIGRATE_JOB = Path("deploy/cluster/migrate-job.yaml")
+MIGRATE = "migrate"  # build-targets name of the migration Job's image
+DB_SECRET = re.compile(r"^acougue-db-(?P<domain>[a-z]+)$")
+# What `kn trigger create` can express; anything else in a Trigger is applied as YAML.
+KN_TRIGGER_SPEC = {"broker", "filter", "subscriber"}
+KN_TRIGGER_METADATA = {"name", "namespace"}
+PARALLELISM = "rabbitmq.eventing.knative.dev/parallelism"
+
+
+class PlanError(RuntimeError):
+    """The manifests cannot be deployed as they are."""
+
+
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", ""))
+
+    @property
+    def group(self) -> str:
+        return str(self.body.get("apiVersion", "")).split("/")[0]
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("metadata", {}).get("name", ""))
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """One image to build: its repository (no tag) and the Dockerfile's DOMAIN."""
+
+    repo: str
+    domain: str
+
+
+class Plan:
+    def __init__(self, root: Path = REPO_ROOT) -> None:
+        self.root = root
+        self.topology: Topology = load_topology(root)
+        self.documents = [
+            Document(path.relative_to(root), body)
+            for path, body in iter_documents(root / "knative", root / "eventing")
+        ]
+
+    # -- lookups -------------------------------------------------------------------------
+    def find(self, kind: str, name: str, group: str | None = None) -> Document:
+        for doc in self.documents:
+            if doc.kind == kind and doc.name == name and (group is None or doc.group == group):
+                return doc
+        raise PlanError(f"no {kind} named {name!r} in knative/ or eventing/")
+
+    def of_kind(self, kind: str, group: str) -> Iterator[Document]:
+        return (d for d in self.documents if d.kind == kind and d.group == group)
+
+    def services(self) -> list[str]:
+        return sorted(self.topology.services)
+
+    def service(self, name: str) -> Document:
+        if name not in self.topology.services:
+            known = ", ".join(self.services())
+            raise PlanError(f"no Knative Service {name!r} in knative/ (known: {known})")
+        return self.find("Service", name, "serving.knative.dev")
+
+    def image(self, name: str) -> BuildTarget:
+        doc = self.service(name)
+        image = str(doc.body["spec"]["template"]["spec"]["containers"][0]["image"])
+        match = IMAGE_REPO.match(image)
+        if not match:
+            raise PlanError(f"{doc.path}: image {image!r} is not kind.local/acougue/<domain>:<tag>")
+        domain = self.topology.services[name].domain
+        if match["name"] != domain:
+            raise PlanError(f"{doc.path}: image {image!r} is not the {domain!r} domain's image")
+        return BuildTarget(match["repo"], domain)
+
+    def migrate_image(self) -> BuildTarget:
+        body = yaml.safe_load((self.root / MIGRATE_JOB).read_text(encoding="utf-8"))
+        image = str(body["spec"]["template"]["spec"]["containers"][0]["image"])
+        match = IMAGE_REPO.match(image)
+        if not match:
+            raise PlanError(f"{MIGRATE_JOB}: image {image!r} is not kind.local/acougue/NAME:TAG")
+        return BuildTarget(match["repo"], "all")
+
+    def build_targets(self, names: Sequence[str]) -> list[BuildTarget]:
+        """Images for these services (`migrate`: the migration Job's); none named: all."""
+        wanted = list(names) or [*self.services(), MIGRATE]
+        targets = {self.migrate_image() if n == MIGRATE else self.image(n) for n in wanted}
+        return sorted(targets, key=lambda t: t.repo)
+
+    def db_domains(self) -> list[str]:
+        found = {
+            match["domain"]
+            for svc in self.topology.services.values()
+            for ref in svc.secret_env.values()
+            if (match := DB_SECRET.match(ref.secret))
+        }
+        return sorted(found)
+
+    # -- kn arguments --------------------------------------------------------------------
+    def service_apply_args(self, name: str, tag: str) -> list[str]:
+        """`kn service apply` arguments: the file, with the image and version tag set."""
+        doc = self.service(name)
+        target = self.image(name)
+        return [
+            name,
+            "--namespace",
+            self._namespace(doc),
+            "--filename",
+            str(self.root / doc.path),
+            "--image",
+            f"{target.repo}:{tag}",
+            "--env",
+            f"DD_VERSION={tag}",
+            "--label",
+            f"tags.datadoghq.com/version={tag}",
+        ]
+
+    def broker_args(self, name: str = "default", *, create: bool = True) -> list[str]:
+        """`kn broker create` (class, config) or `kn broker update` (delivery) arguments.
+
+        Created first without its delivery spec, because kn looks the dead-letter sink up
+        and that Service is deployed after the Broker; updated with it once it exists.
+        """
+        doc = self.find("Broker", name, "eventing.knative.dev")
+        broker = self.topology.broker(name)
+        spec = doc.body.get("spec", {})
+        args = [name, "--namespace", self._namespace(doc)]
+        if create:
+            args += ["--class", broker.broker_class]
+            config = spec.get("config")
+            if config:
+                namespace = config.get("namespace", self._namespace(doc))
+                args += [
+                    "--broker-config",
+                    f"{config['apiVersion']}:{config['kind']}:{config['name']}:{namespace}",
+                ]
+            return args
+        delivery = spec.get("delivery") or {}
+        for key, flag in (
+            ("retry", "--retry"),
+            ("backoffPolicy", "--backoff-policy"),
+            ("backoffDelay", "--backoff-delay"),
+            ("timeout", "--timeout"),
+        ):
+            if key in delivery:
+                args += [flag, str(delivery[key])]
+        dls = delivery.get("deadLetterSink")
+        if dls:
+            args += ["--dl-sink", self._sink(dls, doc)]
+        return args
+
+    def broker_config_names(self, name: str = "default") -> list[str]:
+        """The broker's config object (RabbitmqBrokerConfig), applied as YAML: kn has no verb."""
+        config = self.find("Broker", name, "eventing.knative.dev").body["spec"].get("config")
+        if not config:
+            return []
+        return [str(config["name"])]
+
+    def triggers(self) -> list[tuple[str, str]]:
+        """Every Trigger with how it is deployed: `kn` or `yaml` (what kn has no flag for)."""
+        return [(t.name, self.trigger_mode(t.name)) for t in self.topology.triggers]
+
+    def trigger_mode(self, name: str) -> str:
+        body = self.find("Trigger", name, "eventing.knative.dev").body
+        spec, meta = body.get("spec", {}), body.get("metadata", {})
+        subscriber = spec.get("subscriber", {})
+        simple = (
+            set(spec) <= KN_TRIGGER_SPEC
+            and set(meta) <= KN_TRIGGER_METADATA
+            and set(spec.get("filter", {})) <= {"attributes"}
+            and set(subscriber) == {"ref"}
+            and subscriber["ref"].get("kind") == "Service"
+        )
+        return "kn" if simple else "yaml"
+
+    def trigger_args(self, name: str) -> list[str]:
+        """`kn trigger create|update` arguments; only for Triggers in `kn` mode."""
+        if self.trigger_mode(name) != "kn":
+            raise PlanError(f"Trigger {name} has settings kn has no flag for: apply its YAML")
+        doc = self.find("Trigger", name, "eventing.knative.dev")
+        spec = doc.body["spec"]
+        args = [name, "--namespace", self._namespace(doc), "--broker", str(spec["broker"])]
+        for key, value in sorted(spec.get("filter", {}).get("attributes", {}).items()):
+            args += ["--filter", f"{key}={value}"]
+        args += ["--sink", self._sink(spec["subscriber"], doc)]
+        return args
+
+    def document_yaml(self, kind: str, name: str) -> str:
+        return yaml.safe_dump(self.find(kind, name).body, sort_keys=False)
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _namespace(doc: Document) -> str:
+        namespace = str(doc.body.get("metadata", {}).get("namespace", ""))
+        if namespace != NAMESPACE:
+            raise PlanError(f"{doc.path}: {doc.kind} {doc.name} must be in {NAMESPACE}")
+        return namespace
+
+    def _sink(self, destination: dict[str, Any], doc: Document) -> str:
+        ref = destination.get("ref")
+        if ref and ref.get("kind") == "Service" and not destination.get("uri"):
+            namespace = ref.get("namespace", self._namespace(doc))
+            suffix = "" if namespace == NAMESPACE else f":{namespace}"
+            return f"ksvc:{ref['name']}{suffix}"
+        if not ref and destination.get("uri"):
+            return str(destination["uri"])
+        raise PlanError(f"{doc.path}: {doc.kind} {doc.name}: kn cannot express sink {destination}")
+
+
+def _emit_args(args: Sequence[str]) -> None:
+    for arg in args:
+        if "\0" in arg or not arg:
+            raise PlanError(f"empty argument, or one with a NUL byte: {arg!r}")
+        sys.stdout.write(arg + "\0")
+
+
+def _emit_records(records: Sequence[Sequence[str]]) -> None:
+    """Several argument lists; each ends with an empty argument (two NULs in a row)."""
+    for record in records:
+        _emit_args(record)
+        sys.stdout.write("\0")
+
+
+def _emit_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        sys.stdout.write(line + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.plan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("services", help="every Knative Service, one name a line")
+    targets = sub.add_parser("build-targets", help="'REPO DOMAIN' per image to build")
+    targets.add_argument("names", nargs="*", help="services, or migrate (default: all of them)")
+    sub.add_parser("db-domains", help="domains whose services use a database Secret")
+    apply = sub.add_parser(
+        "service-apply-args", help="kn service apply arguments per service (records)"
+    )
+    apply.add_argument("tag")
+    apply.add_argument("names", nargs="+")
+    for verb in ("create", "update"):
+        broker = sub.add_parser(f"broker-{verb}-args", help=f"kn broker {verb} arguments")
+        broker.add_argument("name", nargs="?", default="default")
+    config = sub.add_parser("broker-config", help="names of the broker's RabbitmqBrokerConfig")
+    config.add_argument("name", nargs="?", default="default")
+    sub.add_parser(
+        "trigger-records",
+        help="per Trigger: `kn NAME ARGS...` (kn trigger arguments) or `yaml NAME` (records)",
+    )
+    doc = sub.add_parser("doc", help="one manifest document as YAML (for kubectl apply -f -)")
+    doc.add_argument("kind")
+    doc.add_argument("name")
+    args = parser.parse_args(argv)
+
+    try:
+        plan = Plan()
+        command: str = args.command
+        if command == "services":
+            _emit_lines(plan.services())
+        elif command == "build-targets":
+            _emit_lines([f"{t.repo} {t.domain}" for t in plan.build_targets(args.names)])
+        elif command == "db-domains":
+            _emit_lines(plan.db_domains())
+        elif command == "service-apply-args":
+            _emit_records([plan.service_apply_args(name, args.tag) for name in args.names])
+        elif command in ("broker-create-args", "broker-update-args"):
+            _emit_args(plan.broker_args(args.name, create=command == "broker-create-args"))
+        elif command == "broker-config":
+            _emit_lines(plan.broker_config_names(args.name))
+        elif command == "trigger-records":
+            _emit_records(
+                [
+                    [mode, name, *(plan.trigger_args(name) if mode == "kn" else [])]
+                    for name, mode in plan.triggers()
+                ]
+            )
+        elif command == "doc":
+            sys.stdout.write(plan.document_yaml(args.kind, args.name))
+    except (PlanError, ValueError) as exc:
+        print(f"deploy.plan: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
