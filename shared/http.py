@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from re import Pattern
 from typing import Any, TypeVar
 
@@ -53,6 +54,23 @@ class RequestContext:
         if self.principal is None:  # a route without roles never asks for the user
             raise Problem(401, "Authentication required.")
         return self.principal
+
+    def query_int(self, name: str, default: int, *, low: int, high: int) -> int:
+        """A whole-number query parameter within [low, high]; 422 naming it otherwise."""
+        raw = self.request.query_params.get(name, str(default))
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise Problem(422, f"{name} must be a whole number from {low} to {high}.")
+        return int(raw)
+
+    def query_date(self, name: str) -> date | None:
+        """An ISO date query parameter (the shop's local day), or None when absent."""
+        raw = self.request.query_params.get(name)
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
 
     async def body(self, model: type[M]) -> M:
         raw = await self.request.body()

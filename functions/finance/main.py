@@ -91,13 +91,7 @@ async def _close_cash(ctx: RequestContext) -> dict[str, Any]:
 
 
 def _date(ctx: RequestContext, name: str, default: date) -> date:
-    raw = ctx.request.query_params.get(name)
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
+    return ctx.query_date(name) or default
 
 
 def _today() -> date:
@@ -236,10 +230,7 @@ async def _report_csv(ctx: RequestContext) -> Response:
 
 
 def _limit(ctx: RequestContext) -> int:
-    raw = ctx.request.query_params.get("limit", "1000")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        raise Problem(422, "limit must be a whole number from 1 to 100000.")
-    return int(raw)
+    return ctx.query_int("limit", 1000, low=1, high=100_000)
 
 
 async def _entries_rows(ctx: RequestContext) -> tuple[date, date, list[dict[str, Any]]]:

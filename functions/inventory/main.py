@@ -57,10 +57,7 @@ async def _breakdown(ctx: RequestContext) -> BreakdownOut:
 
 
 def _days(ctx: RequestContext) -> int:
-    raw = ctx.request.query_params.get("expiring_within_days", "3")
-    if not raw.isdigit() or int(raw) > 365:
-        raise Problem(422, "expiring_within_days must be a whole number from 0 to 365.")
-    return int(raw)
+    return ctx.query_int("expiring_within_days", 3, low=0, high=365)
 
 
 def _stock(row: dict[str, object]) -> StockOut:
@@ -108,11 +105,9 @@ async def _movements(ctx: RequestContext) -> dict[str, object]:
         product_id = UUID(raw) if raw else None
     except ValueError:
         raise Problem(422, "product_id must be a UUID.") from None
-    raw_limit = ctx.request.query_params.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        raise Problem(422, "limit must be a whole number from 1 to 1000.")
+    limit = ctx.query_int("limit", 100, low=1, high=1000)
     async with await ctx.unit_of_work() as uow:
-        rows = await store.movements(uow.conn, product_id=product_id, limit=int(raw_limit))
+        rows = await store.movements(uow.conn, product_id=product_id, limit=limit)
     return {"items": [MovementOut(**r).model_dump(mode="json") for r in rows]}
 
 

@@ -26,11 +26,8 @@ runtime = Runtime(settings)
 ADMIN = roles(Role.ADMIN)
 
 
-def _limit(ctx: RequestContext, default: int = 50, most: int = 500) -> int:
-    raw = ctx.request.query_params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise Problem(422, f"limit must be a whole number from 1 to {most}.")
-    return int(raw)
+def _limit(ctx: RequestContext) -> int:
+    return ctx.query_int("limit", 50, low=1, high=500)
 
 
 async def _record(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:

@@ -101,31 +101,19 @@ async def _pix_qr(ctx: RequestContext) -> Response:
     return Response(qr_svg(sale.payment.pix.payload), media_type="image/svg+xml")
 
 
-def _day(ctx: RequestContext, name: str) -> date | None:
-    raw = ctx.request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
-
-
 def _local_midnight(day: date) -> datetime:
     """The shop's day starts at midnight in São Paulo."""
     return datetime.combine(day, time(0), SHOP_TIME).astimezone(UTC)
 
 
 async def _list(ctx: RequestContext) -> dict[str, object]:
-    first, last = _day(ctx, "from"), _day(ctx, "to")
+    first, last = ctx.query_date("from"), ctx.query_date("to")
     status = ctx.request.query_params.get("status") or None
     if status not in (None, "pending_payment", "paid", "payment_failed", "cancelled", "refunded"):
         raise Problem(
             422, "status must be one of pending_payment, paid, payment_failed, cancelled, refunded."
         )
-    raw_limit = ctx.request.query_params.get("limit", "200")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        raise Problem(422, "limit must be a whole number from 1 to 1000.")
+    limit = ctx.query_int("limit", 200, low=1, high=1000)
     own = UUID(ctx.user.user_id) if ctx.user.role is Role.VENDEDOR else None
     async with await ctx.unit_of_work() as uow:
         sales = await store.list_sales(
@@ -134,7 +122,7 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
             since=_local_midnight(first) if first else None,
             until=_local_midnight(last + timedelta(days=1)) if last else None,
             status=status,
-            limit=int(raw_limit),
+            limit=limit,
         )
     return {"items": [s.model_dump(mode="json") for s in sales]}
 
