@@ -189,3 +189,51 @@ def test_a_vendedor_sees_only_their_own_sales(system: RunningSystem) -> None:
             ids = [s["id"] for s in seller.get("/api/sales").json()["items"]]
             assert ids == [theirs["id"]]
             assert seller.post(f"/api/sales/{theirs['id']}/cancel").status_code == 403
+
+
+def test_many_sales_of_one_product_at_once(system: RunningSystem) -> None:
+    """Twenty counters selling the same cut at the same moment: every sale is paid and
+    leaves stock exactly once (no lost update, no double count)."""
+    import asyncio
+
+    with _client(system) as api:
+        cupim = _product(api, name="Cupim", unit="kg", price_cents=4990)
+        wait_for(lambda: _known(api, cupim))
+        api.post(
+            "/api/inventory/movements",
+            json={
+                "product_id": cupim,
+                "kind": "receipt",
+                "quantity": "30",
+                "unit_cost_cents": 3000,
+            },
+        )
+        body = {"items": [{"product_id": cupim, "quantity": "0.500"}], "payment": {"method": "pix"}}
+        wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a)  # catalogue is there
+        token = system.admin_token()
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=system.gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+                    )
+                    for _ in range(20)
+                )
+            )
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(burst()) == [201] * 20
+    with _client(system) as api:
+        # 30 kg received, 21 sales of 0,5 kg: 19,5 kg left, once every sale has left stock.
+        wait_for(
+            lambda: api.get(f"/api/inventory/stock/{cupim}").json()["quantity"] == "19.500",
+            timeout=60,
+        )
+        moves = api.get(
+            "/api/inventory/movements", params={"product_id": cupim, "limit": 100}
+        ).json()["items"]
+        assert len([m for m in moves if m["kind"] == "sale"]) == 21
