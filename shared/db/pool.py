@@ -42,6 +42,9 @@ class LazyPool:
                         name=self._settings.function_name,
                         timeout=10.0,
                         max_idle=60.0,
+                        # A restarted PostgreSQL leaves dead connections in the pool: test
+                        # each one before lending it, so no request pays for a restart.
+                        check=AsyncConnectionPool.check_connection,
                     )
                     await pool.open()
                     self._pool = pool
