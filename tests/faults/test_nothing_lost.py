@@ -132,6 +132,12 @@ def test_postgres_restarted_mid_flow_loses_nothing(
     shop: Shop, private_postgres: PrivatePostgres
 ) -> None:
     _run(shop, "PostgreSQL restarted", 20, private_postgres.restart)
+    # Functions idle during the restart held dead pooled connections: their first request
+    # afterwards must still be answered (the pool checks a connection before lending it).
+    headers = {"Authorization": f"Bearer {shop.system.admin_token()}"}
+    for product, _ in shop.products:
+        answer = httpx.get(f"{shop.system.gateway}/api/inventory/stock/{product}", headers=headers)
+        assert answer.status_code == 200, answer.text
 
 
 def _publish(system: RunningSystem, attributes: dict[str, Any], data: Any) -> int:
