@@ -92,7 +92,7 @@ async def expense(uow: UnitOfWork, body: ExpenseIn) -> str:
 async def cash_operation(uow: UnitOfWork, body: CashOperationIn, today: datetime) -> str | None:
     day = body.day or today.astimezone(domain.SHOP_TIME).date()
     if body.kind == "opening":
-        await store.set_opening_float(uow.conn, day, body.amount_cents, uow.actor)
+        await store.set_opening_cash(uow.conn, day, body.amount_cents, uow.actor)
         return None
     when = today if body.day is None else domain.noon_of(day)
     posting = domain.cash_operation(

@@ -202,7 +202,7 @@ async def entries(conn: Conn, since: datetime, until: datetime, limit: int) -> l
 # -- cash closing -----------------------------------------------------------------------
 
 
-async def set_opening_float(conn: Conn, day: date, amount_cents: int, actor: str | None) -> None:
+async def set_opening_cash(conn: Conn, day: date, amount_cents: int, actor: str | None) -> None:
     await conn.execute(
         "INSERT INTO cash_days (day, opening_float_cents, actor) VALUES (%s, %s, %s)"
         " ON CONFLICT (day) DO UPDATE SET opening_float_cents = EXCLUDED.opening_float_cents",

@@ -37,7 +37,7 @@ def _binary() -> str:
     message = f"{BINARY} is not installed (it is in requirements-dev.lock)"
     if in_ci():
         pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(f"{message}; `make test` installs it")
+    pytest.skip(f"{message}; `make test` installs it (under CI=true this fails instead)")
 
 
 @dataclass(frozen=True)
