@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -319,43 +320,32 @@ async def cash_closing(request: Request, day: date | None = None) -> Response:
     return await upstreams.forward(request, "finance-report")
 
 
+class Period(BaseModel):
+    """The local days a finance query covers (São Paulo), as `from` and `to`."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+class ReportQuery(Period):
+    group_by: Literal["day", "week", "month"] = "day"
+
+
+class EntriesQuery(Period):
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+
 @app.get("/api/finance/report", tags=["finance"], dependencies=[ADMIN])
-async def finance_report(
-    request: Request,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    group_by: Literal["day", "week", "month"] = "day",
-) -> Response:
-    return await upstreams.forward(request, "finance-report")
-
-
 @app.get("/api/finance/report.csv", tags=["finance"], dependencies=[ADMIN])
-async def finance_report_csv(
-    request: Request,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    group_by: Literal["day", "week", "month"] = "day",
-) -> Response:
+async def finance_report(request: Request, query: Annotated[ReportQuery, Query()]) -> Response:
     return await upstreams.forward(request, "finance-report")
 
 
 @app.get("/api/finance/entries", tags=["finance"], dependencies=[ADMIN])
-async def ledger_entries(
-    request: Request,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-) -> Response:
-    return await upstreams.forward(request, "finance-report")
-
-
 @app.get("/api/finance/entries.csv", tags=["finance"], dependencies=[ADMIN])
-async def ledger_entries_csv(
-    request: Request,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
-) -> Response:
+async def ledger_entries(request: Request, query: Annotated[EntriesQuery, Query()]) -> Response:
     return await upstreams.forward(request, "finance-report")
 
 
