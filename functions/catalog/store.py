@@ -33,6 +33,21 @@ def _conflict(exc: errors.IntegrityError) -> Problem:
     return Problem(409, "This conflicts with an existing record.")
 
 
+def _stored_fields(product: ProductOut) -> tuple[object, ...]:
+    """The columns a product write sets, in the order both statements name them."""
+    return (
+        product.name,
+        fold(product.name),
+        product.category_id,
+        product.unit,
+        product.price_cents,
+        product.plu,
+        product.barcode,
+        product.min_stock,
+        product.active,
+    )
+
+
 async def insert_category(conn: Conn, category: CategoryOut) -> None:
     try:
         async with conn.transaction():
@@ -56,18 +71,7 @@ async def insert_product(conn: Conn, product: ProductOut) -> None:
             await conn.execute(
                 "INSERT INTO products (id, name, search_name, category_id, unit, price_cents, plu,"
                 " barcode, min_stock, active) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    product.id,
-                    product.name,
-                    fold(product.name),
-                    product.category_id,
-                    product.unit,
-                    product.price_cents,
-                    product.plu,
-                    product.barcode,
-                    product.min_stock,
-                    product.active,
-                ),
+                (product.id, *_stored_fields(product)),
             )
     except errors.IntegrityError as exc:
         raise _conflict(exc) from None
@@ -93,18 +97,7 @@ async def update_product(conn: Conn, product: ProductOut) -> None:
                 "UPDATE products SET name = %s, search_name = %s, category_id = %s, unit = %s,"
                 " price_cents = %s, plu = %s, barcode = %s, min_stock = %s, active = %s,"
                 " version = version + 1, updated_at = now() WHERE id = %s",
-                (
-                    product.name,
-                    fold(product.name),
-                    product.category_id,
-                    product.unit,
-                    product.price_cents,
-                    product.plu,
-                    product.barcode,
-                    product.min_stock,
-                    product.active,
-                    product.id,
-                ),
+                (*_stored_fields(product), product.id),
             )
     except errors.IntegrityError as exc:
         raise _conflict(exc) from None
