@@ -21,8 +21,10 @@ class AuthVerificationSettings(BaseSettings):
     auth_audience: str = "acougue"
 
 
-class FunctionSettings(AuthVerificationSettings):
-    """What every function of a domain needs: its database role and the broker."""
+class DatabaseFunctionSettings(BaseSettings):
+    """What every function with a database role needs: the role, the pool, the broker."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     function_target: str = Field(min_length=1)
     database_url: SecretStr
@@ -63,3 +65,8 @@ class FunctionSettings(AuthVerificationSettings):
     def source(self) -> str:
         """The CloudEvent `source` of everything this function emits."""
         return f"/acougue/{self.function_name}"
+
+
+class FunctionSettings(DatabaseFunctionSettings, AuthVerificationSettings):
+    """What every function of a domain needs: its database role, the broker, and the keys
+    that verify its callers' tokens."""

@@ -2,7 +2,8 @@
 
 Every HTTP function answers through here, so each one (not only the gateway) checks the
 caller's token and role, speaks problem+json, and never shows a stack trace. The same
-entry point answers the PingSource's sweep event and the health probes.
+entry point answers the health probes. No periodic source calls an HTTP function: the
+outbox relay (`functions/relay`) sweeps every domain's outbox, so these scale to zero.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from shared.auth.principal import Principal, Role
 from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, invalid_json_problem, validation_problem
-from shared.events.envelope import PING_TYPE
 from shared.metrics import metrics
 from shared.runtime import Runtime
 
@@ -166,12 +166,6 @@ class HttpFunction:
         if "\x00" in path or any("\x00" in v for v in request.query_params.values()):
             raise Problem(422, "The address must not contain NUL characters.")
         entry = tracing.entry_span()
-        if method == "POST" and request.headers.get("ce-type") == PING_TYPE:
-            request.state.route = "sweep"
-            entry.set_resource("outbox sweep")
-            entry.tag({tracing.SWEEP_TAG: "true"})
-            result = await self.runtime.outbox.relay()
-            return JSONResponse({"published": result.published, "failed": result.failed})
         if path in tracing.PROBE_ROUTES:
             entry.tag({"http.route": path})
             if path == "/readyz":
@@ -210,10 +204,10 @@ class HttpFunction:
 def _observe(request: Request, status: int, duration_ms: float) -> None:
     """Metrics of one request; the first of the process is its cold start."""
     route = getattr(request.state, "route", "unmatched")
-    kind = "sweep" if route == "sweep" else "http"
+    kind = "http"
     tags = {
         "kind": kind,
-        "route": f"{request.method} {route}" if kind == "http" else None,
+        "route": f"{request.method} {route}",
         "status_class": f"{status // 100}xx",
     }
     sink = metrics()

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from shared import tracecontext, tracing
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, validation_problem
-from shared.events.envelope import PING_TYPE, Envelope
+from shared.events.envelope import Envelope
 from shared.events.registry import Payload, payload_model
 from shared.metrics import metrics
 from shared.runtime import Runtime
@@ -60,18 +60,9 @@ def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
 
 
 class Subscriber:
-    def __init__(
-        self,
-        runtime: Runtime,
-        handlers: Mapping[str, EventHandler],
-        *,
-        on_ping: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, handlers: Mapping[str, EventHandler]) -> None:
         self.runtime = runtime
         self.handlers = dict(handlers)
-        # Periodic work of the function (e.g. PIX confirmations that fell due), run on the
-        # PingSource's tick before the outbox sweep publishes what it produced.
-        self.on_ping = on_ping
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -87,14 +78,6 @@ class Subscriber:
             tracecontext.set_current(tracecontext.from_headers(request.headers))
             event = parse_cloud_event(request.headers, await request.body())
             event_id, event_type = event.id, event.type
-            if event.type == PING_TYPE:
-                entry.set_resource("outbox sweep")
-                entry.tag({tracing.SWEEP_TAG: "true"})
-                if self.on_ping is not None:
-                    await self.on_ping()
-                result = await self.runtime.outbox.relay()
-                outcome = "swept"
-                return JSONResponse({"published": result.published, "failed": result.failed})
             entry.set_resource(event.type)
             entry.tag(
                 tracing.event_tags(event.type, event.id, event.source, event.subject, event.data)
@@ -188,11 +171,11 @@ def _with_origin_trace(event: Envelope) -> Envelope:
 
 def _observe(event_type: str | None, outcome: str, duration_ms: float) -> None:
     """Metrics of one delivery; the first of the process is its cold start."""
-    kind = "sweep" if event_type == PING_TYPE else "event"
+    kind = "event"
     what, _, status = outcome.partition(":")
     tags = {
         "kind": kind,
-        "event_type": event_type if kind == "event" else None,
+        "event_type": event_type,
         "outcome": what,
         "status_class": f"{status[0]}xx" if status else "2xx",
     }

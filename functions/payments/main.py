@@ -1,4 +1,5 @@
-"""process-payment: the simulated acquirer and bank, fired by the sale's events."""
+"""process-payment: the simulated acquirer and bank, fired by the sale's events and by
+the bank's (scheduled) notice that a PIX charge was paid."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from starlette.responses import Response
 from functions.payments import service
 from functions.payments.settings import PaymentSettings
 from shared.db.uow import UnitOfWork
+from shared.errors import Problem
 from shared.events.envelope import Envelope
+from shared.events.payments import PixReceived
 from shared.events.registry import Payload
 from shared.events.sales import PaymentRequest, SaleCancelled
 from shared.logs import configure_logging
@@ -31,10 +34,12 @@ async def _cancelled(uow: UnitOfWork, event: Envelope, payload: Payload | None) 
     await service.cancel(uow, payload)
 
 
-async def _confirm_due() -> None:
-    async with await runtime.unit_of_work() as uow:
-        if await service.confirm_due_pix(uow):
-            await uow.commit()
+async def _pix_received(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
+    assert isinstance(payload, PixReceived)
+    try:
+        await service.pix_received(uow, payload)
+    except service.UnknownCharge as exc:
+        raise Problem(422, str(exc)) from None
 
 
 _events = Subscriber(
@@ -43,8 +48,8 @@ _events = Subscriber(
         "com.acougue.sale.completed": _charge,
         "com.acougue.sale.payment_requested": _charge,
         "com.acougue.sale.cancelled": _cancelled,
+        "com.acougue.payment.pix_received": _pix_received,
     },
-    on_ping=_confirm_due,
 )
 
 

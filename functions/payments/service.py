@@ -16,6 +16,7 @@ from shared.events.payments import (
     PaymentPending,
     PaymentRefunded,
     PixDetails,
+    PixReceived,
 )
 from shared.events.sales import PaymentRequest, SaleCancelled
 from shared.pix import PixCharge, build_payload
@@ -100,6 +101,8 @@ async def charge(uow: UnitOfWork, request: PaymentRequest, settings: PaymentSett
         await uow.emit(PaymentPending(**_facts(row), pix=pix), subject=request.sale_id)
         if settings.pix_confirm_delay_seconds == 0:
             await _approve(uow, row)
+        else:
+            await _schedule_bank_notice(uow, row, delay)
         return
     if choice.method == "cash":
         decision = domain.decide_cash(amount, choice.cash_received_cents)
@@ -142,12 +145,38 @@ async def cancel(uow: UnitOfWork, event: SaleCancelled) -> None:
         )
 
 
-async def confirm_due_pix(uow: UnitOfWork, limit: int = 100) -> int:
-    """The simulated bank confirms the PIX charges whose delay has passed."""
-    due = await store.due_pix(uow.conn, limit)
-    for p in due:
-        if await store.is_cancelled(uow.conn, p.sale_id):
-            await store.set_status(uow.conn, p.id, "declined")
-            continue
-        await _approve(uow, p)
-    return len(due)
+async def _schedule_bank_notice(uow: UnitOfWork, p: store.PaymentRow, delay: timedelta) -> None:
+    """The simulated bank pays after `delay`: its notice waits in the outbox until due.
+
+    Its own aggregate, so the sale's other events (a cancellation) never wait behind it.
+    """
+    assert p.pix_txid is not None
+    await uow.emit(
+        PixReceived(
+            payment_id=str(p.id),
+            sale_id=str(p.sale_id),
+            attempt=p.attempt,
+            txid=p.pix_txid,
+            amount_cents=p.amount_cents,
+        ),
+        subject=str(p.sale_id),
+        aggregate=f"pix:{p.pix_txid}",
+        not_before=delay,
+    )
+
+
+async def pix_received(uow: UnitOfWork, notice: PixReceived) -> None:
+    """The bank says the charge was paid: approve it if it is still waiting."""
+    p = await store.lock(uow.conn, UUID(notice.payment_id))
+    if p is None or p.pix_txid != notice.txid or p.amount_cents != notice.amount_cents:
+        raise UnknownCharge(f"no PIX charge {notice.txid} of {notice.amount_cents} centavos")
+    if p.status != "pending":
+        return  # declined by a cancellation, or approved already
+    if await store.is_cancelled(uow.conn, p.sale_id):
+        await store.set_status(uow.conn, p.id, "declined")
+        return
+    await _approve(uow, p)
+
+
+class UnknownCharge(ValueError):
+    """A bank notice for a charge this shop never made: never applicable."""

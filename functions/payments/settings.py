@@ -12,7 +12,8 @@ class PaymentSettings(FunctionSettings):
     pix_merchant_name: str = Field(min_length=1)
     pix_merchant_city: str = Field(min_length=1)
     # Seconds before the simulated bank confirms a PIX charge (0: at once). A delayed
-    # confirmation is made by the outbox sweep's ping once it is due.
+    # confirmation is a scheduled `payment.pix_received` event that the outbox relay
+    # publishes once due and the Broker delivers back to process-payment.
     pix_confirm_delay_seconds: int = Field(default=0, ge=0, le=3600)
     # The acquirer's fee per card payment, in basis points (1/100 of a percent).
     debit_fee_bps: int = Field(default=99, ge=0, le=2000)

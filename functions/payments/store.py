@@ -88,14 +88,12 @@ async def pending_of_sale(conn: Conn, sale_id: UUID) -> list[PaymentRow]:
     return [p for r in await cursor.fetchall() if (p := _row(r))]
 
 
-async def due_pix(conn: Conn, limit: int) -> list[PaymentRow]:
+async def lock(conn: Conn, payment_id: UUID) -> PaymentRow | None:
     cursor = await conn.execute(
-        f"SELECT {_COLUMNS} FROM payments"  # noqa: S608
-        " WHERE status = 'pending' AND method = 'pix' AND confirm_after <= now()"
-        " ORDER BY confirm_after LIMIT %s FOR UPDATE SKIP LOCKED",
-        (limit,),
+        f"SELECT {_COLUMNS} FROM payments WHERE id = %s FOR UPDATE",  # noqa: S608
+        (payment_id,),
     )
-    return [p for r in await cursor.fetchall() if (p := _row(r))]
+    return _row(await cursor.fetchone())
 
 
 async def mark_cancelled(conn: Conn, sale_id: UUID) -> bool:

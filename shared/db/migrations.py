@@ -3,7 +3,9 @@
 Applied by the local runner at start and by a Kubernetes Job in the cluster, as the
 database owner, under one advisory lock so that concurrent runs apply each file once.
 Functions connect as their domain's role, which may read and write its own schema's rows
-and nothing else: no DDL, no other schema.
+and nothing else: no DDL, no other schema. One role owns no schema: the outbox relay's
+(`RELAY`), which may read every domain's outbox and mark its rows as published or retried,
+and nothing else — not the rows' meaning, not another table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ PLATFORM_SQL = Path(__file__).parent / "sql" / "platform.sql"
 MIGRATION_LOCK_KEY = 0x0ACA_06E0
 _FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+# The outbox relay's "domain": a role, no schema, no migrations.
+RELAY = "relay"
+# What the relay may change in an outbox row: its delivery bookkeeping, never the event.
+RELAY_COLUMNS = ("published_at", "attempts", "next_attempt_at", "last_error")
 
 
 class MigrationError(RuntimeError):
@@ -79,11 +85,18 @@ async def provision(
         for domain in domains:
             if not _NAME.match(domain.name) or not _NAME.match(role_prefix + "x"):
                 raise MigrationError(f"invalid domain or role name: {domain.name!r}")
+        schemas = [d for d in domains if d.name != RELAY]
+        for domain in schemas:
             role = role_name(role_prefix, domain.name)
             await _ensure_role(conn, role, passwords.get(domain.name))
             await _ensure_schema(conn, domain.name, role, database)
             applied += await _apply(conn, domain)
             await _grant(conn, domain.name, role)
+        if len(schemas) < len(domains):
+            relay = role_name(role_prefix, RELAY)
+            await _ensure_role(conn, relay, passwords.get(RELAY))
+            for domain in schemas:
+                await _grant_relay(conn, domain.name, relay)
     return applied
 
 
@@ -173,4 +186,17 @@ async def _grant(conn: AsyncConnection[tuple[object, ...]], schema: str, role: s
     # Bookkeeping of migrations is the owner's alone.
     await conn.execute(
         sql.SQL("REVOKE ALL ON {}.schema_migrations FROM {}").format(ident, role_ident)
+    )
+
+
+async def _grant_relay(conn: AsyncConnection[tuple[object, ...]], schema: str, role: str) -> None:
+    """The relay reads a domain's outbox and marks rows (FOR UPDATE needs an UPDATE grant)."""
+    ident, role_ident = sql.Identifier(schema), sql.Identifier(role)
+    table = sql.Identifier(schema, "outbox")
+    await conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident, role_ident))
+    await conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(table, role_ident))
+    await conn.execute(
+        sql.SQL("GRANT UPDATE ({}) ON {} TO {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, RELAY_COLUMNS)), table, role_ident
+        )
     )

@@ -1,8 +1,11 @@
 """The transactional outbox: events are rows until the broker has them.
 
-`add` writes an event in the caller's transaction. `relay` publishes what is unpublished:
-right after a commit for the aggregates just touched, and from the periodic sweep for
-everything. Concurrent relays never reorder one aggregate's events: a relay takes only
+`add` writes an event in the caller's transaction (optionally not to be published before
+a delay: a scheduled event). `relay` publishes what is unpublished and due: right after a
+commit, by the function that wrote them, for the aggregates just touched; and for
+everything, by the outbox relay (`functions/relay`), the one function a PingSource wakes,
+which sweeps every domain's outbox table with a role that may read and mark those rows and
+nothing else. Concurrent relays never reorder one aggregate's events: a relay takes only
 the *oldest* unpublished event of an aggregate (FOR UPDATE SKIP LOCKED) and then publishes
 that aggregate's events in order while holding it, so another relay skips the aggregate.
 A failed publish backs off that aggregate (exponentially, capped) without blocking others.
@@ -17,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from shared import tracecontext, tracing
@@ -31,11 +35,11 @@ log = logging.getLogger("acougue.outbox")
 MAX_BACKOFF = timedelta(minutes=5)
 
 _HEAD = """
-SELECT o.id, o.aggregate_id FROM outbox o
+SELECT o.id, o.aggregate_id FROM {outbox} o
 WHERE o.published_at IS NULL AND o.next_attempt_at <= now()
   AND (%(aggregates)s::text[] IS NULL OR o.aggregate_id = ANY(%(aggregates)s::text[]))
   AND NOT EXISTS (
-    SELECT 1 FROM outbox p
+    SELECT 1 FROM {outbox} p
     WHERE p.aggregate_id = o.aggregate_id AND p.published_at IS NULL AND p.id < o.id)
 ORDER BY o.id
 LIMIT 1
@@ -44,19 +48,23 @@ FOR UPDATE OF o SKIP LOCKED
 
 _PENDING_OF_AGGREGATE = """
 SELECT id, attributes, data, traceparent, tracestate, attempts,
+       next_attempt_at <= now() AS due,
        extract(epoch FROM clock_timestamp() - created_at)::float8 AS age_seconds
-FROM outbox
+FROM {outbox}
 WHERE aggregate_id = %s AND published_at IS NULL
 ORDER BY id
 FOR UPDATE
 """
 
-
 _BACKLOG = """
 SELECT count(*) AS backlog,
        coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest
-FROM outbox WHERE published_at IS NULL
+FROM {outbox} WHERE published_at IS NULL AND next_attempt_at <= now()
 """
+_FAILED = (
+    "UPDATE {outbox} SET attempts = %s, next_attempt_at = now() + %s, last_error = %s WHERE id = %s"
+)
+_PUBLISHED = "UPDATE {outbox} SET published_at = now() WHERE id = %s"
 # The CloudEvents distributed-tracing extension: a stored event (a dead letter) may carry
 # the context of the trace it came from. It is never sent on (Knative's broker drops it).
 _ORIGIN_TRACE = ("traceparent", "tracestate")
@@ -74,14 +82,21 @@ class RelayResult:
 
 
 async def add(
-    conn: Conn, envelope: Envelope, trace: TraceContext | None, *, aggregate: str | None = None
+    conn: Conn,
+    envelope: Envelope,
+    trace: TraceContext | None,
+    *,
+    aggregate: str | None = None,
+    not_before: timedelta | None = None,
 ) -> None:
+    """Write an event in the caller's transaction; `not_before` delays its publication."""
     envelope = _sent_again(envelope)
     tracing.entry_span().tag(tracing.business_tags(envelope.data))
     attributes = envelope.attributes()
     await conn.execute(
         "INSERT INTO outbox (event_id, event_type, aggregate_id, attributes, data,"
-        " traceparent, tracestate) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        " traceparent, tracestate, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " now() + %s)",
         (
             envelope.id,
             envelope.type,
@@ -90,6 +105,7 @@ async def add(
             Jsonb(envelope.data),
             trace.traceparent if trace else None,
             trace.tracestate if trace else None,
+            not_before or timedelta(0),
         ),
     )
 
@@ -106,35 +122,63 @@ def _sent_again(envelope: Envelope) -> Envelope:
 
 
 class Outbox:
-    def __init__(self, pool: LazyPool, publisher: Publisher | None, *, batch: int = 100) -> None:
+    """One outbox table: the function's own (`outbox` on its search path), or, for the
+    relay, a domain's (`schema`)."""
+
+    def __init__(
+        self,
+        pool: LazyPool,
+        publisher: Publisher | None,
+        *,
+        batch: int = 100,
+        schema: str | None = None,
+    ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._batch = batch
+        self.schema = schema
+        table = sql.Identifier(schema, "outbox") if schema else sql.Identifier("outbox")
+        self._sql = {
+            name: sql.SQL(text).format(outbox=table)
+            for name, text in (
+                ("head", _HEAD),
+                ("pending", _PENDING_OF_AGGREGATE),
+                ("backlog", _BACKLOG),
+                ("failed", _FAILED),
+                ("published", _PUBLISHED),
+            )
+        }
 
     async def relay(self, aggregates: list[str] | None = None) -> RelayResult:
         """Publish due events, aggregate by aggregate, in order; at most `batch` aggregates."""
         result = RelayResult()
         if self._publisher is None:
-            log.warning("no K_SINK: events stay in the outbox until a sweep can publish them")
+            log.warning("no K_SINK: events stay in the outbox until the relay can publish them")
             return result
         pool = await self._pool.get()
         for _ in range(self._batch):
             async with pool.connection() as conn, conn.transaction():
-                head = await (await conn.execute(_HEAD, {"aggregates": aggregates})).fetchone()
+                head = await (
+                    await conn.execute(self._sql["head"], {"aggregates": aggregates})
+                ).fetchone()
                 if head is None:
                     break
                 rows = await (
-                    await conn.execute(_PENDING_OF_AGGREGATE, (head["aggregate_id"],))
+                    await conn.execute(self._sql["pending"], (head["aggregate_id"],))
                 ).fetchall()
                 for row in rows:
-                    if not await self._publish_row(conn, row, result):
+                    # A scheduled event not yet due holds back what follows it.
+                    if not row["due"] or not await self._publish_row(conn, row, result):
                         break
         if aggregates is None:  # a sweep: say how much is still waiting, and for how long
             async with pool.connection() as conn:
-                backlog = await (await conn.execute(_BACKLOG)).fetchone()
+                backlog = await (await conn.execute(self._sql["backlog"])).fetchone()
             if backlog is not None:
-                metrics().gauge("outbox.backlog", int(str(backlog["backlog"])))
-                metrics().gauge("outbox.oldest_unpublished_seconds", float(str(backlog["oldest"])))
+                tags = {"domain": self.schema} if self.schema else None
+                metrics().gauge("outbox.backlog", int(str(backlog["backlog"])), tags)
+                metrics().gauge(
+                    "outbox.oldest_unpublished_seconds", float(str(backlog["oldest"])), tags
+                )
         return result
 
     async def _publish_row(self, conn: Conn, row: dict[str, object], result: RelayResult) -> bool:
@@ -162,14 +206,12 @@ class Outbox:
             metrics().increment("outbox.publish_failures", tags={"event_type": envelope.type})
             attempts = int(str(row["attempts"])) + 1
             await conn.execute(
-                "UPDATE outbox SET attempts = %s, next_attempt_at = now() + %s, last_error = %s"
-                " WHERE id = %s",
-                (attempts, backoff(attempts), str(exc)[:500], row["id"]),
+                self._sql["failed"], (attempts, backoff(attempts), str(exc)[:500], row["id"])
             )
             log.warning("publish of %s failed (attempt %d): %s", envelope.id, attempts, exc)
             result.failed += 1
             return False
-        await conn.execute("UPDATE outbox SET published_at = now() WHERE id = %s", (row["id"],))
+        await conn.execute(self._sql["published"], (row["id"],))
         metrics().event_published(envelope.type, envelope.data, float(str(row["age_seconds"])))
         result.published += 1
         return True

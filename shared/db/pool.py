@@ -8,7 +8,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from shared.config import FunctionSettings
+from shared.config import DatabaseFunctionSettings
 
 Conn = AsyncConnection[DictRow]
 Pool = AsyncConnectionPool[Conn]
@@ -23,7 +23,7 @@ async def _configure(conn: Conn) -> None:
 class LazyPool:
     """Opens the pool at the first request, not at import: import stays cheap."""
 
-    def __init__(self, settings: FunctionSettings) -> None:
+    def __init__(self, settings: DatabaseFunctionSettings) -> None:
         self._settings = settings
         self._pool: Pool | None = None
         self._lock = asyncio.Lock()

@@ -2,7 +2,7 @@
 
 Events emitted inside it are outbox rows of the same transaction, so the change and the
 news of it commit or vanish together. After a commit the unit publishes them at once;
-whatever that misses (a crash, a broker outage) the sweep publishes later.
+whatever that misses (a crash, a broker outage) the outbox relay publishes later.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -67,15 +68,26 @@ class UnitOfWork:
             try:
                 await self._relay.relay(self._aggregates)
             except Exception:
-                # Committed is committed: the sweep publishes what this could not.
-                log.warning("publish after commit failed; left to the sweep", exc_info=True)
+                # Committed is committed: the relay publishes what this could not.
+                log.warning("publish after commit failed; left to the relay", exc_info=True)
 
     async def commit(self) -> None:
         await self.conn.commit()
         self._committed = True
 
-    async def emit(self, payload: Payload, *, subject: str) -> Envelope:
-        """Write an event to the outbox in this transaction; it is published after commit."""
+    async def emit(
+        self,
+        payload: Payload,
+        *,
+        subject: str,
+        aggregate: str | None = None,
+        not_before: timedelta | None = None,
+    ) -> Envelope:
+        """Write an event to the outbox in this transaction; it is published after commit.
+
+        Events of one `aggregate` (default: the subject) are published in the order they
+        were written. `not_before` schedules the event: the relay publishes it once due.
+        """
         envelope = new_envelope(
             type_=type_of(type(payload)),
             source=self.source,
@@ -83,9 +95,12 @@ class UnitOfWork:
             data=payload.model_dump(mode="json"),
             actor=self.actor,
         )
-        await outbox.add(self.conn, envelope, tracecontext.current())
-        if subject not in self._aggregates:
-            self._aggregates.append(subject)
+        key = aggregate or subject
+        await outbox.add(
+            self.conn, envelope, tracecontext.current(), aggregate=key, not_before=not_before
+        )
+        if not_before is None and key not in self._aggregates:
+            self._aggregates.append(key)
         return envelope
 
     async def republish(self, envelope: Envelope, *, aggregate: str) -> None:

@@ -45,3 +45,20 @@ class PaymentDeclined(PaymentFacts):
 @event_type("payment.refunded")
 class PaymentRefunded(PaymentFacts):
     fee_cents: int = Field(ge=0)
+
+
+@event_type("payment.pix_received")
+class PixReceived(Payload):
+    """The (simulated) bank's notice that the customer paid a PIX charge.
+
+    process-payment schedules it in its outbox when it creates a charge with a
+    confirmation delay; the outbox relay publishes it once due and the Broker brings it
+    back to process-payment, which approves the charge if it is still waiting. No timer
+    wakes process-payment for it.
+    """
+
+    payment_id: str
+    sale_id: str
+    attempt: int = Field(ge=1)
+    txid: str = Field(min_length=1, max_length=25)
+    amount_cents: int = Field(ge=0)

@@ -7,7 +7,7 @@
 - every Trigger's broker and subscriber exist; every event type a function handles reaches
   it through a Trigger; every Trigger delivers only what its subscriber handles; every
   event type reaches some subscriber; the Broker is a RabbitMQBroker with quorum queues and
-  a dead-letter sink; every publishing domain has its outbox sweep (PingSource).
+  a dead-letter sink; only the outbox relay is woken by a periodic source.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from shared.auth.tokens import generate_private_key_pem
+from shared.db.migrations import RELAY
 from shared.events.envelope import PING_TYPE
 from shared.events.registry import registered_types
 from shared.manifests import ServiceSpec, Topology, TriggerSpec, load_topology
@@ -220,18 +221,31 @@ def test_publishers_get_the_broker_address_from_the_sinkbinding() -> None:
     assert any(s.publishes for s in topology().services.values())
 
 
-def test_every_publishing_domain_has_its_outbox_sweep() -> None:
-    publishing = {s.domain for s in topology().services.values() if s.publishes}
-    swept: dict[str, str] = {}
+# Kinds that wake their sink on a timer. Any of them aimed at a business function would keep
+# it from ever scaling to zero (Knative's 60 s stable window against a once-a-minute tick).
+PERIODIC_SOURCES = {("sources.knative.dev", "PingSource"), ("batch", "CronJob")}
+RELAY_SERVICE = "outbox-relay"
+
+
+def test_only_the_outbox_relay_is_woken_by_a_periodic_source() -> None:
+    periodic = [d for d in documents() if (d.group, d.kind) in PERIODIC_SOURCES]
+    assert periodic, "no PingSource: nothing would sweep the outboxes"
+    for doc in periodic:
+        sink = doc.body["spec"].get("sink", {}).get("ref", {})
+        assert sink.get("name") == RELAY_SERVICE, (
+            f"{doc.id} wakes {sink.get('name')!r}: only the outbox relay may have a timer"
+        )
     for ping in topology().pings:
-        assert ping.sink.service in SERVICES, f"{ping.name}: no sink {ping.sink.service}"
-        sink = spec(ping.sink.service)
-        data = json.loads(ping.data)
-        assert data == {"outbox": sink.domain}, f"{ping.name} sweeps another domain's outbox"
         assert len(ping.schedule.split()) == 5, f"{ping.name}: not a cron schedule"
-        swept[sink.domain] = ping.name
-    missing = sorted(publishing - set(swept))
-    assert not missing, f"publishing domains without an outbox-sweep PingSource: {missing}"
+
+
+def test_the_relay_publishes_with_a_role_of_its_own() -> None:
+    relay = spec(RELAY_SERVICE)
+    assert relay.publishes, "the relay needs K_SINK from the SinkBinding"
+    (db,) = [r for r in relay.secret_env.values() if DB_SECRET.match(r.secret)]
+    assert db.secret == f"acougue-db-{RELAY}"
+    assert RELAY not in {s.domain for s in topology().services.values() if s.name != RELAY_SERVICE}
+    assert not REPO.joinpath("functions", RELAY, "migrations").exists(), "the relay owns no schema"
 
 
 # -- what the code handles, against the Triggers ----------------------------------------------
@@ -322,6 +336,7 @@ def test_function_starts_with_the_settings_its_manifest_gives(
         *(v for v, r in spec(doc.name).secret_env.items() if not r.optional),
         *spec(doc.name).field_env,
         "PORT",
+        *(["K_SINK"] if spec(doc.name).publishes else []),  # the SinkBinding's
     }
     for settings in result.report["settings"]:
         required = {f["env"] for f in settings["fields"] if f["required"]}

@@ -1,0 +1,74 @@
+"""outbox-relay: woken by the one PingSource, publishes every domain's unpublished events.
+
+The business functions publish their own events right after commit; this function only
+catches what that missed (a crash between commit and publish, a broker outage) and the
+scheduled events that fell due. Keeping the periodic wake-up here lets every business
+function scale to zero.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import functions_framework.aio
+import psycopg
+import psycopg_pool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from functions.relay.settings import RelaySettings
+from functions.relay.sweep import Relay
+from shared import tracing
+from shared.db.pool import LazyPool
+from shared.errors import Problem
+from shared.events.envelope import PING_TYPE
+from shared.logs import configure_logging
+from shared.publisher import Publisher
+from shared.subscriber import parse_cloud_event
+
+log = logging.getLogger("acougue.relay")
+settings = RelaySettings()
+configure_logging(settings.function_name)
+pool = LazyPool(settings)
+relay = Relay(
+    pool,
+    Publisher(settings.k_sink, timeout=settings.publish_timeout_seconds),
+    batch=settings.outbox_batch,
+)
+
+
+async def _answer(request: Request) -> Response:
+    entry = tracing.entry_span()
+    if request.url.path in tracing.PROBE_ROUTES:
+        entry.tag({"http.route": request.url.path})
+        if request.url.path == "/readyz":
+            async with (await pool.get()).connection(timeout=2.0) as conn:
+                await conn.execute("SELECT 1")
+        return JSONResponse({"status": "ok"})
+    if request.method != "POST":
+        raise Problem(405, "Deliver the PingSource's event with POST.", headers={"Allow": "POST"})
+    event = parse_cloud_event(request.headers, await request.body())
+    if event.type != PING_TYPE:
+        raise Problem(400, f"The relay answers only {PING_TYPE} events, not {event.type}.")
+    entry.set_resource("outbox sweep")
+    entry.tag({tracing.SWEEP_TAG: "true"})
+    result = await relay.sweep()
+    summary = result.as_dict()
+    log.info(
+        "outbox sweep: %d published, %d failed", result.published, result.failed, extra=summary
+    )
+    return JSONResponse(summary)
+
+
+@functions_framework.aio.http
+async def outbox_relay(request: Request) -> Response:
+    try:
+        return await _answer(request)
+    except Problem as problem:
+        return problem.response()
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+        log.warning("database unavailable", exc_info=True)
+        return Problem(503, "The database is unavailable; the next ping sweeps again.").response()
+    except Exception:
+        log.exception("outbox sweep failed")
+        return Problem(500, "The sweep failed; the next ping tries again.").response()
