@@ -45,7 +45,7 @@ def sink() -> Iterator[tuple[RecordingSink, str]]:
 async def clean_outboxes(database: ProvisionedDatabase) -> None:
     async with await psycopg.AsyncConnection.connect(database.admin_dsn, autocommit=True) as conn:
         for domain in WRITERS:
-            await conn.execute(f"TRUNCATE {domain}.outbox")  # noqa: S608 - fixed names
+            await conn.execute(f"TRUNCATE {domain}.outbox")
 
 
 def _writer(database: ProvisionedDatabase, domain: str) -> Runtime:
@@ -83,7 +83,7 @@ async def _unpublished(database: ProvisionedDatabase) -> dict[str, int]:
         for domain in WRITERS:
             row = await (
                 await conn.execute(
-                    f"SELECT count(*) FROM {domain}.outbox WHERE published_at IS NULL"  # noqa: S608
+                    f"SELECT count(*) FROM {domain}.outbox WHERE published_at IS NULL"
                 )
             ).fetchone()
             assert row is not None
