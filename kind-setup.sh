@@ -177,6 +177,8 @@ install_rabbitmq_operators() {
 install_namespace_and_rabbitmq() {
   say "Namespace $NAMESPACE and its RabbitmqCluster"
   kc apply -f "$DEPLOY_DIR/cluster/namespace.yaml"
+  say "NetworkPolicies: default-deny ingress in $NAMESPACE, then only who must talk"
+  kc apply -f "$DEPLOY_DIR/cluster/networkpolicies.yaml"
   retry 5 kc apply -f "$ACOUGUE_REPO/eventing/rabbitmqcluster.yaml"
 }
 

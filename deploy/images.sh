@@ -4,6 +4,11 @@
 #
 #   deploy/images.sh [--dry-run] [--tag TAG] [SERVICE... | migrate]
 #
+# Loaded with `docker save` + `kind load image-archive`, not `kind load docker-image`,
+# which fails under Docker's containerd image store (the default in current Docker;
+# kubernetes-sigs/kind#3795). The archive holds only the image just built for this
+# machine's platform.
+#
 # With no SERVICE: every domain's image and the migration Job's. Each image is tagged TAG
 # (default: the commit, see deploy/lib.sh) and `dev` (what `kubectl apply -k knative/`
 # uses). Knative skips tag resolution for kind.local/ (deploy/knative/config-deployment.yaml).
@@ -38,6 +43,8 @@ done
 valid_tag "$TAG" || die "not a valid image tag: $TAG"
 need_python
 
+ARCHIVES="$(mktemp -d)"
+trap 'rm -rf "$ARCHIVES"' EXIT
 targets="$(plan build-targets ${NAMES[@]+"${NAMES[@]}"})" || die "cannot read the manifests"
 while read -r repo domain; do
   [ -n "$repo" ] || continue
@@ -47,7 +54,10 @@ while read -r repo domain; do
     --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" \
     --tag "$repo:$TAG" --tag "$repo:dev" \
     "$ACOUGUE_REPO"
-  run kind load docker-image --name "$CLUSTER_NAME" "$repo:$TAG" "$repo:dev"
+  archive="$ARCHIVES/${repo##*/}-$TAG.tar"
+  run docker save --output "$archive" "$repo:$TAG" "$repo:dev"
+  run kind load image-archive --name "$CLUSTER_NAME" "$archive"
+  run rm -f "$archive"
 done <<EOF
 $targets
 EOF

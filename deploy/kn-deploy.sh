@@ -7,12 +7,18 @@
 # SERVICE...: builds and loads those functions' images, then `kn service apply` for each;
 #   nothing else is touched (the other functions keep their revisions and traffic).
 # all: every function and the eventing wiring, in this order:
-#   - the RabbitmqBrokerConfig (YAML: kn has no command for it), the Broker with
-#     `kn broker create --class RabbitMQBroker --broker-config ...`, the SinkBinding (YAML),
-#   - every function, then `kn broker update` with the delivery spec (retry, backoff and
-#     the dead-letter sink, which kn looks up: it must exist), the PingSources (YAML),
-#   - each Trigger with `kn trigger create --filter ... --sink ksvc:...`, or as YAML when
-#     it sets what kn has no flag for (the rabbitmq parallelism annotation, a delivery spec).
+#   - the RabbitmqBrokerConfig (YAML: kn has no command for it) and the dead-letter function
+#     (`kn broker create --dl-sink ksvc:dead-letter` looks it up: it must exist first),
+#   - the Broker, ONCE, complete: `kn broker create --class RabbitMQBroker --broker-config
+#     ... --retry ... --backoff-policy ... --backoff-delay ... --dl-sink ...`. A
+#     RabbitMQBroker's spec is immutable: on a re-run an existing Broker is compared with
+#     eventing/broker.yaml and left alone if it matches; if not, the run stops and says how
+#     to delete and recreate it (docs/cluster.md, "Changing the Broker"),
+#   - the SinkBinding (YAML), every other function, each Trigger with `kn trigger create`
+#     (`kn trigger update` without --broker on a re-run), or as YAML when it sets what kn
+#     has no flag for (annotations: parallelism, the dispatcher's resources), then the
+#     PingSource (YAML) whose sink, the outbox relay, now exists,
+#   - then waits until everything it deployed is Ready, and fails naming what is not.
 # TAG defaults to the commit (deploy/lib.sh); it becomes the image tag and DD_VERSION.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
@@ -64,27 +70,31 @@ $services
 EOF
 fi
 
-deploy_broker() {
+DEAD_LETTER=dead-letter
+
+deploy_broker_config() {
   local config name
   config="$(plan broker-config)" || die "cannot read the manifests"
   for name in $config; do
     say "RabbitmqBrokerConfig $name (YAML: kn has no command for it)"
     plan doc RabbitmqBrokerConfig "$name" | kc_stdin "RabbitmqBrokerConfig $name" apply -f -
   done
-  if knq broker describe default --namespace "$NAMESPACE" >/dev/null 2>&1; then
-    say "Broker default exists (its class and config cannot change)"
-  else
-    say "Broker default"
-    plan_args broker-create-args default
-    knc broker create "${ARGS[@]}"
-  fi
 }
 
-# The delivery spec once its dead-letter sink exists (kn looks the sink up).
-deploy_broker_delivery() {
-  say "Broker default: delivery (retries, backoff, dead-letter sink)"
-  plan_args broker-update-args default
-  knc broker update "${ARGS[@]}"
+# The Broker is created once with its whole delivery spec; its spec can never be updated.
+deploy_broker() {
+  local live differences
+  if live="$(kq get broker default --namespace "$NAMESPACE" -o json 2>/dev/null)"; then
+    if differences="$(printf '%s' "$live" | plan broker-drift default)"; then
+      say "Broker default exists and matches eventing/broker.yaml"
+      return 0
+    fi
+    printf '%s\n' "$differences" >&2
+    die "Broker default differs from eventing/broker.yaml, and a RabbitMQBroker's spec cannot be changed in place. Delete and recreate it (docs/cluster.md, 'Changing the Broker'): kn broker delete default -n $NAMESPACE, then run this again"
+  fi
+  say "Broker default (class, config, retries, backoff, dead-letter sink: all at once)"
+  plan_args broker-create-args default
+  knc broker create "${ARGS[@]}"
 }
 
 deploy_services() {
@@ -103,13 +113,13 @@ deploy_triggers() {
     mode="${ARGS[0]}"
     name="${ARGS[1]}"
     if [ "$mode" = kn ]; then
-      ARGS=("${ARGS[@]:2}")
       if knq trigger describe "$name" --namespace "$NAMESPACE" >/dev/null 2>&1; then
-        say "Trigger $name exists: kn trigger update"
+        say "Trigger $name exists: kn trigger update (its broker and filter cannot change)"
+        plan_args trigger-update-args "$name"
         knc trigger update "${ARGS[@]}"
       else
         say "Trigger $name"
-        knc trigger create "${ARGS[@]}"
+        knc trigger create "${ARGS[@]:2}"
       fi
     else
       say "Trigger $name (YAML: it sets what kn has no flag for)"
@@ -128,18 +138,23 @@ if [ "$BUILD" = 1 ]; then
 fi
 
 if [ "$ALL" = 1 ]; then
+  deploy_broker_config
+  deploy_services "$DEAD_LETTER"
   deploy_broker
   say "SinkBinding (K_SINK for publishing functions)"
   kc apply -f "$ACOUGUE_REPO/knative/sinkbinding.yaml"
-fi
-deploy_services "${NAMES[@]}"
-if [ "$ALL" = 1 ]; then
-  deploy_broker_delivery
-  say "PingSources (the outbox sweeps)"
-  kc apply -f "$ACOUGUE_REPO/knative/pingsources.yaml"
+  OTHERS=()
+  for name in "${NAMES[@]}"; do
+    [ "$name" = "$DEAD_LETTER" ] || OTHERS+=("$name")
+  done
+  deploy_services "${OTHERS[@]}"
   deploy_triggers
+  say "PingSource (the outbox relay's minute)"
+  kc apply -f "$ACOUGUE_REPO/knative/pingsources.yaml"
+  verify_ready
   say "Deployed. kn service list -n $NAMESPACE; kn trigger list -n $NAMESPACE"
 else
+  deploy_services "${NAMES[@]}"
   say "Deployed ${NAMES[*]} at $TAG; the other functions are untouched."
   note "Roll back one: deploy/rollback.sh NAME   (kn service update NAME --traffic REVISION=100)"
 fi

@@ -245,3 +245,41 @@ put_secret() {
   kubectl --context "$KUBE_CONTEXT" create secret generic "$name" --namespace "$namespace" \
     ${from[@]+"${from[@]}"} --dry-run=client -o yaml | kubectl --context "$KUBE_CONTEXT" apply -f -
 }
+
+# -- is everything up? ---------------------------------------------------------------------------
+# Namespaces this deployment installs or runs in: a Pending pod in any of them is a cluster
+# too small for what was deployed (docs/cluster.md, "What the cluster needs").
+READY_NAMESPACES="kube-system knative-serving kourier-system knative-eventing cert-manager rabbitmq-system $NAMESPACE"
+# Kinds in acougue-system that report a Ready condition once they work.
+READY_KINDS="ksvc broker trigger pingsource sinkbinding"
+
+# verify_ready: wait for every deployed object to be Ready and no pod to be Pending; on
+# failure, say which and why instead of "Done".
+verify_ready() {
+  local kind pending="" ns not_ready="" names
+  say "Waiting for everything deployed to be Ready"
+  for kind in $READY_KINDS; do
+    if ! kc wait "$kind" --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=300s; then
+      not_ready="$not_ready $kind"
+    fi
+  done
+  if is_dry_run; then
+    note "(dry run: would fail naming any object not Ready and any Pending pod)"
+    return 0
+  fi
+  for ns in $READY_NAMESPACES; do
+    names="$(kubectl --context "$KUBE_CONTEXT" get pods --namespace "$ns" \
+      --field-selector=status.phase=Pending -o name 2>/dev/null || true)"
+    if [ -n "$names" ]; then
+      pending="$pending $ns:$(printf '%s' "$names" | tr '\n' ' ')"
+    fi
+  done
+  if [ -n "$not_ready" ] || [ -n "$pending" ]; then
+    kubectl --context "$KUBE_CONTEXT" get ksvc,broker,trigger,pingsource,sinkbinding \
+      --namespace "$NAMESPACE" >&2 || true
+    [ -z "$pending" ] || warn "Pending pods (too little CPU or memory for their requests?):$pending"
+    [ -z "$not_ready" ] || warn "not Ready:$not_ready"
+    die "the deployment is not healthy: see above (kubectl describe pod ... -n ...; docs/cluster.md, 'When something is not Ready')"
+  fi
+  say "Everything deployed is Ready; no pod is Pending"
+}

@@ -12,6 +12,7 @@ several commands' arguments ("records") each end with an empty argument.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,8 @@ DB_SECRET = re.compile(r"^acougue-db-(?P<domain>[a-z]+)$")
 KN_TRIGGER_SPEC = {"broker", "filter", "subscriber"}
 KN_TRIGGER_METADATA = {"name", "namespace"}
 PARALLELISM = "rabbitmq.eventing.knative.dev/parallelism"
+BROKER_CLASS = "eventing.knative.dev/broker.class"
+PUBLISHES = "acougue.dev/publishes"
 
 
 class PlanError(RuntimeError):
@@ -147,26 +150,24 @@ class Plan:
             f"tags.datadoghq.com/version={tag}",
         ]
 
-    def broker_args(self, name: str = "default", *, create: bool = True) -> list[str]:
-        """`kn broker create` (class, config) or `kn broker update` (delivery) arguments.
+    def broker_args(self, name: str = "default") -> list[str]:
+        """`kn broker create` arguments: class, config and the whole delivery spec.
 
-        Created first without its delivery spec, because kn looks the dead-letter sink up
-        and that Service is deployed after the Broker; updated with it once it exists.
+        A RabbitMQBroker's spec is immutable (eventing-rabbitmq's webhook refuses any change
+        on update), so the Broker is created once, complete. kn resolves `--dl-sink
+        ksvc:NAME` when it runs: the dead-letter Service must be deployed first.
         """
         doc = self.find("Broker", name, "eventing.knative.dev")
         broker = self.topology.broker(name)
         spec = doc.body.get("spec", {})
-        args = [name, "--namespace", self._namespace(doc)]
-        if create:
-            args += ["--class", broker.broker_class]
-            config = spec.get("config")
-            if config:
-                namespace = config.get("namespace", self._namespace(doc))
-                args += [
-                    "--broker-config",
-                    f"{config['apiVersion']}:{config['kind']}:{config['name']}:{namespace}",
-                ]
-            return args
+        args = [name, "--namespace", self._namespace(doc), "--class", broker.broker_class]
+        config = spec.get("config")
+        if config:
+            namespace = config.get("namespace", self._namespace(doc))
+            args += [
+                "--broker-config",
+                f"{config['apiVersion']}:{config['kind']}:{config['name']}:{namespace}",
+            ]
         delivery = spec.get("delivery") or {}
         for key, flag in (
             ("retry", "--retry"),
@@ -180,6 +181,26 @@ class Plan:
         if dls:
             args += ["--dl-sink", self._sink(dls, doc)]
         return args
+
+    def broker_drift(self, live: dict[str, Any], name: str = "default") -> list[str]:
+        """How the Broker in the cluster differs from the manifest (empty: it does not).
+
+        Only what the manifest sets is compared (the cluster adds defaults). A difference
+        cannot be applied in place: the Broker must be deleted and created again.
+        """
+        doc = self.find("Broker", name, "eventing.knative.dev")
+        want_spec, live_spec = doc.body.get("spec", {}), live.get("spec", {})
+        found: list[str] = []
+        want_class = self.topology.broker(name).broker_class
+        live_class = live.get("metadata", {}).get("annotations", {}).get(BROKER_CLASS)
+        if live_class != want_class:
+            found.append(f"class: {live_class!r} in the cluster, {want_class!r} in the manifest")
+        for section in ("config", "delivery"):
+            for key, value in _flatten(want_spec.get(section) or {}, section):
+                live_value = _lookup(live_spec, key)
+                if str(live_value) != str(value):
+                    found.append(f"{key}: {live_value!r} in the cluster, {value!r} in the manifest")
+        return found
 
     def broker_config_names(self, name: str = "default") -> list[str]:
         """The broker's config object (RabbitmqBrokerConfig), applied as YAML: kn has no verb."""
@@ -205,13 +226,17 @@ class Plan:
         )
         return "kn" if simple else "yaml"
 
-    def trigger_args(self, name: str) -> list[str]:
-        """`kn trigger create|update` arguments; only for Triggers in `kn` mode."""
+    def trigger_args(self, name: str, *, update: bool = False) -> list[str]:
+        """`kn trigger create` arguments, or `kn trigger update` ones for an existing Trigger:
+        kn registers --broker on create only, and a Trigger's broker cannot change anyway
+        (Eventing's webhook; its filter neither, under eventing-rabbitmq's)."""
         if self.trigger_mode(name) != "kn":
             raise PlanError(f"Trigger {name} has settings kn has no flag for: apply its YAML")
         doc = self.find("Trigger", name, "eventing.knative.dev")
         spec = doc.body["spec"]
-        args = [name, "--namespace", self._namespace(doc), "--broker", str(spec["broker"])]
+        args = [name, "--namespace", self._namespace(doc)]
+        if not update:
+            args += ["--broker", str(spec["broker"])]
         for key, value in sorted(spec.get("filter", {}).get("attributes", {}).items()):
             args += ["--filter", f"{key}={value}"]
         args += ["--sink", self._sink(spec["subscriber"], doc)]
@@ -237,6 +262,101 @@ class Plan:
         if not ref and destination.get("uri"):
             return str(destination["uri"])
         raise PlanError(f"{doc.path}: {doc.kind} {doc.name}: kn cannot express sink {destination}")
+
+
+def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(inner, f"{prefix}.{key}")
+    else:
+        yield prefix, value
+
+
+def _lookup(body: dict[str, Any], dotted: str) -> Any:
+    current: Any = body
+    for part in dotted.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _ready(obj: dict[str, Any]) -> bool:
+    conditions = obj.get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _has_sink(revision: dict[str, Any]) -> bool:
+    containers = revision.get("spec", {}).get("containers", [])
+    return any(
+        v.get("name") == "K_SINK" and v.get("value") for c in containers for v in c.get("env", [])
+    )
+
+
+def rollback_target(
+    service: dict[str, Any], revisions: list[dict[str, Any]], wanted: str | None
+) -> tuple[str, list[str]]:
+    """The revision to send all of a Service's traffic to, and notes on what was passed over.
+
+    Refused: a revision that is not Ready, one of another Service, and — for a function that
+    publishes — one made before the SinkBinding gave it K_SINK (it would write events it can
+    never send). With traffic split between revisions there is no single "current" one to go
+    back from: a target must be named.
+    """
+    name = str(service.get("metadata", {}).get("name", ""))
+    publishes = service.get("metadata", {}).get("labels", {}).get(PUBLISHES) == "true"
+    ordered = sorted(
+        (
+            r
+            for r in revisions
+            if r.get("metadata", {}).get("labels", {}).get("serving.knative.dev/service") == name
+        ),
+        key=lambda r: (str(r["metadata"].get("creationTimestamp", "")), r["metadata"]["name"]),
+    )
+    by_name = {str(r["metadata"]["name"]): r for r in ordered}
+
+    def refusal(revision: dict[str, Any]) -> str | None:
+        rev = str(revision["metadata"]["name"])
+        if not _ready(revision):
+            return f"{rev} is not Ready"
+        if publishes and not _has_sink(revision):
+            return (
+                f"{rev} has no K_SINK (made before the SinkBinding): its events would stay unsent"
+            )
+        return None
+
+    if wanted is not None:
+        if wanted not in by_name:
+            raise PlanError(f"{name} has no revision {wanted}")
+        reason = refusal(by_name[wanted])
+        if reason:
+            raise PlanError(f"refused: {reason}")
+        return wanted, []
+    serving = [
+        str(t["revisionName"])
+        for t in service.get("status", {}).get("traffic", [])
+        if t.get("percent") and t.get("revisionName")
+    ]
+    if len(set(serving)) != 1:
+        split = ", ".join(
+            f"{t.get('revisionName')}={t.get('percent')}%"
+            for t in service.get("status", {}).get("traffic", [])
+        )
+        raise PlanError(
+            f"{name}'s traffic is split ({split or 'none'}): name the revision to roll back to"
+        )
+    current = serving[0]
+    if current not in by_name:
+        raise PlanError(f"{name} serves {current}, which is not among its revisions")
+    notes: list[str] = []
+    older = [r for r in ordered if r["metadata"]["name"] != current]
+    older = older[: [str(r["metadata"]["name"]) for r in ordered].index(current)]
+    for revision in reversed(older):
+        reason = refusal(revision)
+        if reason is None:
+            return str(revision["metadata"]["name"]), notes
+        notes.append(f"passed over: {reason}")
+    raise PlanError(f"{name} has no Ready revision older than {current} to roll back to")
 
 
 def _emit_args(args: Sequence[str]) -> None:
@@ -270,9 +390,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     apply.add_argument("tag")
     apply.add_argument("names", nargs="+")
-    for verb in ("create", "update"):
-        broker = sub.add_parser(f"broker-{verb}-args", help=f"kn broker {verb} arguments")
-        broker.add_argument("name", nargs="?", default="default")
+    broker = sub.add_parser("broker-create-args", help="kn broker create arguments")
+    broker.add_argument("name", nargs="?", default="default")
+    drift = sub.add_parser(
+        "broker-drift", help="how the live Broker (JSON on stdin) differs; exit 3 if it does"
+    )
+    drift.add_argument("name", nargs="?", default="default")
+    update = sub.add_parser("trigger-update-args", help="kn trigger update arguments")
+    update.add_argument("name")
+    target = sub.add_parser(
+        "rollback-target", help="the revision to roll back to (ksvc and revisions JSON files)"
+    )
+    target.add_argument("service_json", type=Path)
+    target.add_argument("revisions_json", type=Path)
+    target.add_argument("revision", nargs="?")
     config = sub.add_parser("broker-config", help="names of the broker's RabbitmqBrokerConfig")
     config.add_argument("name", nargs="?", default="default")
     sub.add_parser(
@@ -295,8 +426,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             _emit_lines(plan.db_domains())
         elif command == "service-apply-args":
             _emit_records([plan.service_apply_args(name, args.tag) for name in args.names])
-        elif command in ("broker-create-args", "broker-update-args"):
-            _emit_args(plan.broker_args(args.name, create=command == "broker-create-args"))
+        elif command == "broker-create-args":
+            _emit_args(plan.broker_args(args.name))
+        elif command == "broker-drift":
+            differences = plan.broker_drift(json.load(sys.stdin), args.name)
+            _emit_lines(differences)
+            return 3 if differences else 0
+        elif command == "trigger-update-args":
+            _emit_args(plan.trigger_args(args.name, update=True))
+        elif command == "rollback-target":
+            service = json.loads(args.service_json.read_text(encoding="utf-8"))
+            revisions = json.loads(args.revisions_json.read_text(encoding="utf-8"))
+            chosen, notes = rollback_target(service, revisions.get("items", []), args.revision)
+            for line in notes:
+                print(f"deploy.plan: {line}", file=sys.stderr)
+            _emit_lines([chosen])
         elif command == "broker-config":
             _emit_lines(plan.broker_config_names(args.name))
         elif command == "trigger-records":

@@ -5,7 +5,10 @@
 #   deploy/rollback.sh [--dry-run] SERVICE --latest     # undo: the newest revision again
 #
 # Runs `kn service update SERVICE --traffic REVISION=100`. No new revision is made and no
-# other function changes. The pin lasts until the next deploy of SERVICE
+# other function changes. Refused targets: a revision that is not Ready; for a function
+# that publishes, one made before the SinkBinding gave it K_SINK (its events would never
+# leave its outbox). With no REVISION, the newest older revision that passes is taken; when
+# the traffic is split between revisions there is no single current one, so name it. The pin lasts until the next deploy of SERVICE
 # (deploy/kn-deploy.sh SERVICE), whose manifest sends traffic to the latest revision.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
@@ -62,29 +65,20 @@ if [ "$LATEST" = 1 ]; then
   exit 0
 fi
 
-if [ -z "$REVISION" ]; then
-  if is_dry_run; then
-    REVISION="$SERVICE-<previous>"
-    note "(dry run: the previous revision would be read from the cluster)"
-  else
-    current="$(kubectl --context "$KUBE_CONTEXT" get ksvc "$SERVICE" --namespace "$NAMESPACE" \
-      -o 'jsonpath={.status.traffic[0].revisionName}')"
-    revisions="$(kubectl --context "$KUBE_CONTEXT" get revisions --namespace "$NAMESPACE" \
-      -l "serving.knative.dev/service=$SERVICE" --sort-by=.metadata.creationTimestamp \
-      -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}')"
-    previous=""
-    while read -r revision; do
-      if [ "$revision" = "$current" ]; then
-        break
-      fi
-      previous="$revision"
-    done <<EOF
-$revisions
-EOF
-    [ -n "$previous" ] || die "$SERVICE has no revision older than $current (kn revision list -s $SERVICE -n $NAMESPACE)"
-    REVISION="$previous"
-    note "$SERVICE serves $current; rolling back to $REVISION"
-  fi
+if is_dry_run; then
+  REVISION="${REVISION:-$SERVICE-<previous>}"
+  note "(dry run: the target would be read from the cluster and checked: Ready, K_SINK, traffic)"
+else
+  facts="$(mktemp -d)"
+  trap 'rm -rf "$facts"' EXIT
+  kubectl --context "$KUBE_CONTEXT" get ksvc "$SERVICE" --namespace "$NAMESPACE" -o json \
+    >"$facts/service.json" || die "no Knative Service $SERVICE in the cluster"
+  kubectl --context "$KUBE_CONTEXT" get revisions --namespace "$NAMESPACE" \
+    -l "serving.knative.dev/service=$SERVICE" -o json >"$facts/revisions.json" ||
+    die "cannot list the revisions of $SERVICE"
+  REVISION="$(plan rollback-target "$facts/service.json" "$facts/revisions.json" ${REVISION:+"$REVISION"})" ||
+    die "no rollback of $SERVICE (kn revision list -s $SERVICE -n $NAMESPACE)"
+  note "$SERVICE: rolling back to $REVISION"
 fi
 
 say "$SERVICE: all traffic to $REVISION"

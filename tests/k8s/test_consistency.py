@@ -114,7 +114,12 @@ def test_service_follows_the_conventions(doc: Doc) -> None:
         key = f"tags.datadoghq.com/{tag}"
         assert labels.get(key) == tlabels.get(key) == env[var].get("value"), f"{key} / {var}"
     assert env["DD_SERVICE"]["value"] == name
-    assert env["DD_AGENT_HOST"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.hostIP"}}
+    assert "valueFrom" not in env["DD_AGENT_HOST"], "Knative refuses fieldRef by default"
+    # Fenced: only the gateway is reachable from outside the cluster.
+    visibility = labels.get("networking.knative.dev/visibility")
+    assert visibility == (None if name == "gateway" else "cluster-local"), "visibility"
+    pod = template["spec"]
+    assert pod["automountServiceAccountToken"] is False, "no function calls the Kubernetes API"
     # The function, its image (one per domain), its schema's credentials.
     match = IMAGE.match(box["image"])
     assert match, f"image {box['image']} is not kind.local/acougue/<domain>:dev"
@@ -157,6 +162,8 @@ def test_service_follows_the_conventions(doc: Doc) -> None:
     security = box["securityContext"]
     assert security["runAsNonRoot"] is True
     assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     assert security["capabilities"]["drop"] == ["ALL"]
     assert doc.body["spec"]["traffic"] == [{"latestRevision": True, "percent": 100}]
 
@@ -462,14 +469,21 @@ def test_postgres_is_a_statefulset_with_a_volume_claim_and_a_secret_password() -
     assert env["POSTGRES_DB"]["value"] == "acougue"
 
 
-def test_datadog_agent_takes_traces_on_the_host_port_functions_use() -> None:
+def test_datadog_agent_takes_traces_on_the_node_local_service_functions_use() -> None:
     (daemonset,) = of_kind("DaemonSet", "apps")
     box = daemonset.body["spec"]["template"]["spec"]["containers"][0]
-    ports = {
-        (p["containerPort"], p.get("hostPort"), p.get("protocol", "TCP")) for p in box["ports"]
-    }
-    assert (8126, 8126, "TCP") in ports
-    assert (8125, 8125, "UDP") in ports
+    ports = {(p["name"], p["containerPort"], p.get("protocol", "TCP")) for p in box["ports"]}
+    assert {("traceport", 8126, "TCP"), ("dogstatsdport", 8125, "UDP")} <= ports
+    assert not [p for p in box["ports"] if "hostPort" in p], "no host port: the Service is local"
+    (service,) = [d for d in of_kind("Service", "") if d.namespace == "datadog"]
+    assert service.body["spec"]["internalTrafficPolicy"] == "Local", "the Agent of the pod's node"
+    labels = daemonset.body["spec"]["template"]["metadata"]["labels"]
+    assert service.body["spec"]["selector"].items() <= labels.items()
+    served = {(p["port"], p.get("protocol", "TCP")) for p in service.body["spec"]["ports"]}
+    assert {(8126, "TCP"), (8125, "UDP")} <= served
+    address = f"{service.name}.{service.namespace}.svc.cluster.local"
+    for doc in knative_services():
+        assert env_of(doc)["DD_AGENT_HOST"] == {"name": "DD_AGENT_HOST", "value": address}, doc.name
     env = {v["name"]: v for v in box["env"]}
     assert env["DD_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "datadog-secret"
     assert env["DD_APM_NON_LOCAL_TRAFFIC"]["value"] == "true"

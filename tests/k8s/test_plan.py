@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from deploy.plan import Plan, PlanError, main
+from deploy.plan import Plan, PlanError, main, rollback_target
 from tests.k8s.support import REPO
 
 SERVICE = """
@@ -96,25 +97,49 @@ def test_triggers_kn_can_express_use_kn_and_the_others_yaml(repo: Path) -> None:
         "--sink",
         "ksvc:stock",
     ]
+    # kn registers --broker on `trigger create` only; a Trigger's broker cannot change.
+    assert plan.trigger_args("plain", update=True) == [
+        "plain",
+        "--namespace",
+        "acougue-system",
+        "--filter",
+        "source=/acougue/x",
+        "--filter",
+        "type=com.acougue.sale.paid",
+        "--sink",
+        "ksvc:stock",
+    ]
     with pytest.raises(PlanError, match="kn has no flag"):
         plan.trigger_args("parallel")
     assert yaml.safe_load(plan.document_yaml("Trigger", "parallel"))["metadata"]["annotations"]
 
 
-def test_broker_flags_follow_its_delivery_spec(repo: Path) -> None:
+def test_the_broker_is_created_once_with_its_whole_delivery_spec(repo: Path) -> None:
+    """A RabbitMQBroker's spec is immutable: no `kn broker update` can add the delivery later."""
     plan = Plan(repo)
-    created = plan.broker_args("default")
-    assert created == ["default", "--namespace", "acougue-system", "--class", "RabbitMQBroker"]
-    updated = plan.broker_args("default", create=False)
-    assert updated == [
+    assert plan.broker_args("default") == [
         "default",
         "--namespace",
         "acougue-system",
+        "--class",
+        "RabbitMQBroker",
         "--retry",
         "3",
         "--dl-sink",
         "http://sink.example/",
     ]
+
+
+def test_a_broker_that_differs_from_its_manifest_is_reported(repo: Path) -> None:
+    plan = Plan(repo)
+    live = yaml.safe_load(BROKER)
+    live["spec"]["delivery"]["backoffPolicy"] = "exponential"  # a default the cluster adds
+    assert plan.broker_drift(live) == []
+    live["spec"]["delivery"]["retry"] = 5
+    (difference,) = plan.broker_drift(live)
+    assert "delivery.retry" in difference
+    live["metadata"]["annotations"]["eventing.knative.dev/broker.class"] = "MTChannelBasedBroker"
+    assert len(plan.broker_drift(live)) == 2
 
 
 def test_service_apply_sets_the_image_tag_and_version(repo: Path) -> None:
@@ -154,3 +179,78 @@ def test_records_end_with_an_empty_argument(capsys: pytest.CaptureFixture[str]) 
     records = out.split("\0\0")
     assert records[-1] == ""
     assert [r.split("\0")[0] for r in records[:-1]] == ["auth", "gateway"]
+
+
+def _revision(name: str, n: int, *, ready: bool = True, sink: bool = True) -> dict[str, Any]:
+    env = [{"name": "K_SINK", "value": "http://default-broker-ingress"}] if sink else []
+    return {
+        "metadata": {
+            "name": f"{name}-{n:05d}",
+            "creationTimestamp": f"2026-12-0{n}T10:00:00Z",
+            "labels": {"serving.knative.dev/service": name},
+        },
+        "spec": {"containers": [{"env": [{"name": "DD_ENV", "value": "kind"}, *env]}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def _ksvc(name: str, traffic: dict[int, int], *, publishes: bool = True) -> dict[str, Any]:
+    labels = {"acougue.dev/publishes": "true"} if publishes else {}
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "status": {
+            "traffic": [
+                {"revisionName": f"{name}-{n:05d}", "percent": p} for n, p in traffic.items()
+            ]
+        },
+    }
+
+
+def test_rollback_goes_to_the_newest_older_revision_that_is_ready_and_can_publish() -> None:
+    revisions = [
+        _revision("sale", 1),
+        _revision("sale", 2, sink=False),  # before the SinkBinding: no K_SINK
+        _revision("sale", 3, ready=False),
+        _revision("sale", 4),
+        _revision("other", 5),
+    ]
+    chosen, notes = rollback_target(_ksvc("sale", {4: 100}), revisions, None)
+    assert chosen == "sale-00001"
+    assert len(notes) == 2
+    assert "not Ready" in notes[0]
+    assert "K_SINK" in notes[1]
+    # A function that publishes nothing needs no K_SINK.
+    quiet, _ = rollback_target(_ksvc("sale", {4: 100}, publishes=False), revisions, None)
+    assert quiet == "sale-00002"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [
+        ("sale-00002", "K_SINK"),
+        ("sale-00003", "not Ready"),
+        ("other-00005", "no revision"),
+    ],
+)
+def test_rollback_refuses_a_named_revision_that_would_break(wanted: str, message: str) -> None:
+    revisions = [
+        _revision("sale", 1),
+        _revision("sale", 2, sink=False),
+        _revision("sale", 3, ready=False),
+        _revision("sale", 4),
+        _revision("other", 5),
+    ]
+    with pytest.raises(PlanError, match=message):
+        rollback_target(_ksvc("sale", {4: 100}), revisions, wanted)
+    assert rollback_target(_ksvc("sale", {4: 100}), revisions, "sale-00001")[0] == "sale-00001"
+
+
+def test_rollback_with_split_traffic_asks_which_revision() -> None:
+    revisions = [_revision("sale", 1), _revision("sale", 2), _revision("sale", 3)]
+    with pytest.raises(PlanError, match="split"):
+        rollback_target(_ksvc("sale", {2: 50, 3: 50}), revisions, None)
+    assert rollback_target(_ksvc("sale", {2: 50, 3: 50}), revisions, "sale-00001")[0] == (
+        "sale-00001"
+    )
+    with pytest.raises(PlanError, match="no Ready revision older"):
+        rollback_target(_ksvc("sale", {1: 100}), revisions, None)
