@@ -135,6 +135,9 @@ class System:
             if name in os.environ and name not in RUNNER_OWNED:
                 continue  # the manifest's value is a default: the shop's own setting wins
             env[name] = _CLUSTER_URL.sub(lambda m: self.urls[m.group(1)], value)
+        # The cluster's node-local Agent Service is, here, an Agent on this machine.
+        if "DD_AGENT_HOST" in svc.env:
+            env["DD_AGENT_HOST"] = os.environ.get("DD_AGENT_HOST", "127.0.0.1")
         for name, ref in svc.secret_env.items():
             secret = self._secrets.get((ref.secret, ref.key))
             if secret is None and not ref.optional:
