@@ -9,6 +9,7 @@ function scale to zero.
 from __future__ import annotations
 
 import logging
+import time
 
 import functions_framework.aio
 import psycopg
@@ -23,6 +24,7 @@ from shared.db.pool import LazyPool
 from shared.errors import Problem
 from shared.events.envelope import PING_TYPE
 from shared.logs import configure_logging
+from shared.metrics import metrics
 from shared.publisher import Publisher
 from shared.subscriber import parse_cloud_event
 
@@ -62,13 +64,29 @@ async def _answer(request: Request) -> Response:
 
 @functions_framework.aio.http
 async def outbox_relay(request: Request) -> Response:
+    started = time.perf_counter()
     try:
-        return await _answer(request)
+        response = await _answer(request)
     except Problem as problem:
-        return problem.response()
+        response = problem.response()
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
         log.warning("database unavailable", exc_info=True)
-        return Problem(503, "The database is unavailable; the next ping sweeps again.").response()
+        response = Problem(
+            503, "The database is unavailable; the next ping sweeps again."
+        ).response()
     except Exception:
         log.exception("outbox sweep failed")
-        return Problem(500, "The sweep failed; the next ping tries again.").response()
+        response = Problem(500, "The sweep failed; the next ping tries again.").response()
+    if request.url.path not in tracing.PROBE_ROUTES:
+        _observe(response.status_code, round((time.perf_counter() - started) * 1000, 2))
+    return response
+
+
+def _observe(status: int, duration_ms: float) -> None:
+    """The same request metrics as every function (kind `sweep`); the first is the cold start."""
+    tags = {"kind": "sweep", "status_class": f"{status // 100}xx"}
+    sink = metrics()
+    sink.increment("requests", tags=tags)
+    sink.distribution("request.duration", duration_ms, tags)
+    if sink.first_request("sweep"):
+        tracing.entry_span().tag({tracing.COLD_START_TAG: "true"})
