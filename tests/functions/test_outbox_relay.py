@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
+import psycopg.sql
 import pytest
 from pydantic import SecretStr
 
@@ -43,9 +44,19 @@ def sink() -> Iterator[tuple[RecordingSink, str]]:
 
 @pytest.fixture
 async def clean_outboxes(database: ProvisionedDatabase) -> None:
+    """Every domain's outbox empty: the relay sweeps them all, and the session's database
+    keeps what other tests left unpublished."""
     async with await psycopg.AsyncConnection.connect(database.admin_dsn, autocommit=True) as conn:
-        for domain in WRITERS:
-            await conn.execute(f"TRUNCATE {domain}.outbox")
+        rows = await (
+            await conn.execute(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relname = 'outbox' AND c.relkind = 'r'"
+            )
+        ).fetchall()
+        for (schema,) in rows:
+            await conn.execute(
+                psycopg.sql.SQL("TRUNCATE {}").format(psycopg.sql.Identifier(schema, "outbox"))
+            )
 
 
 def _writer(database: ProvisionedDatabase, domain: str) -> Runtime:
