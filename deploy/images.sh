@@ -45,6 +45,13 @@ need_python
 
 ARCHIVES="$(mktemp -d)"
 trap 'rm -rf "$ARCHIVES"' EXIT
+# Where Docker can (28 and newer), the archive is cut to this machine's platform: kind
+# imports it with --all-platforms, which fails on an index whose other platforms' content
+# is absent (a pulled base image's, under the containerd image store).
+SAVE_PLATFORM=()
+if ! is_dry_run && docker image save --help 2>/dev/null | grep -q -e '--platform'; then
+  SAVE_PLATFORM=(--platform "linux/$(docker version --format '{{.Server.Arch}}')")
+fi
 targets="$(plan build-targets ${NAMES[@]+"${NAMES[@]}"})" || die "cannot read the manifests"
 while read -r repo domain; do
   [ -n "$repo" ] || continue
@@ -55,7 +62,7 @@ while read -r repo domain; do
     --tag "$repo:$TAG" --tag "$repo:dev" \
     "$ACOUGUE_REPO"
   archive="$ARCHIVES/${repo##*/}-$TAG.tar"
-  run docker save --output "$archive" "$repo:$TAG" "$repo:dev"
+  run docker save ${SAVE_PLATFORM[@]+"${SAVE_PLATFORM[@]}"} --output "$archive" "$repo:$TAG" "$repo:dev"
   run kind load image-archive --name "$CLUSTER_NAME" "$archive"
   run rm -f "$archive"
 done <<EOF
