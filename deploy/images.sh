@@ -49,8 +49,11 @@ trap 'rm -rf "$ARCHIVES"' EXIT
 # imports it with --all-platforms, which fails on an index whose other platforms' content
 # is absent (a pulled base image's, under the containerd image store).
 SAVE_PLATFORM=()
-if ! is_dry_run && docker image save --help 2>/dev/null | grep -q -e '--platform'; then
-  SAVE_PLATFORM=(--platform "linux/$(docker version --format '{{.Server.Arch}}')")
+if ! is_dry_run; then
+  save_help="$(docker image save --help 2>/dev/null || true)"
+  case "$save_help" in
+  *--platform*) SAVE_PLATFORM=(--platform "linux/$(docker version --format '{{.Server.Arch}}')") ;;
+  esac
 fi
 targets="$(plan build-targets ${NAMES[@]+"${NAMES[@]}"})" || die "cannot read the manifests"
 while read -r repo domain; do

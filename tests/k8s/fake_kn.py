@@ -22,7 +22,15 @@ path or a dotted name) whose `admit(kind, old, new) -> str | None` is asked befo
 (kind: Service, Broker, Trigger or PingSource; old is None on create; objects as stored, with
 "name" and "namespace"); a string is the refusal, printed as kn prints an API error, exit 1.
 FAKE_KN_LOG, when set, gets every call's argv as one JSON list per line. Deterministic and offline;
-revisions are NAME-00001, NAME-00002...; waiting always succeeds at once.
+revisions are NAME-00001, NAME-00002...; waiting always succeeds at once, unless a hook says why
+the new revision can never become Ready.
+
+The state file may hold more than kn's kinds (tests/k8s/fake_cluster.py keeps kubectl's, kind's
+and docker's there too): those keys are kept as they are. A Service is kept with its manifest's
+pod spec and template annotations, and the admission hook gets it also as the Kubernetes object
+kn sends (apiVersion, kind, metadata, spec), which is what Serving's webhook validates.
+ON_NEW_REVISION and REVISION_FAILURE are hooks for a wrapper that models the cluster's controllers
+(fake_cluster.py: the SinkBinding's K_SINK, images the node has, Secrets a revision needs).
 """
 
 from __future__ import annotations
@@ -39,8 +47,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 DATA = Path(__file__).resolve().parent / "upstream" / "kn-1.22.json"
 ROOT = "kn"
@@ -417,10 +423,14 @@ class Cluster:
     def __init__(self, path: Path) -> None:
         self.path = path
         loaded: Obj = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        self.state: Obj = {kind: loaded.get(kind, {}) for kind in KINDS}
+        # Keys that are not kn's (fake_cluster.py's kubectl, kind and docker state) are kept.
+        self.state: Obj = {**loaded, **{kind: loaded.get(kind, {}) for kind in KINDS}}
 
     def save(self) -> None:
-        self.path.write_text(json.dumps(self.state, indent=1, sort_keys=True) + "\n", "utf-8")
+        """Write the state at once (a reader in a pipeline never sees half of it)."""
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(self.state, indent=1, sort_keys=True) + "\n", "utf-8")
+        os.replace(temporary, self.path)
 
     def objects(self, kind: str, namespace: str) -> dict[str, Obj]:
         found: dict[str, Obj] = self.state[kind].setdefault(namespace, {})
@@ -434,8 +444,8 @@ class Cluster:
 
     def put(self, kind: str, namespace: str, name: str, obj: Obj, *, create: bool) -> None:
         existing = self.objects(kind, namespace).get(name)
-        old = None if create else _named(existing, name, namespace)
-        refusal = admit(KINDS[kind][0], old, _named(obj, name, namespace))
+        old = None if create else _admitted_form(kind, existing, name, namespace)
+        refusal = admit(KINDS[kind][0], old, _admitted_form(kind, obj, name, namespace))
         if refusal:
             raise KnError(refusal)
         if create and existing is not None:
@@ -447,11 +457,24 @@ def _named(obj: Obj | None, name: str, namespace: str) -> Obj | None:
     return None if obj is None else {"name": name, "namespace": namespace, **obj}
 
 
+def _admitted_form(kind: str, obj: Obj | None, name: str, namespace: str) -> Obj | None:
+    """What the admission hook gets: the stored form, with name and namespace; for a Service
+    also the Kubernetes object kn sends (its spec is what Serving's webhook validates)."""
+    named = _named(obj, name, namespace)
+    if named is None or kind != "services" or not obj or "revisions" not in obj:
+        return named
+    body = render(kind, namespace, name, obj)
+    return {**named, **{k: v for k, v in body.items() if k != "status"}}
+
+
 def admit(kind: str, old: Obj | None, new: Obj | None) -> str | None:
     """Ask the FAKE_ADMISSION module, if any (None: allowed)."""
     where = os.environ.get(ADMISSION_ENV)
     if not where or new is None:
         return None
+    repo = str(Path(__file__).resolve().parents[2])  # a hook like tests.k8s.admission
+    if repo not in sys.path:
+        sys.path.append(repo)
     if where.endswith(".py") or os.sep in where:
         loader = importlib.util.spec_from_file_location("fake_kn_admission", where)
         if loader is None or loader.loader is None:
@@ -546,8 +569,10 @@ def _service_from_flags(inv: Invocation, namespace: str, current: Obj | None) ->
     template.setdefault("flags", {})
     traffic: list[Obj] = list(current["traffic"]) if current else [_LATEST]
     if p.has("filename"):
+        import yaml  # here: a process that never reads YAML (most calls) starts faster
+
         doc = yaml.safe_load(Path(p.get("filename")).read_text(encoding="utf-8")) or {}
-        meta, spec = doc.get("metadata", {}), doc.get("spec", {})
+        meta = doc.get("metadata", {})
         if name and meta.get("name") and name != meta["name"]:
             raise KnError(
                 f"provided service name '{name}' doesn't match name from file '{meta['name']}'"
@@ -555,18 +580,8 @@ def _service_from_flags(inv: Invocation, namespace: str, current: Obj | None) ->
         name = name or str(meta.get("name", ""))
         if not name:
             raise KnError("no service name provided in command parameter or file")
-        tmpl = spec.get("template", {})
-        box = (tmpl.get("spec", {}).get("containers") or [{}])[0]
-        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-        template = {
-            "image": str(box.get("image", "")),
-            "env": {str(e["name"]): e.get("value", e.get("valueFrom")) for e in box.get("env", [])},
-            "labels": {
-                str(k): str(v) for k, v in (tmpl.get("metadata", {}).get("labels") or {}).items()
-            },
-            "flags": {},
-        }
-        traffic = spec.get("traffic") or [_LATEST]
+        stored = service_from_manifest(doc)
+        labels, template, traffic = stored["labels"], stored["template"], stored["traffic"]
     if p.has("image"):
         template["image"] = p.get("image")
     template["env"] = _edit(template["env"], p.all("env"), "--env")
@@ -586,7 +601,51 @@ def _service_from_flags(inv: Invocation, namespace: str, current: Obj | None) ->
     return name, {"labels": labels, "template": template, "traffic": traffic}
 
 
+def service_from_manifest(doc: Obj) -> Obj:
+    """A Knative Service manifest in the stored form: labels, template (the first container's
+    image and env, the revision labels and annotations, the rest of the pod spec), traffic."""
+    meta, spec = doc.get("metadata", {}), doc.get("spec", {})
+    tmpl = spec.get("template", {})
+    pod: Obj = json.loads(json.dumps(tmpl.get("spec", {})))
+    boxes = pod.get("containers") or [{}]
+    box = boxes[0]
+    template: Obj = {
+        "image": str(box.pop("image", "")),
+        "env": {str(e["name"]): e.get("value", e.get("valueFrom")) for e in box.pop("env", [])},
+        "labels": {
+            str(k): str(v) for k, v in (tmpl.get("metadata", {}).get("labels") or {}).items()
+        },
+        "flags": {},
+    }
+    annotations = tmpl.get("metadata", {}).get("annotations") or {}
+    if annotations:
+        template["annotations"] = {str(k): str(v) for k, v in annotations.items()}
+    if pod:
+        template["pod"] = {**pod, "containers": boxes}
+    return {
+        "labels": {str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
+        "template": template,
+        "traffic": spec.get("traffic") or [_LATEST],
+    }
+
+
+def apply_service_manifest(cluster: Cluster, namespace: str, doc: Obj) -> tuple[str, str]:
+    """`kubectl apply` of a Knative Service (fake_cluster.py): stored as kn stores one, through
+    the same admission and revision rules; returns (name, created|changed|patched|unchanged)."""
+    name = str(doc.get("metadata", {}).get("name", ""))
+    current = cluster.objects("services", namespace).get(name)
+    want = service_from_manifest(doc)
+    applied = bool(current.get("applied", True)) if current else True
+    return name, _write_service(cluster, namespace, name, want, current, applied=applied)
+
+
 _LATEST: Obj = {"latestRevision": True, "percent": 100}
+# Hooks for a wrapper that models the cluster's controllers (tests/k8s/fake_cluster.py), each
+# called with (cluster, namespace, service name, stored service). ON_NEW_REVISION: after a write
+# that made a revision (the newest in "revisions"). REVISION_FAILURE: why the newest revision can
+# never become Ready (None: it can); a waiting kn then fails as kn does.
+ON_NEW_REVISION: list[Callable[[Cluster, str, str, Obj], None]] = []
+REVISION_FAILURE: list[Callable[[Cluster, str, str, Obj], str | None]] = []
 APPLY_WARNING = (
     "Warning: 'kn service apply' should be used only for services created by 'kn service apply'"
 )
@@ -605,6 +664,8 @@ def _write_service(
     if current is None:
         obj = {**want, "revisions": [f"{name}-00001"], "applied": applied, "url": _url(name, ns)}
         cluster.put("services", ns, name, obj, create=True)
+        for hook in ON_NEW_REVISION:
+            hook(cluster, ns, name, obj)
         return "created"
     same = {k: current[k] for k in ("labels", "template", "traffic")} == want
     if same:
@@ -615,6 +676,9 @@ def _write_service(
         revisions.append(f"{name}-{len(revisions) + 1:05d}")
     obj = {**current, **want, "revisions": revisions}
     cluster.put("services", ns, name, obj, create=False)
+    if new_revision:
+        for hook in ON_NEW_REVISION:
+            hook(cluster, ns, name, obj)
     return "changed" if new_revision else "patched"
 
 
@@ -643,13 +707,30 @@ def service_apply(cluster: Cluster, inv: Invocation, out: Out) -> None:
         out(obj["url"])
         return
     verb = "created" if result == "created" else "applied"
-    _done(inv, out, "Creating" if verb == "created" else "Applying", verb, name, ns, obj)
+    _done(cluster, inv, out, ("Creating" if verb == "created" else "Applying", verb), name, result)
 
 
-def _done(inv: Invocation, out: Out, doing: str, done: str, name: str, ns: str, obj: Obj) -> None:
+def _done(
+    cluster: Cluster, inv: Invocation, out: Out, verbs: tuple[str, str], name: str, result: str
+) -> None:
+    """kn's closing lines; with --wait (the default) the new revision must become Ready."""
+    doing, done = verbs
+    ns = _namespace(inv)
+    obj = cluster.get("services", ns, name)
     if not inv.parsed.is_true("wait", default=True):
         out(f"Service '{name}' {done} in namespace '{ns}'.")
         return
+    reasons = [
+        reason
+        for hook in REVISION_FAILURE
+        if result in ("created", "changed") and (reason := hook(cluster, ns, name, obj))
+    ]
+    if reasons:  # kn waits for the new revision, which fails: the write stays, kn exits 1
+        cluster.save()
+        out(f"{doing} service '{name}' in namespace '{ns}':\n")
+        raise KnError(
+            f"RevisionFailed: Revision {goq(_latest(obj))} failed with message: {reasons[0]}."
+        )
     out(f"{doing} service '{name}' in namespace '{ns}':\n\n  0.000s Ready to serve.\n")
     out(f"Service '{name}' {done} to latest revision '{_latest(obj)}' is available at URL:")
     out(obj["url"])
@@ -671,17 +752,10 @@ def service_create(cluster: Cluster, inv: Invocation, out: Out) -> None:
             f"cannot create service '{name}' in namespace '{ns}' because the service already "
             "exists and no --force option was given"
         )
-    _write_service(cluster, ns, name, want, current, applied=False)
+    result = _write_service(cluster, ns, name, want, current, applied=False)
     verb = "created" if current is None else "replaced"
-    _done(
-        inv,
-        out,
-        "Creating" if current is None else "Replacing",
-        verb,
-        name,
-        ns,
-        cluster.get("services", ns, name),
-    )
+    doing = "Creating" if current is None else "Replacing"
+    _done(cluster, inv, out, (doing, verb), name, result)
 
 
 def service_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
@@ -707,7 +781,7 @@ def service_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
             f"RevisionMissing: Revision {goq(missing[0])} referenced in traffic not found."
         )
     else:
-        _done(inv, out, "Updating", "updated", name, ns, obj)
+        _done(cluster, inv, out, ("Updating", "updated"), name, result)
 
 
 def _traffic(values: list[str]) -> list[Obj]:
@@ -739,6 +813,8 @@ def _describe(cluster: Cluster, inv: Invocation, kind: str, message: str, out: O
     if output == "url" and "url" in obj:
         out(obj["url"])
     elif output in ("yaml", "yml"):
+        import yaml
+
         out(yaml.safe_dump(render(kind, ns, name, obj), sort_keys=False).rstrip())
     elif output:
         out(json.dumps(render(kind, ns, name, obj), indent=2))
@@ -768,11 +844,13 @@ def render(kind: str, ns: str, name: str, obj: Obj) -> Obj:
             {"name": k, "value": v} if isinstance(v, str) else {"name": k, "valueFrom": v}
             for k, v in template["env"].items()
         ]
-        box = {"image": template["image"], "env": env}
-        spec = {
-            "template": {"metadata": {"labels": template["labels"]}, "spec": {"containers": [box]}},
-            "traffic": obj["traffic"],
-        }
+        pod: Obj = json.loads(json.dumps(template.get("pod") or {}))
+        boxes = pod.get("containers") or [{}]
+        pod["containers"] = [{**boxes[0], "image": template["image"], "env": env}, *boxes[1:]]
+        tmeta: Obj = {"labels": template["labels"]}
+        if template.get("annotations"):
+            tmeta["annotations"] = template["annotations"]
+        spec = {"template": {"metadata": tmeta, "spec": pod}, "traffic": obj["traffic"]}
         latest = _latest(obj)
         status |= {"url": obj["url"], "latestReadyRevisionName": latest}
         status["latestCreatedRevisionName"] = latest

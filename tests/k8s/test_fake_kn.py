@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.k8s import fake_kn
+from tests.k8s import fake_cluster, fake_kn
 from tests.k8s.support import REPO, versions
 from tests.k8s.test_scripts import _bare_path, commands, run_script
 
@@ -174,44 +174,18 @@ def test_every_kn_call_a_dry_run_prints_exists_in_kn_1_22(
     assert done.returncode == 0, f"the dry run stopped early:\n{done.stderr[-2000:]}"
 
 
-# A stand-in kubectl for the real run: `get KIND NAME -o json` answers from the fake's cluster
-# (NotFound otherwise), every other verb succeeds and reads what is piped to it.
-KUBECTL = """
-import json, os, sys
-from pathlib import Path
-sys.path.insert(0, {repo!r})
-from tests.k8s import fake_kn
-args = sys.argv[1:]
-if "get" not in args:
-    sys.stdin.read()
-    sys.exit(0)
-what = args[args.index("get") + 1 :]
-kinds = {{"broker": "brokers", "ksvc": "services", "trigger": "triggers"}}
-kind = kinds.get(what[0].rstrip("s")) if what else None
-name = what[1] if len(what) > 1 and not what[1].startswith("-") else ""
-ns = args[args.index("--namespace") + 1] if "--namespace" in args else "default"
-cluster = fake_kn.Cluster(Path(os.environ[fake_kn.STATE_ENV]))
-obj = cluster.objects(kind, ns).get(name) if kind and name else None
-if obj is None:
-    print(f"Error from server (NotFound): {{' '.join(what[:2])}} not found", file=sys.stderr)
-    sys.exit(1)
-print(json.dumps(fake_kn.render(kind, ns, name, obj)))
-"""
-
-
 def _cluster_path(tmp: Path) -> tuple[dict[str, str], Path]:
-    """A PATH with the fake kn, a stand-in kubectl, and the scripts' utilities."""
+    """A PATH with the fake kn, kubectl, kind and docker (tests/k8s/fake_cluster.py) and the
+    scripts' utilities, on a cluster as kind-setup.sh leaves it before it deploys (images at
+    the tags t1 and t2 loaded)."""
     bin_dir = tmp / "fake-bin"
-    fake_kn.install(bin_dir)
-    script = tmp / "kubectl.py"
-    script.write_text(KUBECTL.format(repo=str(REPO)), encoding="utf-8")
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n', encoding="utf-8")
-    kubectl.chmod(0o755)
+    fake_cluster.install(bin_dir)
+    state = tmp / "cluster.json"
+    fake_cluster.bootstrap(state, tags=("t1", "t2"))
     log = tmp / "kn-calls.jsonl"
     env = {
         "PATH": f"{bin_dir}:{_bare_path(tmp / 'bin')}",
-        fake_kn.STATE_ENV: str(tmp / "cluster.json"),
+        fake_kn.STATE_ENV: str(state),
         fake_kn.LOG_ENV: str(log),
     }
     return env, log
