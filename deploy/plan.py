@@ -359,6 +359,21 @@ def rollback_target(
     raise PlanError(f"{name} has no Ready revision older than {current} to roll back to")
 
 
+def serves_only(service: dict[str, Any], revision: str) -> bool:
+    """True once the Service's routing (its status, for its latest spec) sends all of its
+    traffic to `revision`."""
+    status, meta = service.get("status", {}), service.get("metadata", {})
+    observed, generation = status.get("observedGeneration"), meta.get("generation")
+    if observed is not None and generation is not None and observed != generation:
+        return False
+    shares: dict[str, int] = {}
+    for target in status.get("traffic", []):
+        if target.get("percent"):
+            name = str(target.get("revisionName"))
+            shares[name] = shares.get(name, 0) + int(target["percent"])
+    return shares == {revision: 100}
+
+
 def _emit_args(args: Sequence[str]) -> None:
     for arg in args:
         if "\0" in arg or not arg:
@@ -404,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     target.add_argument("service_json", type=Path)
     target.add_argument("revisions_json", type=Path)
     target.add_argument("revision", nargs="?")
+    serving = sub.add_parser("serves", help="exit 0 when the ksvc (JSON file) serves REVISION only")
+    serving.add_argument("service_json", type=Path)
+    serving.add_argument("revision")
     config = sub.add_parser("broker-config", help="names of the broker's RabbitmqBrokerConfig")
     config.add_argument("name", nargs="?", default="default")
     sub.add_parser(
@@ -434,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3 if differences else 0
         elif command == "trigger-update-args":
             _emit_args(plan.trigger_args(args.name, update=True))
+        elif command == "serves":
+            service = json.loads(args.service_json.read_text(encoding="utf-8"))
+            return 0 if serves_only(service, args.revision) else 1
         elif command == "rollback-target":
             service = json.loads(args.service_json.read_text(encoding="utf-8"))
             revisions = json.loads(args.revisions_json.read_text(encoding="utf-8"))

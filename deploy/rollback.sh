@@ -82,7 +82,22 @@ else
 fi
 
 say "$SERVICE: all traffic to $REVISION"
-knc service update "$SERVICE" --namespace "$NAMESPACE" --traffic "$REVISION=100"
+# --no-wait: after a failed deploy (the usual reason to roll back) the Service is not Ready
+# while its newest revision has failed, so kn's wait would fail although the traffic moved.
+# What matters is checked instead: the Service's routing serves REVISION, and only it.
+knc service update "$SERVICE" --namespace "$NAMESPACE" --traffic "$REVISION=100" --no-wait
 if ! is_dry_run; then
-  kn --context "$KUBE_CONTEXT" revision list --service "$SERVICE" --namespace "$NAMESPACE"
+  attempt=0
+  while [ "$attempt" -lt 60 ]; do
+    attempt=$((attempt + 1))
+    kubectl --context "$KUBE_CONTEXT" get ksvc "$SERVICE" --namespace "$NAMESPACE" -o json \
+      >"$facts/service.json" || die "cannot read the Knative Service $SERVICE"
+    if plan serves "$facts/service.json" "$REVISION"; then
+      note "$SERVICE serves $REVISION"
+      kn --context "$KUBE_CONTEXT" revision list --service "$SERVICE" --namespace "$NAMESPACE"
+      exit 0
+    fi
+    sleep 2
+  done
+  die "$SERVICE does not serve $REVISION after 120 s (kn service describe $SERVICE -n $NAMESPACE)"
 fi

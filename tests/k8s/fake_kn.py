@@ -720,10 +720,12 @@ def _done(
     if not inv.parsed.is_true("wait", default=True):
         out(f"Service '{name}' {done} in namespace '{ns}'.")
         return
+    # kn waits for the Service's Ready condition, which stays False while its newest
+    # revision has failed: a patch of the traffic alone (a rollback) fails the wait too.
     reasons = [
         reason
         for hook in REVISION_FAILURE
-        if result in ("created", "changed") and (reason := hook(cluster, ns, name, obj))
+        if result in ("created", "changed", "patched") and (reason := hook(cluster, ns, name, obj))
     ]
     if reasons:  # kn waits for the new revision, which fails: the write stays, kn exits 1
         cluster.save()

@@ -299,6 +299,14 @@ def test_d_rollback_goes_to_the_first_revision_and_refuses_one_not_ready(after_u
     assert "no rollback of create-product" in refused.stderr
     traffic = after_up.data()["services"][NAMESPACE]["create-product"]["traffic"]
     assert traffic == [{"latestRevision": True, "percent": 100}]
+    # After a failed deploy Knative keeps serving the latest Ready revision (00002), and the
+    # Service is not Ready while its newest revision has failed: a rollback from there (to
+    # the one before, 00001) must not wait for the Service, but for its routing.
+    rescued = after_up.script("deploy/rollback.sh", "create-product")
+    assert rescued.returncode == 0, failure(rescued)
+    assert "create-product serves create-product-00001" in rescued.stdout
+    traffic = after_up.data()["services"][NAMESPACE]["create-product"]["traffic"]
+    assert traffic == [{"revisionName": "create-product-00001", "percent": 100}]
     bad = report(after_up.kn_calls())
     assert not bad, bad
 

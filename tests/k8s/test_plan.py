@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy.plan import Plan, PlanError, main, rollback_target
+from deploy.plan import Plan, PlanError, main, rollback_target, serves_only
 from tests.k8s.support import REPO
 
 SERVICE = """
@@ -254,3 +254,12 @@ def test_rollback_with_split_traffic_asks_which_revision() -> None:
     )
     with pytest.raises(PlanError, match="no Ready revision older"):
         rollback_target(_ksvc("sale", {1: 100}), revisions, None)
+
+
+def test_a_rollback_is_done_when_the_routing_serves_the_target_alone() -> None:
+    service = _ksvc("sale", {1: 100})
+    assert serves_only(service, "sale-00001")
+    assert not serves_only(_ksvc("sale", {1: 50, 2: 50}), "sale-00001")
+    assert not serves_only(_ksvc("sale", {2: 100}), "sale-00001")
+    service["metadata"]["generation"], service["status"]["observedGeneration"] = 3, 2
+    assert not serves_only(service, "sale-00001"), "the status is of an older spec"
