@@ -56,8 +56,13 @@ async def _answer(request: Request) -> Response:
     entry.tag({tracing.SWEEP_TAG: "true"})
     result = await relay.sweep()
     summary = result.as_dict()
-    log.info(
-        "outbox sweep: %d published, %d failed", result.published, result.failed, extra=summary
+    # A sweep that found nothing is the normal case, once a minute: not worth a line.
+    log.log(
+        logging.INFO if result.published or result.failed else logging.DEBUG,
+        "outbox sweep: %d published, %d failed",
+        result.published,
+        result.failed,
+        extra=summary,
     )
     return JSONResponse(summary)
 
