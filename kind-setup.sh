@@ -249,7 +249,7 @@ install_datadog() {
     return 0
   fi
   secret_dir
-  say "Datadog Agent $DATADOG_AGENT_IMAGE (DaemonSet; APM on host port 8126)"
+  say "Datadog Agent $DATADOG_AGENT_IMAGE (DaemonSet; APM :8126 behind the node-local Service datadog-agent.datadog)"
   if ! kq get namespace datadog >/dev/null 2>&1; then
     kc create namespace datadog
   fi

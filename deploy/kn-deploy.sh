@@ -143,6 +143,10 @@ if [ "$ALL" = 1 ]; then
   deploy_broker
   say "SinkBinding (K_SINK for publishing functions)"
   kc apply -f "$ACOUGUE_REPO/knative/sinkbinding.yaml"
+  # The SinkBinding injects K_SINK only once it has resolved the Broker's address: wait, so
+  # that every publisher's first revision has it (the relay does not start without it).
+  kc wait broker/default --namespace "$NAMESPACE" --for=condition=Ready --timeout=300s
+  kc wait sinkbinding --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=300s
   OTHERS=()
   for name in "${NAMES[@]}"; do
     [ "$name" = "$DEAD_LETTER" ] || OTHERS+=("$name")

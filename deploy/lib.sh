@@ -257,6 +257,7 @@ READY_KINDS="ksvc broker trigger pingsource sinkbinding"
 # failure, say which and why instead of "Done".
 verify_ready() {
   local kind pending="" ns not_ready="" names
+  [ -n "$PY" ] || need_python
   say "Waiting for everything deployed to be Ready"
   for kind in $READY_KINDS; do
     if ! kc wait "$kind" --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=300s; then
@@ -267,9 +268,11 @@ verify_ready() {
     note "(dry run: would fail naming any object not Ready and any Pending pod)"
     return 0
   fi
+  # A Pending pod that is scheduled is only starting (pulling, creating its container);
+  # one the scheduler cannot place (PodScheduled=False, Unschedulable) will not start.
   for ns in $READY_NAMESPACES; do
     names="$(kubectl --context "$KUBE_CONTEXT" get pods --namespace "$ns" \
-      --field-selector=status.phase=Pending -o name 2>/dev/null || true)"
+      --field-selector=status.phase=Pending -o json 2>/dev/null | plan unschedulable || true)"
     if [ -n "$names" ]; then
       pending="$pending $ns:$(printf '%s' "$names" | tr '\n' ' ')"
     fi
@@ -277,9 +280,9 @@ verify_ready() {
   if [ -n "$not_ready" ] || [ -n "$pending" ]; then
     kubectl --context "$KUBE_CONTEXT" get ksvc,broker,trigger,pingsource,sinkbinding \
       --namespace "$NAMESPACE" >&2 || true
-    [ -z "$pending" ] || warn "Pending pods (too little CPU or memory for their requests?):$pending"
+    [ -z "$pending" ] || warn "pods the scheduler cannot place (too little CPU or memory for their requests):$pending"
     [ -z "$not_ready" ] || warn "not Ready:$not_ready"
     die "the deployment is not healthy: see above (kubectl describe pod ... -n ...; docs/cluster.md, 'When something is not Ready')"
   fi
-  say "Everything deployed is Ready; no pod is Pending"
+  say "Everything deployed is Ready; no pod is unschedulable"
 }

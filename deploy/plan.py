@@ -348,6 +348,11 @@ def rollback_target(
     current = serving[0]
     if current not in by_name:
         raise PlanError(f"{name} serves {current}, which is not among its revisions")
+    newest = ordered[-1]
+    if str(newest["metadata"]["name"]) != current and refusal(newest) is not None:
+        # A failed deploy: Knative keeps serving the latest Ready revision (`current`) while
+        # the newest has failed. Rolling that deploy back is pinning what serves now.
+        return current, [f"{newest['metadata']['name']} failed: pinning {current}, which serves"]
     notes: list[str] = []
     older = [r for r in ordered if r["metadata"]["name"] != current]
     older = older[: [str(r["metadata"]["name"]) for r in ordered].index(current)]
@@ -357,6 +362,21 @@ def rollback_target(
             return str(revision["metadata"]["name"]), notes
         notes.append(f"passed over: {reason}")
     raise PlanError(f"{name} has no Ready revision older than {current} to roll back to")
+
+
+def unschedulable(pods: dict[str, Any]) -> list[str]:
+    """Pods the scheduler cannot place (PodScheduled False, reason Unschedulable), as
+    `pod/NAME`; a Pending pod that is scheduled is only starting."""
+    found: list[str] = []
+    for pod in pods.get("items", []):
+        for condition in pod.get("status", {}).get("conditions", []):
+            if (condition.get("type"), condition.get("status"), condition.get("reason")) == (
+                "PodScheduled",
+                "False",
+                "Unschedulable",
+            ):
+                found.append(f"pod/{pod['metadata']['name']}")
+    return found
 
 
 def serves_only(service: dict[str, Any], revision: str) -> bool:
@@ -419,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target.add_argument("service_json", type=Path)
     target.add_argument("revisions_json", type=Path)
     target.add_argument("revision", nargs="?")
+    sub.add_parser("unschedulable", help="pods (JSON list on stdin) the scheduler cannot place")
     serving = sub.add_parser("serves", help="exit 0 when the ksvc (JSON file) serves REVISION only")
     serving.add_argument("service_json", type=Path)
     serving.add_argument("revision")
@@ -452,6 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3 if differences else 0
         elif command == "trigger-update-args":
             _emit_args(plan.trigger_args(args.name, update=True))
+        elif command == "unschedulable":
+            text = sys.stdin.read()
+            _emit_lines(unschedulable(json.loads(text)) if text.strip() else [])
         elif command == "serves":
             service = json.loads(args.service_json.read_text(encoding="utf-8"))
             return 0 if serves_only(service, args.revision) else 1

@@ -42,7 +42,7 @@ CLUSTER_DOC = REPO / "docs" / "cluster.md"
 MIN_CLUSTER_CPU = 4
 
 # Functions that may cold-start at the same moment; see cold_start_headroom.
-COLD_STARTS = 3
+COLD_STARTS = 6
 
 MIN_SCALE = ("autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/minScale")
 QUEUE_ANNOTATIONS = {
@@ -442,10 +442,12 @@ def cold_start_headroom(
 ) -> tuple[Requests, tuple[str, ...]]:
     """Room for `n` scale-from-zero functions starting at the same moment (the biggest `n`).
 
-    Why 3: one user action wakes a short chain at once, e.g. completing a sale through the
-    gateway (always up) wakes `complete-sale`, and its `sale.completed` event fans out to
-    `process-payment` and `post-ledger-entry` while the first is still warm: three new pods
-    before any of them has scaled back to zero. Larger bursts exist and are not budgeted:
+    Why 6: one sale through the gateway (always up) wakes, within a second, every function of
+    its event chain: `complete-sale`; `sale.completed` → `process-payment`,
+    `post-ledger-entry`, `event-log`; `payment.approved` → `update-sale-status`; `sale.paid`
+    → `apply-sale-to-stock`: six new pods before any of them has scaled back to zero (the
+    first sale of the day, after every function reached zero). Larger bursts exist and are
+    not budgeted:
     `kind-setup.sh` creating every Service (each revision starts at initial-scale 1 and
     lingers ~60-90 s), or PingSources with the same schedule waking several sinks together.
     """

@@ -32,7 +32,8 @@ loaded into the node and the Secrets (and keys) its env names exist; a revision 
 SinkBinding selects its Service and the Broker it points to exists gets K_SINK; a Trigger needs
 its Broker and subscriber, a Broker its config, RabbitmqCluster and dead-letter sink. A `wait`
 answers at once: met, or "timed out" naming what is not Ready, so no script loop ever sleeps.
-FAKE_PENDING_PODS ("NAMESPACE/POD ...") lists Pending pods.
+FAKE_PENDING_PODS ("NAMESPACE/POD ...") lists Pending pods the scheduler cannot place; an
+entry ending in ":starting" is a Pending pod that is scheduled (pulling, creating).
 """
 
 from __future__ import annotations
@@ -454,7 +455,11 @@ def objects(cluster: Cluster, kind: Kind, namespace: str) -> dict[str, Obj]:
         owned = cluster.objects("services", namespace)
         return {rev: {"service": svc} for svc, obj in owned.items() for rev in obj["revisions"]}
     if kind.store == "pods":
-        return {name: {} for ns, name in pending_pods() if ns == namespace}
+        return {
+            name: {"scheduled": scheduled}
+            for ns, name, scheduled in pending_pods()
+            if ns == namespace
+        }
     found: dict[str, Obj] = section(cluster, "objects", kind.resource).setdefault(
         namespace if kind.namespaced else "", {}
     )
@@ -489,12 +494,14 @@ def mark_key(kind: Kind, namespace: str, name: str) -> str:
     return f"{kind.resource}/{namespace if kind.namespaced else ''}/{name}"
 
 
-def pending_pods() -> list[tuple[str, str]]:
+def pending_pods() -> list[tuple[str, str, bool]]:
+    """(namespace, pod, scheduled) of each Pending pod FAKE_PENDING_PODS lists."""
     found = []
     for entry in re.split(r"[\s,]+", os.environ.get(PENDING_ENV, "").strip()):
         if entry:
+            entry, starting, _ = entry.partition(":starting")
             namespace, _, name = entry.partition("/")
-            found.append((namespace, name))
+            found.append((namespace, name, bool(starting)))
     return found
 
 
@@ -726,7 +733,18 @@ def view(cluster: Cluster, kind: Kind, namespace: str, name: str, obj: Obj) -> O
         return _revision_view(cluster, namespace, name, conditions)
     if kind.store == "pods":
         meta = {"name": name, "namespace": namespace}
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {"phase": "Pending"}}
+        scheduled = {"type": "PodScheduled", "status": "True"}
+        unschedulable = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 Insufficient cpu.",
+        }
+        status = {
+            "phase": "Pending",
+            "conditions": [scheduled if obj.get("scheduled") else unschedulable],
+        }
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": status}
     if kind.store in fake_kn.KINDS:
         rendered = fake_kn.render(kind.store, namespace, name, obj)
         rendered["status"]["conditions"] = conditions

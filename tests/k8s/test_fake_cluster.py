@@ -137,7 +137,7 @@ def test_kind_setup_up_twice_in_a_row_is_clean(first_up: tuple[Run, Done], after
         else:
             assert f"Trigger {name} exists: kn trigger update" in out, name
     assert out.count("No changes to apply to service") == len(plan.services())
-    assert "Everything deployed is Ready; no pod is Pending" in out
+    assert "Everything deployed is Ready; no pod is unschedulable" in out
 
     # ...and changed nothing: the same Secrets (values kept), revisions, objects.
     after = after_up.data()
@@ -210,11 +210,13 @@ def test_b_a_pending_pod_fails_the_readiness_check_by_name(after_up: Run) -> Non
     done = run_script(
         ["-c", READINESS_CHECK, "verify_ready", str(REPO)],
         after_up.tmp,
-        env={**after_up.env, fake_cluster.PENDING_ENV: f"{NAMESPACE}/x"},
+        env={**after_up.env, fake_cluster.PENDING_ENV: f"{NAMESPACE}/x {NAMESPACE}/y:starting"},
     )
     assert done.returncode == 1, failure(done)
-    pending = "Pending pods (too little CPU or memory for their requests?):"
+    pending = "pods the scheduler cannot place (too little CPU or memory for their requests):"
+    # y is Pending but scheduled (pulling its image): only starting, not a failure.
     assert f"{pending} {NAMESPACE}:pod/x" in done.stderr, done.stderr
+    assert "pod/y" not in done.stderr
     assert "warning: not Ready: trigger" in done.stderr
     assert "timed out waiting for the condition on triggers/event-log" in done.stderr
     assert "error: the deployment is not healthy" in done.stderr
@@ -300,13 +302,14 @@ def test_d_rollback_goes_to_the_first_revision_and_refuses_one_not_ready(after_u
     traffic = after_up.data()["services"][NAMESPACE]["create-product"]["traffic"]
     assert traffic == [{"latestRevision": True, "percent": 100}]
     # After a failed deploy Knative keeps serving the latest Ready revision (00002), and the
-    # Service is not Ready while its newest revision has failed: a rollback from there (to
-    # the one before, 00001) must not wait for the Service, but for its routing.
+    # Service is not Ready while its newest revision has failed. Rolling that deploy back
+    # pins 00002, which serves; the script must not wait for the Service, but for its routing.
     rescued = after_up.script("deploy/rollback.sh", "create-product")
     assert rescued.returncode == 0, failure(rescued)
-    assert "create-product serves create-product-00001" in rescued.stdout
+    assert "create-product-00003 failed: pinning create-product-00002" in rescued.stderr
+    assert "create-product serves create-product-00002" in rescued.stdout
     traffic = after_up.data()["services"][NAMESPACE]["create-product"]["traffic"]
-    assert traffic == [{"revisionName": "create-product-00001", "percent": 100}]
+    assert traffic == [{"revisionName": "create-product-00002", "percent": 100}]
     bad = report(after_up.kn_calls())
     assert not bad, bad
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy.plan import Plan, PlanError, main, rollback_target, serves_only
+from deploy.plan import Plan, PlanError, main, rollback_target, serves_only, unschedulable
 from tests.k8s.support import REPO
 
 SERVICE = """
@@ -263,3 +263,24 @@ def test_a_rollback_is_done_when_the_routing_serves_the_target_alone() -> None:
     assert not serves_only(_ksvc("sale", {2: 100}), "sale-00001")
     service["metadata"]["generation"], service["status"]["observedGeneration"] = 3, 2
     assert not serves_only(service, "sale-00001"), "the status is of an older spec"
+
+
+def test_rolling_back_a_failed_deploy_pins_the_revision_that_serves() -> None:
+    """Knative keeps serving the latest Ready revision while the newest has failed."""
+    revisions = [_revision("sale", 1), _revision("sale", 2), _revision("sale", 3, ready=False)]
+    chosen, notes = rollback_target(_ksvc("sale", {2: 100}), revisions, None)
+    assert chosen == "sale-00002"
+    assert "sale-00003 failed" in notes[0]
+
+
+def test_only_pods_the_scheduler_cannot_place_fail_the_readiness_check() -> None:
+    def pod(name: str, status: str, reason: str | None) -> dict[str, Any]:
+        condition = {"type": "PodScheduled", "status": status, "reason": reason}
+        return {
+            "metadata": {"name": name},
+            "status": {"phase": "Pending", "conditions": [condition]},
+        }
+
+    pods = {"items": [pod("starting", "True", None), pod("stuck", "False", "Unschedulable")]}
+    assert unschedulable(pods) == ["pod/stuck"]
+    assert unschedulable({"items": []}) == []
