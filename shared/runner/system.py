@@ -54,18 +54,38 @@ def _port_free(port: int) -> bool:
 
 
 class PortPlan:
-    """Ports from ACOUGUE_BASE_PORT upwards (skipping taken ones), or any free ones."""
+    """Ports from ACOUGUE_BASE_PORT upwards (skipping taken ones), or any free ones.
+
+    Never the same port twice: the processes bind them only later, so the OS may offer a
+    port it offered before (two functions on one port: the gateway's calls to one would
+    reach the other).
+    """
 
     def __init__(self, base: int) -> None:
         self._next = base
+        self._given: set[int] = set()
 
     def take(self) -> int:
         if self._next == 0:
-            return free_port()
-        while not _port_free(self._next):
+            return self.free()
+        while self._next in self._given or not _port_free(self._next):
             self._next += 1
         port = self._next
         self._next += 1
+        self._given.add(port)
+        return port
+
+    def free(self) -> int:
+        """Any free port not given before."""
+        port = free_port()
+        while port in self._given:
+            port = free_port()
+        self._given.add(port)
+        return port
+
+    def reserve(self, port: int) -> int:
+        """A fixed port (the gateway's PORT): never given to another process."""
+        self._given.add(port)
         return port
 
 
@@ -253,14 +273,15 @@ class System:
 
     async def _start_all(self) -> None:
         ports = PortPlan(self.settings.base_port)
+        if self.settings.port:
+            ports.reserve(self.settings.port)
         functions = [s for s in self.topology.services.values() if s.function_target]
         others = [s for s in self.topology.services.values() if not s.function_target]
         for svc in functions:
             self.urls[svc.name] = f"http://127.0.0.1:{ports.take()}"
         for svc in others:
-            port = self.settings.port if svc.name == "gateway" else ports.take()
-            if port == 0:
-                port = free_port()
+            gateway = svc.name == "gateway"
+            port = (self.settings.port or ports.free()) if gateway else ports.take()
             self.urls[svc.name] = f"http://127.0.0.1:{port}"
         broker_port = ports.take()
         broker = self.topology.broker()

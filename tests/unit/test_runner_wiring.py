@@ -6,7 +6,7 @@ import pytest
 
 from shared.manifests import load_topology
 from shared.runner.settings import RunnerSettings
-from shared.runner.system import System
+from shared.runner.system import PortPlan, System
 
 
 @pytest.fixture
@@ -35,3 +35,19 @@ def test_the_clusters_node_local_agent_is_this_machines_agent(
     monkeypatch.setenv("DD_AGENT_HOST", "10.1.2.3")
     relay = system.topology.services["outbox-relay"]
     assert system._service_env(relay, 8000, "x")["DD_AGENT_HOST"] == "10.1.2.3"
+
+
+def test_the_port_plan_never_gives_one_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OS may offer a free port it offered before: nothing holds it until the process
+    binds it. (Seen: complete-sale and apply-product-to-inventory on one port.)"""
+    offers = iter([41000, 41001, 41000, 41000, 41002])
+    monkeypatch.setattr("shared.runner.system.free_port", lambda: next(offers))
+    plan = PortPlan(0)
+    assert [plan.take(), plan.take(), plan.take()] == [41000, 41001, 41002]
+
+
+def test_the_gateways_fixed_port_is_given_to_no_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.runner.system._port_free", lambda port: True)
+    plan = PortPlan(8100)
+    plan.reserve(8101)
+    assert [plan.take(), plan.take()] == [8100, 8102]
