@@ -2,7 +2,7 @@
 # One parametrised image build for every domain (deploy/images.sh runs it once per domain):
 #   docker build --build-arg DOMAIN=catalog -t kind.local/acougue/catalog:TAG .
 # DOMAIN is a folder under functions/ (auth, catalog, platform, gateway, ...), or `all`:
-# every domain plus knative/ and eventing/, for the migration Job (python -m shared.provision).
+# every domain plus knative/, eventing/ and tooling/, for the migration Job (python -m tooling.provision).
 # The default command serves FUNCTION_TARGET from FUNCTION_SOURCE on $PORT (Knative sets
 # PORT; the Knative Service sets the other two); the gateway's Service overrides it.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
@@ -22,6 +22,7 @@ FROM ${PYTHON_IMAGE} AS source
 ARG DOMAIN
 WORKDIR /app
 COPY shared/ shared/
+COPY tooling/ tooling/
 COPY functions/ functions/
 COPY knative/ knative/
 COPY eventing/ eventing/
@@ -29,7 +30,7 @@ RUN test -n "${DOMAIN}" || { echo "build with --build-arg DOMAIN=<functions/ fol
  && if [ "${DOMAIN}" != "all" ]; then \
       test -d "functions/${DOMAIN}" || { echo "no functions/${DOMAIN}" >&2; exit 1; }; \
       find functions -mindepth 1 -maxdepth 1 -type d ! -name "${DOMAIN}" -exec rm -rf {} +; \
-      rm -rf knative eventing; \
+      rm -rf knative eventing tooling; \
     fi \
  && find . -name '__pycache__' -type d -prune -exec rm -rf {} + \
  && python -m compileall -q .

@@ -16,7 +16,7 @@ $(STAMP): requirements.lock requirements-dev.lock
 
 ## Start the whole system in the foreground (Ctrl-C stops it).
 run: $(STAMP)
-	$(PY) -m shared.runner
+	$(PY) -m tooling.runner
 
 ## Lint, type-check and run every test.
 test: $(STAMP) lint typecheck

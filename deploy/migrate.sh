@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the migrations in the cluster: the Job deploy/cluster/migrate-job.yaml
-# (`python -m shared.provision`: schemas, domain roles, SQL migrations, first admin).
+# (`python -m tooling.provision`: schemas, domain roles, SQL migrations, first admin).
 #
 #   deploy/migrate.sh [--dry-run] [--tag TAG] [--no-build]
 #

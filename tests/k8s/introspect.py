@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
     module_name = argv[0]
     target = argv[1] if len(argv) > 1 else None
     module = importlib.import_module(module_name)
-    importlib.import_module("shared.provision")  # the cluster Job's settings are known names
+    importlib.import_module("tooling.provision")  # the cluster Job's settings are known names
     from shared.subscriber import Subscriber
 
     own = {type(v) for v in module.__dict__.values() if isinstance(v, BaseSettings)}

@@ -443,7 +443,7 @@ def test_the_designed_subscriptions_are_wired() -> None:
 def test_the_migration_job_runs_provision_with_every_domains_credentials() -> None:
     (job,) = of_kind("Job", "batch")
     box = job.body["spec"]["template"]["spec"]["containers"][0]
-    assert box["command"] == ["python", "-m", "shared.provision"]
+    assert box["command"] == ["python", "-m", "tooling.provision"]
     assert box["image"] == "kind.local/acougue/migrate:dev"
     env = {v["name"]: v for v in box["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {

@@ -480,7 +480,7 @@ def test_dockerignore_keeps_the_build_context_small() -> None:
     ]
     assert lines[0] == "*", "ignore everything, then let in what the image needs"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"requirements.lock", "shared", "functions", "knative", "eventing"}
+    assert allowed == {"requirements.lock", "shared", "tooling", "functions", "knative", "eventing"}
     copied = {s.value[0].rstrip("/") for s in _instructions() if s.cmd == "COPY" and not s.flags}
     assert copied <= allowed
 

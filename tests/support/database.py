@@ -11,8 +11,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shared.db.migrations import Domain, provision, role_name
 from shared.manifests import REPO_ROOT, load_topology
-from shared.runner.database import role_dsn
-from shared.runner.system import database_domains
+from tooling.runner.database import role_dsn
+from tooling.runner.system import database_domains
 
 
 @dataclass

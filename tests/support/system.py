@@ -20,8 +20,8 @@ import psycopg
 from psycopg import sql
 
 from shared.manifests import REPO_ROOT, load_topology
-from shared.runner.system import database_domains
 from tests.support.database import _with_database
+from tooling.runner.system import database_domains
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(12)
 
@@ -95,7 +95,7 @@ def running_system(
     log_path = tmp / "runner.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.runner"],
+            [sys.executable, "-m", "tooling.runner"],
             cwd=REPO_ROOT,
             env=env,
             stdout=log_file,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.manifests import load_topology
-from shared.runner.settings import RunnerSettings
-from shared.runner.system import PortPlan, System
+from tooling.runner.settings import RunnerSettings
+from tooling.runner.system import PortPlan, System
 
 
 @pytest.fixture
@@ -41,13 +41,13 @@ def test_the_port_plan_never_gives_one_port_twice(monkeypatch: pytest.MonkeyPatc
     """The OS may offer a free port it offered before: nothing holds it until the process
     binds it. (Seen: complete-sale and apply-product-to-inventory on one port.)"""
     offers = iter([41000, 41001, 41000, 41000, 41002])
-    monkeypatch.setattr("shared.runner.system.free_port", lambda: next(offers))
+    monkeypatch.setattr("tooling.runner.system.free_port", lambda: next(offers))
     plan = PortPlan(0)
     assert [plan.take(), plan.take(), plan.take()] == [41000, 41001, 41002]
 
 
 def test_the_gateways_fixed_port_is_given_to_no_function(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("shared.runner.system._port_free", lambda port: True)
+    monkeypatch.setattr("tooling.runner.system._port_free", lambda port: True)
     plan = PortPlan(8100)
     plan.reserve(8101)
     assert [plan.take(), plan.take()] == [8100, 8102]

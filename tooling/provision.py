@@ -1,4 +1,4 @@
-"""`python -m shared.provision`: schemas, roles, migrations and the first admin.
+"""`python -m tooling.provision`: schemas, roles, migrations and the first admin.
 
 What the local runner does at start, as a command for the cluster's migration Job. It
 connects as the database owner (`DATABASE_URL`); each domain role's password comes from
@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from functions.auth.bootstrap import ensure_admin
 from shared.db.migrations import Domain, provision
 from shared.manifests import REPO_ROOT, load_topology
-from shared.runner.system import database_domains
+from tooling.runner.system import database_domains
 
 
 class ProvisionSettings(BaseSettings):

@@ -23,9 +23,9 @@ from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import Domain, provision, role_name
 from shared.events.envelope import PING_TYPE
 from shared.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
-from shared.runner.database import EmbeddedPostgres, role_dsn
-from shared.runner.processes import ManagedProcess
-from shared.runner.settings import RunnerSettings
+from tooling.runner.database import EmbeddedPostgres, role_dsn
+from tooling.runner.processes import ManagedProcess
+from tooling.runner.settings import RunnerSettings
 
 log = logging.getLogger("acougue.runner")
 NAMESPACE = "acougue-system"
