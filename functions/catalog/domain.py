@@ -28,8 +28,9 @@ def apply_patch(product: ProductOut, patch: ProductPatch) -> tuple[ProductOut, l
     return product.model_copy(update=changes), sorted(changes)
 
 
-def product_state(product: ProductOut) -> dict[str, Any]:
-    """The fields every product event carries, as the event contract spells them."""
+def product_state(product: ProductOut, version: int) -> dict[str, Any]:
+    """The fields every product event carries, as the event contract spells them; the
+    version orders the read models (an event's time is not to be trusted)."""
     return ProductState(
         product_id=str(product.id),
         name=product.name,
@@ -40,4 +41,5 @@ def product_state(product: ProductOut) -> dict[str, Any]:
         barcode=product.barcode,
         min_stock=format_quantity(product.min_stock),
         active=product.active,
+        version=version,
     ).model_dump()

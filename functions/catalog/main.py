@@ -43,7 +43,7 @@ async def _create_product(ctx: RequestContext) -> ProductOut:
     product = ProductOut(id=uuid.uuid4(), active=True, **body.model_dump())
     async with await ctx.unit_of_work() as uow:
         await store.insert_product(uow.conn, product)
-        await uow.emit(ProductCreated(**domain.product_state(product)), subject=str(product.id))
+        await uow.emit(ProductCreated(**domain.product_state(product, 1)), subject=str(product.id))
         await uow.commit()
     return product
 
@@ -60,9 +60,9 @@ async def _update_product(ctx: RequestContext) -> ProductOut:
         except ValueError as exc:
             raise Problem(422, str(exc)) from None
         if changed:
-            await store.update_product(uow.conn, updated)
+            version = await store.update_product(uow.conn, updated)
             await uow.emit(
-                ProductUpdated(**domain.product_state(updated), changed=changed),
+                ProductUpdated(**domain.product_state(updated, version), changed=changed),
                 subject=str(product_id),
             )
             await uow.commit()

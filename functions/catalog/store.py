@@ -90,17 +90,22 @@ async def get_product(
     return _product(row) if row else None
 
 
-async def update_product(conn: Conn, product: ProductOut) -> None:
+async def update_product(conn: Conn, product: ProductOut) -> int:
+    """The product's new version, which its event carries."""
     try:
         async with conn.transaction():
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE products SET name = %s, search_name = %s, category_id = %s, unit = %s,"
                 " price_cents = %s, plu = %s, barcode = %s, min_stock = %s, active = %s,"
-                " version = version + 1, updated_at = now() WHERE id = %s",
+                " version = version + 1, updated_at = now() WHERE id = %s RETURNING version",
                 (*_stored_fields(product), product.id),
             )
+            row = await cursor.fetchone()
     except errors.IntegrityError as exc:
         raise _conflict(exc) from None
+    assert row is not None
+    version: int = row["version"]
+    return version
 
 
 async def search_products(

@@ -130,15 +130,7 @@ async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: Payload | No
 
 async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
     assert isinstance(payload, ProductState)
-    info = store.ProductInfo(
-        product_id=UUID(payload.product_id),
-        name=payload.name,
-        unit=payload.unit,
-        price_cents=payload.price_cents,
-        min_stock=Decimal(payload.min_stock),
-        active=payload.active,
-    )
-    await store.upsert_product(uow.conn, info, event.time or datetime.now(UTC))
+    await service.apply_product(uow, payload)
 
 
 _register_fn = HttpFunction(

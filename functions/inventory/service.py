@@ -14,6 +14,7 @@ from functions.inventory.domain import Change, RuleError, Stock
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, BreakdownOutputOut, MovementIn
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
+from shared.events.catalog import ProductState
 from shared.events.inventory import Cause, MovementRegistered, StockLow
 from shared.events.sales import SaleSettled
 from shared.money import cents
@@ -262,3 +263,17 @@ async def apply_refund(uow: UnitOfWork, sale: SaleSettled) -> None:
         change = domain.receive(stocks[pid], -m["quantity"], -m["total_cost_cents"])
         await _record(uow, pid, "refund", change, stocks[pid], cause=cause, info=infos.get(pid))
         stocks[pid] = change.after
+
+
+async def apply_product(uow: UnitOfWork, state: ProductState) -> bool:
+    """Keep inventory's copy of the catalogue; the catalogue's version orders the states
+    (never the event's time, which a sender chooses). True when this state was applied."""
+    info = store.ProductInfo(
+        product_id=UUID(state.product_id),
+        name=state.name,
+        unit=state.unit,
+        price_cents=state.price_cents,
+        min_stock=Decimal(state.min_stock),
+        active=state.active,
+    )
+    return await store.upsert_product(uow.conn, info, state.version)

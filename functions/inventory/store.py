@@ -23,15 +23,17 @@ class ProductInfo:
     active: bool
 
 
-async def upsert_product(conn: Conn, info: ProductInfo, state_time: datetime) -> None:
-    """Full state from a product event; an older event never overwrites a newer one."""
-    await conn.execute(
-        "INSERT INTO products (product_id, name, unit, price_cents, min_stock, active, state_time)"
+async def upsert_product(conn: Conn, info: ProductInfo, version: int) -> bool:
+    """Full state from a product event, applied only when its catalogue version is newer
+    than the one kept: an older (or forged-old) state never overwrites a newer one, whatever
+    the event's time says. True when applied."""
+    cursor = await conn.execute(
+        "INSERT INTO products (product_id, name, unit, price_cents, min_stock, active, version)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (product_id) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit,"
         " price_cents = EXCLUDED.price_cents, min_stock = EXCLUDED.min_stock,"
-        " active = EXCLUDED.active, state_time = EXCLUDED.state_time"
-        " WHERE products.state_time <= EXCLUDED.state_time",
+        " active = EXCLUDED.active, version = EXCLUDED.version"
+        " WHERE products.version < EXCLUDED.version RETURNING product_id",
         (
             info.product_id,
             info.name,
@@ -39,9 +41,10 @@ async def upsert_product(conn: Conn, info: ProductInfo, state_time: datetime) ->
             info.price_cents,
             info.min_stock,
             info.active,
-            state_time,
+            version,
         ),
     )
+    return await cursor.fetchone() is not None
 
 
 async def products(conn: Conn, ids: list[UUID]) -> dict[UUID, ProductInfo]:

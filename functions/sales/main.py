@@ -152,19 +152,7 @@ async def _refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -
 
 async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
     assert isinstance(payload, ProductState)
-    await store.upsert_product(
-        uow.conn,
-        store.CounterProduct(
-            product_id=UUID(payload.product_id),
-            name=payload.name,
-            unit=payload.unit,
-            price_cents=payload.price_cents,
-            plu=payload.plu,
-            barcode=payload.barcode,
-            active=payload.active,
-        ),
-        event.time or datetime.now(UTC),
-    )
+    await service.apply_product(uow, payload)
 
 
 _complete_fn = HttpFunction(

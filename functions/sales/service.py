@@ -16,6 +16,7 @@ from shared.contracts.catalog import valid_ean13
 from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleItemIn, SaleItemOut, SaleOut
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
+from shared.events.catalog import ProductState
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
 from shared.events.sales import (
     PaymentChoice,
@@ -337,4 +338,25 @@ async def payment_refunded(uow: UnitOfWork, event: PaymentRefunded) -> None:
             payment_method=event.method,
         ),
         subject=event.sale_id,
+    )
+
+
+# -- product events (apply-product-to-sales) --------------------------------------------
+
+
+async def apply_product(uow: UnitOfWork, state: ProductState) -> bool:
+    """Keep the counter's price list; the catalogue's version orders the states (never the
+    event's time, which a sender chooses). True when this state was newer and applied."""
+    return await store.upsert_product(
+        uow.conn,
+        store.CounterProduct(
+            product_id=UUID(state.product_id),
+            name=state.name,
+            unit=state.unit,
+            price_cents=state.price_cents,
+            plu=state.plu,
+            barcode=state.barcode,
+            active=state.active,
+        ),
+        state.version,
     )

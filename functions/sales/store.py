@@ -26,16 +26,20 @@ class CounterProduct:
 _PRODUCT = "SELECT product_id, name, unit, price_cents, plu, barcode, active FROM products"
 
 
-async def upsert_product(conn: Conn, p: CounterProduct, state_time: datetime) -> None:
-    await conn.execute(
+async def upsert_product(conn: Conn, p: CounterProduct, version: int) -> bool:
+    """Full state from a product event, applied only when its catalogue version is newer
+    than the one kept: an older (or replayed, or forged-old) state never overwrites a newer
+    one, whatever the event's time says. True when applied."""
+    cursor = await conn.execute(
         "INSERT INTO products (product_id, name, unit, price_cents, plu, barcode, active,"
-        " state_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (product_id) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit,"
         " price_cents = EXCLUDED.price_cents, plu = EXCLUDED.plu, barcode = EXCLUDED.barcode,"
-        " active = EXCLUDED.active, state_time = EXCLUDED.state_time"
-        " WHERE products.state_time <= EXCLUDED.state_time",
-        (p.product_id, p.name, p.unit, p.price_cents, p.plu, p.barcode, p.active, state_time),
+        " active = EXCLUDED.active, version = EXCLUDED.version"
+        " WHERE products.version < EXCLUDED.version RETURNING product_id",
+        (p.product_id, p.name, p.unit, p.price_cents, p.plu, p.barcode, p.active, version),
     )
+    return await cursor.fetchone() is not None
 
 
 async def product_by(conn: Conn, column: str, value: object) -> CounterProduct | None:

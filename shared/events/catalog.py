@@ -21,6 +21,11 @@ class ProductState(Payload):
     barcode: str | None = Field(pattern=r"^\d{13}$")
     min_stock: str = Field(pattern=r"^-?\d+\.\d{3}$", description="3-place decimal in the unit")
     active: bool
+    version: int = Field(
+        ge=1,
+        description="the product's version in the catalogue (1 when created, +1 per update);"
+        " read models apply a state only when it is newer than theirs",
+    )
 
 
 @event_type("product.created")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -41,7 +40,7 @@ async def _product(runtime: Runtime, *, unit: str = "kg", price: int = 5000) -> 
         await store.upsert_product(
             uow.conn,
             store.ProductInfo(product_id, "Fraldinha", unit, price, Decimal("2.000"), True),
-            datetime.now(UTC),
+            1,
         )
         await uow.commit()
     return product_id

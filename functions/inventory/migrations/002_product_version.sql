@@ -1,0 +1,6 @@
+-- Inventory's copy of the catalogue is ordered by the product's version in the catalogue,
+-- not by the event's time (a forged or skewed time must not win over later updates). Rows
+-- kept so far get version 0, so the next real product event replaces them.
+ALTER TABLE products ADD COLUMN version integer NOT NULL DEFAULT 0 CHECK (version >= 0);
+ALTER TABLE products ALTER COLUMN version DROP DEFAULT;
+ALTER TABLE products DROP COLUMN state_time;
