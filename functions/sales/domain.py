@@ -45,6 +45,12 @@ def totals(line_totals: list[int], discount_cents: int) -> Totals:
     return Totals(subtotal, discount_cents, subtotal - discount_cents)
 
 
+def discount_limit_cents(subtotal_cents: int, percent: int) -> int:
+    """The most a seller may take off alone: a percent of the subtotal, rounded down so
+    that the limit is never exceeded by a centavo."""
+    return subtotal_cents * percent // 100
+
+
 def check_payment(
     method: str, total_cents: int, installments: int | None, cash_received_cents: int | None
 ) -> int | None:

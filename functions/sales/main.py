@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.sales import service, store
+from functions.sales.approvals import ApprovalVerifier
 from functions.sales.settings import SalesSettings
 from shared.auth.principal import Role
+from shared.auth.tokens import RemoteJwks
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
@@ -31,6 +33,10 @@ settings = SalesSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
 MASK = settings.mask
+DISCOUNTS = service.DiscountPolicy(
+    limit_percent={Role.VENDEDOR: settings.vendedor_discount_limit_percent},
+    verifier=ApprovalVerifier(RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer),
+)
 SHOP_TIME = ZoneInfo("America/Sao_Paulo")
 SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
 ADMIN = roles(Role.ADMIN)
@@ -53,7 +59,7 @@ async def _complete(ctx: RequestContext) -> Response:
     key = _idempotency_key(ctx)
     body = await ctx.body(SaleIn)
     async with await ctx.unit_of_work() as uow:
-        sale, replayed = await service.complete_sale(uow, ctx.user, key, body, MASK)
+        sale, replayed = await service.complete_sale(uow, ctx.user, key, body, MASK, DISCOUNTS)
         await uow.commit()
     headers = {"Location": f"/api/sales/{sale.id}"}
     if replayed:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from functions.sales import domain, scale_labels, store
+from psycopg import errors
+
+from functions.sales import approvals, domain, scale_labels, store
+from functions.sales.approvals import ApprovalVerifier
 from functions.sales.domain import Emit, SaleError
 from shared.auth.principal import Principal, Role
+from shared.auth.tokens import InvalidToken, KeysUnavailable
 from shared.contracts.catalog import valid_ean13
 from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleItemIn, SaleItemOut, SaleOut
 from shared.db.uow import UnitOfWork
@@ -36,7 +42,10 @@ def _unprocessable(message: str, barcode: str | None = None) -> Problem:
 
 
 def request_hash(body: SaleIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """The sale as asked, without the approval: a retry carrying a fresh approval (the first
+    one expired) is still the same sale."""
+    asked = body.model_dump(mode="json", exclude={"discount_approval"})
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -114,8 +123,53 @@ def _items(sale: SaleOut) -> list[SaleItem]:
     ]
 
 
+@dataclass(frozen=True)
+class DiscountPolicy:
+    """How much each role may take off a sale alone (percent of the subtotal; an admin has
+    no limit, a role not named has none to give), and who checks an admin's approval."""
+
+    limit_percent: Mapping[Role, int]
+    verifier: ApprovalVerifier
+
+    def limit_cents(self, role: Role, subtotal_cents: int) -> int | None:
+        if role is Role.ADMIN:
+            return None
+        return domain.discount_limit_cents(subtotal_cents, self.limit_percent.get(role, 0))
+
+
+async def _approval(
+    policy: DiscountPolicy, seller: Principal, body: SaleIn, subtotal_cents: int
+) -> approvals.Approval | None:
+    """None when the discount is within the seller's limit; else the approving admin, or
+    403 (problem+json with `code`, so the counter can ask an admin on the spot)."""
+    limit = policy.limit_cents(seller.role, subtotal_cents)
+    if limit is None or body.discount_cents <= limit:
+        return None
+    if body.discount_approval is None:
+        raise Problem(
+            403,
+            f"Desconto acima do limite de {limit} centavos: precisa da aprovação de um"
+            " administrador.",
+            code="discount_approval_required",
+            limit_cents=limit,
+        )
+    try:
+        return await policy.verifier.verify(body.discount_approval)
+    except InvalidToken as exc:
+        raise Problem(
+            403, f"Aprovação do desconto recusada: {exc}.", code="discount_approval_invalid"
+        ) from None
+    except KeysUnavailable:
+        raise Problem(503, "Cannot check the approval now; try again.") from None
+
+
 async def complete_sale(
-    uow: UnitOfWork, seller: Principal, key: str, body: SaleIn, mask: scale_labels.ScaleMask
+    uow: UnitOfWork,
+    seller: Principal,
+    key: str,
+    body: SaleIn,
+    mask: scale_labels.ScaleMask,
+    discounts: DiscountPolicy,
 ) -> tuple[SaleOut, bool]:
     """The sale and whether it is a replay of the same Idempotency-Key."""
     seller_id = UUID(seller.user_id)
@@ -134,6 +188,9 @@ async def complete_sale(
         )
     except SaleError as exc:
         raise _unprocessable(str(exc)) from None
+    approval = await _approval(discounts, seller, body, sums.subtotal_cents)
+    if approval is not None and await store.approval_used(uow.conn, approval.jti):
+        raise Problem(403, "Esta aprovação já foi usada.", code="discount_approval_invalid")
     sale = SaleOut(
         id=uuid.uuid4(),
         status="pending_payment",
@@ -152,8 +209,22 @@ async def complete_sale(
             cash_received_cents=body.payment.cash_received_cents,
             change_cents=change,
         ),
+        discount_approved_by=approval.admin_id if approval else None,
     )
-    if not await store.insert_sale(uow.conn, sale, key=key, request_hash=digest):
+    try:
+        inserted = await store.insert_sale(
+            uow.conn,
+            sale,
+            key=key,
+            request_hash=digest,
+            approval_jti=approval.jti if approval else None,
+        )
+    except errors.UniqueViolation:
+        # The same approval raced in with another sale and won: it pays for one sale only.
+        raise Problem(
+            403, "Esta aprovação já foi usada.", code="discount_approval_invalid"
+        ) from None
+    if not inserted:
         # The same key raced in from another request and won: answer its sale.
         won = await store.find_by_key(uow.conn, seller_id, key)
         assert won is not None
@@ -168,6 +239,7 @@ async def complete_sale(
             items=_items(sale),
             subtotal_cents=sale.subtotal_cents,
             discount_cents=sale.discount_cents,
+            discount_approved_by=str(approval.admin_id) if approval else None,
         ),
         subject=str(sale.id),
     )

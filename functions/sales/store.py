@@ -55,17 +55,27 @@ async def product_by(conn: Conn, column: str, value: object) -> CounterProduct |
 _SALE_COLUMNS = (
     "id, seller_id, request_hash, status, attempt, cancel_requested, subtotal_cents,"
     " discount_cents, total_cents, payment_method, installments, cash_received_cents,"
-    " change_cents, payment_status, payment_reason, fee_cents, pix_txid, pix_payload, created_at"
+    " change_cents, payment_status, payment_reason, fee_cents, pix_txid, pix_payload, created_at,"
+    " discount_approved_by"
 )
 
 
-async def insert_sale(conn: Conn, sale: SaleOut, *, key: str, request_hash: str) -> bool:
-    """False when this seller already used the key (the earlier sale stands)."""
+async def approval_used(conn: Conn, jti: str) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM sales WHERE discount_approval_jti = %s", (jti,))
+    return await cursor.fetchone() is not None
+
+
+async def insert_sale(
+    conn: Conn, sale: SaleOut, *, key: str, request_hash: str, approval_jti: str | None = None
+) -> bool:
+    """False when this seller already used the key (the earlier sale stands). Raises
+    UniqueViolation when the approval already paid for another sale."""
     p = sale.payment
     cursor = await conn.execute(
         "INSERT INTO sales (id, seller_id, idempotency_key, request_hash, status, subtotal_cents,"
         " discount_cents, total_cents, payment_method, installments, cash_received_cents,"
-        " change_cents, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " change_cents, created_at, discount_approved_by, discount_approval_jti)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (seller_id, idempotency_key) DO NOTHING RETURNING id",
         (
             sale.id,
@@ -81,6 +91,8 @@ async def insert_sale(conn: Conn, sale: SaleOut, *, key: str, request_hash: str)
             p.cash_received_cents,
             p.change_cents,
             sale.created_at,
+            sale.discount_approved_by,
+            approval_jti,
         ),
     )
     if await cursor.fetchone() is None:
@@ -134,6 +146,7 @@ def _sale(row: dict[str, Any], items: list[dict[str, Any]]) -> SaleRow:
             reason=row["payment_reason"],
             pix=pix,
         ),
+        discount_approved_by=row["discount_approved_by"],
     )
     state = SaleState(Status(row["status"]), row["attempt"], row["cancel_requested"])
     return SaleRow(sale, row["request_hash"], state)

@@ -43,6 +43,13 @@ class SaleIn(Strict):
     items: list[SaleItemIn] = Field(min_length=1, max_length=200)
     discount_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
     payment: PaymentIn
+    discount_approval: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="an admin's approval (POST /api/auth/approvals, purpose discount) for a"
+        " discount above the seller's limit; used once",
+    )
 
 
 class SaleItemOut(BaseModel):
@@ -83,3 +90,6 @@ class SaleOut(BaseModel):
     total_cents: int
     items: list[SaleItemOut]
     payment: PaymentOut
+    discount_approved_by: UUID | None = Field(
+        default=None, description="the admin who approved a discount above the seller's limit"
+    )

@@ -63,6 +63,9 @@ class SaleCompleted(PaymentRequest):
     items: list[SaleItem] = Field(min_length=1)
     subtotal_cents: int = Field(ge=0)
     discount_cents: int = Field(ge=0)
+    discount_approved_by: str | None = Field(
+        default=None, description="the admin who approved a discount above the seller's limit"
+    )
 
 
 @event_type("sale.payment_requested")

@@ -41,6 +41,7 @@ def _subscriber(database: ProvisionedDatabase, read_model: str) -> tuple[Runtime
             database_url=SecretStr(database.role_dsn(domain)),
             k_sink=None,
             auth_jwks_url="http://127.0.0.1:1/unused",
+            event_authentication="off",
         )
     )
 

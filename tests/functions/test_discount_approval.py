@@ -1,0 +1,193 @@
+"""Counter fraud (issue 14): a vendedor's discount above the limit needs an admin, on the spot.
+
+complete-sale on the real PostgreSQL, with approvals signed here by a key these tests
+publish (the same shape auth's `POST /api/auth/approvals` issues: EdDSA, audience
+`acougue-approval`, role admin, purpose discount, 120 s, jti).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
+
+from functions.sales import service
+from functions.sales.approvals import ApprovalVerifier
+from functions.sales.scale_labels import DEFAULT_MASK, ScaleMask
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import ALGORITHM, StaticKeys, public_jwk
+from shared.config import FunctionSettings
+from shared.contracts.sales import SaleIn
+from shared.errors import Problem
+from shared.events.catalog import ProductState
+from shared.runtime import Runtime
+from tests.support.database import ProvisionedDatabase
+
+ISSUER = "acougue-auth"
+KEY = Ed25519PrivateKey.generate()
+OTHER_KEY = Ed25519PrivateKey.generate()
+MASK = ScaleMask.from_setting(DEFAULT_MASK)
+ADMIN_ID = str(uuid.uuid4())
+SELLER = Principal(user_id=str(uuid.uuid4()), username="joana", role=Role.VENDEDOR)
+ADMIN = Principal(user_id=ADMIN_ID, username="admin", role=Role.ADMIN)
+POLICY = service.DiscountPolicy(
+    limit_percent={Role.VENDEDOR: 10},
+    verifier=ApprovalVerifier(StaticKeys({"keys": [public_jwk(KEY.public_key())]}), issuer=ISSUER),
+)
+
+
+def approval(key: Ed25519PrivateKey = KEY, **overrides: Any) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": "acougue-approval",
+        "sub": ADMIN_ID,
+        "preferred_username": "admin",
+        "role": "admin",
+        "purpose": "discount",
+        "iat": now,
+        "exp": now + 120,
+        "jti": str(uuid.uuid4()),
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    kid = public_jwk(key.public_key())["kid"]
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+@pytest.fixture
+async def runtime(database: ProvisionedDatabase) -> Runtime:
+    runtime = Runtime(
+        FunctionSettings(
+            function_target="complete_sale",
+            database_url=SecretStr(database.role_dsn("sales")),
+            k_sink=None,
+            auth_jwks_url="http://127.0.0.1:1/unused",
+            event_authentication="off",
+        )
+    )
+    return runtime
+
+
+@pytest.fixture
+async def product_id(runtime: Runtime) -> str:
+    """A product at R$ 100,00/kg in the counter's catalogue."""
+    pid = str(uuid.uuid4())
+    state = ProductState(
+        product_id=pid,
+        name="Picanha",
+        unit="kg",
+        price_cents=10000,
+        category_id=None,
+        plu=None,
+        barcode=None,
+        min_stock="0.000",
+        active=True,
+        version=1,
+    )
+    async with await runtime.unit_of_work() as uow:
+        await service.apply_product(uow, state)
+        await uow.commit()
+    return pid
+
+
+async def sell(
+    runtime: Runtime,
+    product_id: str,
+    discount_cents: int,
+    *,
+    who: Principal = SELLER,
+    token: str | None = None,
+    key: str | None = None,
+) -> Any:
+    body = SaleIn.model_validate(
+        {
+            "items": [{"product_id": product_id, "quantity": "1.000"}],
+            "discount_cents": discount_cents,
+            "payment": {"method": "pix"},
+            **({"discount_approval": token} if token else {}),
+        }
+    )
+    async with await runtime.unit_of_work() as uow:
+        sale, _ = await service.complete_sale(
+            uow, who, key or str(uuid.uuid4()), body, MASK, POLICY
+        )
+        await uow.commit()
+    return sale
+
+
+async def refused(runtime: Runtime, product_id: str, discount: int, **kw: Any) -> Problem:
+    with pytest.raises(Problem) as caught:
+        await sell(runtime, product_id, discount, **kw)
+    return caught.value
+
+
+async def test_a_vendedor_gives_up_to_the_limit_alone(runtime: Runtime, product_id: str) -> None:
+    sale = await sell(runtime, product_id, 1000)  # exactly 10 % of R$ 100,00
+    assert (sale.total_cents, sale.discount_approved_by) == (9000, None)
+
+
+async def test_above_the_limit_a_vendedor_needs_an_admin(runtime: Runtime, product_id: str) -> None:
+    problem = await refused(runtime, product_id, 1001)
+    assert problem.status == 403
+    assert problem.extra["code"] == "discount_approval_required"
+    assert problem.extra["limit_cents"] == 1000
+    whole = await refused(runtime, product_id, 10000)  # the 100 % discount of issue 14
+    assert whole.status == 403
+
+
+async def test_an_admin_approval_lets_the_sale_through_once(
+    runtime: Runtime, product_id: str
+) -> None:
+    token = approval()
+    key = str(uuid.uuid4())
+    sale = await sell(runtime, product_id, 5000, token=token, key=key)
+    assert sale.total_cents == 5000
+    assert str(sale.discount_approved_by) == ADMIN_ID
+    # A retry of the same sale (same key) answers it again, even with a fresh approval.
+    again = await sell(runtime, product_id, 5000, token=approval(), key=key)
+    assert again.id == sale.id
+    # The approval pays for one sale only.
+    reused = await refused(runtime, product_id, 5000, token=token)
+    assert (reused.status, reused.extra["code"]) == (403, "discount_approval_invalid")
+    pool = await runtime.pool.get()
+    async with pool.connection() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT data FROM outbox WHERE aggregate_id = %s AND event_type = %s",
+                (str(sale.id), "com.acougue.sale.completed"),
+            )
+        ).fetchone()
+    assert row is not None
+    assert row["data"]["discount_approved_by"] == ADMIN_ID
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda: approval(role="vendedor"), id="not-an-admin"),
+        pytest.param(lambda: approval(purpose="price"), id="other-purpose"),
+        pytest.param(lambda: approval(purpose=None), id="no-purpose"),
+        pytest.param(lambda: approval(aud="acougue"), id="an-access-token-audience"),
+        pytest.param(lambda: approval(iss="someone-else"), id="other-issuer"),
+        pytest.param(lambda: approval(exp=int(time.time()) - 60), id="expired"),
+        pytest.param(lambda: approval(OTHER_KEY), id="unknown-key"),
+        pytest.param(lambda: approval(jti=None), id="no-jti"),
+        pytest.param(lambda: "not-a-jwt", id="garbage"),
+    ],
+)
+async def test_anything_but_a_valid_admin_approval_is_refused(
+    runtime: Runtime, product_id: str, token: Any
+) -> None:
+    problem = await refused(runtime, product_id, 2000, token=token())
+    assert (problem.status, problem.extra["code"]) == (403, "discount_approval_invalid")
+
+
+async def test_an_admin_has_no_limit(runtime: Runtime, product_id: str) -> None:
+    sale = await sell(runtime, product_id, 10000, who=ADMIN)
+    assert sale.total_cents == 0
