@@ -6,9 +6,14 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 THOUSANDTH = Decimal("0.001")
+# Where the shop's reality ends for one sale line or one stock movement: 9,999.999 kg (or
+# units). A hundred times the largest carcass a butcher receives, and small enough that no
+# sum of bounded lines overflows a numeric(12, 3) column (issue 14: two sales of
+# 999,999,999.999 did, and every later event of that product dead-lettered).
+MAX_LINE_QUANTITY = Decimal("9999.999")
 _QUANTITY = re.compile(r"^-?\d{1,9}(\.\d{1,3})?$")
 
 
@@ -35,5 +40,28 @@ Quantity = Annotated[
     PlainSerializer(format_quantity, return_type=str),
     WithJsonSchema(
         {"type": "string", "pattern": r"^-?\d{1,9}(\.\d{1,3})?$", "examples": ["1.250"]}
+    ),
+]
+
+
+def bounded_quantity(value: Decimal) -> Decimal:
+    """A line's or a movement's quantity: at most MAX_LINE_QUANTITY either way."""
+    if abs(value) > MAX_LINE_QUANTITY:
+        raise ValueError(f"quantity must be at most {MAX_LINE_QUANTITY} (kg or units)")
+    return value
+
+
+LineQuantity = Annotated[
+    Decimal,
+    BeforeValidator(parse_quantity),
+    AfterValidator(bounded_quantity),
+    PlainSerializer(format_quantity, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?0*\d{1,4}(\.\d{1,3})?$",
+            "description": "at most 9999.999",
+            "examples": ["1.250"],
+        }
     ),
 ]

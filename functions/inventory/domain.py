@@ -17,6 +17,10 @@ from shared import money
 from shared.money import cents
 
 ZERO = Decimal("0.000")
+# The most of one product the shop can hold: 1,000 t. Receipts, counts and desossa
+# outputs stop there, so stock (numeric(12, 3), up to 999,999,999.999) never overflows
+# from them; only sales and refunds, bounded per line, move past it.
+MAX_STOCK = Decimal("999999.999")
 AVERAGE_PLACES = Decimal("0.000001")
 PERCENT_PLACES = Decimal("0.01")
 LOSS_REASONS = ("aparas", "vencimento", "quebra de resfriamento", "avaria", "outro")
@@ -137,6 +141,12 @@ def plan_breakdown(
         yield_percent=(produced * 100 / source_quantity).quantize(PERCENT_PLACES, ROUND_HALF_UP),
         output_costs=costs,
     )
+
+
+def check_stock_limit(after: Stock) -> None:
+    """Refuse what would put more of a product in stock than the shop can hold."""
+    if after.quantity > MAX_STOCK:
+        raise RuleError(f"the stock of a product is at most {MAX_STOCK}")
 
 
 def crossed_below_minimum(min_stock: Decimal, before: Decimal, after: Decimal) -> bool:

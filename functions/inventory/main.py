@@ -88,15 +88,24 @@ async def _levels(ctx: RequestContext, product_id: UUID | None) -> list[StockOut
     return [_stock(r) for r in rows]
 
 
+# What stock costs is the shop's margin: a vendedor sees quantities, never costs.
+COST_FIELDS = frozenset({"average_cost_cents"})
+
+
+def _shown(ctx: RequestContext, stock: StockOut) -> dict[str, object]:
+    hidden = set() if ctx.user.role in STOCK_KEEPERS else set(COST_FIELDS)
+    return stock.model_dump(mode="json", exclude=hidden)
+
+
 async def _stock_list(ctx: RequestContext) -> dict[str, object]:
-    return {"items": [s.model_dump(mode="json") for s in await _levels(ctx, None)]}
+    return {"items": [_shown(ctx, s) for s in await _levels(ctx, None)]}
 
 
-async def _stock_one(ctx: RequestContext) -> StockOut:
+async def _stock_one(ctx: RequestContext) -> dict[str, object]:
     found = await _levels(ctx, ctx.params["product_id"])
     if not found:
         raise Problem(404, "No such product in stock.")
-    return found[0]
+    return _shown(ctx, found[0])
 
 
 async def _movements(ctx: RequestContext) -> dict[str, object]:

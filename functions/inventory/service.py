@@ -118,6 +118,7 @@ async def register_movement(uow: UnitOfWork, body: MovementIn) -> store.Movement
             change = domain.issue(stock, body.quantity)
         else:
             change = domain.count(stock, body.quantity)
+        domain.check_stock_limit(change.after)
     except RuleError as exc:
         raise _rule(exc) from None
     movement = await _record(
@@ -159,6 +160,9 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
             ],
             body.cost_allocation,
         )
+        for output in body.outputs:
+            before = stocks[output.product_id]
+            domain.check_stock_limit(Stock(before.quantity + output.quantity, before.average_cost))
     except RuleError as exc:
         raise _rule(exc) from None
     breakdown_id = uuid.uuid4()

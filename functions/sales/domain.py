@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from shared.events.sales import MAX_SALE_CENTS
+from shared.units import MAX_LINE_QUANTITY
+
 THOUSANDTH = Decimal("0.001")
 
 
@@ -36,8 +39,17 @@ class Totals:
     total_cents: int
 
 
+def check_line_quantity(quantity: Decimal) -> None:
+    """A weight derived from a label (total ÷ price) is bounded like a typed one."""
+    if quantity > MAX_LINE_QUANTITY:
+        raise SaleError(f"a line holds at most {MAX_LINE_QUANTITY} (kg or units)")
+
+
 def totals(line_totals: list[int], discount_cents: int) -> Totals:
+    """Bounded where the shop's reality ends, so that no event of the sale is refused."""
     subtotal = sum(line_totals)
+    if subtotal > MAX_SALE_CENTS:
+        raise SaleError(f"a sale totals at most {MAX_SALE_CENTS} centavos")
     if discount_cents < 0:
         raise SaleError("the discount cannot be negative")
     if discount_cents > subtotal:

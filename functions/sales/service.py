@@ -89,6 +89,10 @@ async def _line(uow: UnitOfWork, item: SaleItemIn, mask: scale_labels.ScaleMask)
             total = domain.line_total(quantity, product.price_cents)
     if quantity <= 0:
         raise _unprocessable(f"The line for {product.name} has no quantity.")
+    try:
+        domain.check_line_quantity(quantity)
+    except SaleError as exc:
+        raise _unprocessable(f"{product.name}: {exc}.", barcode=barcode) from None
     if product.unit == "un" and quantity != quantity.to_integral_value():
         raise _unprocessable(f"{product.name} is sold by unit: whole quantities only.")
     return SaleItemOut(

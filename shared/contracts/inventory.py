@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts.catalog import Strict
-from shared.units import Quantity
+from shared.units import LineQuantity, Quantity
 
 LossReason = Literal["aparas", "vencimento", "quebra de resfriamento", "avaria", "outro"]
 
@@ -18,7 +18,7 @@ LossReason = Literal["aparas", "vencimento", "quebra de resfriamento", "avaria",
 class MovementIn(Strict):
     product_id: UUID
     kind: Literal["receipt", "loss", "count"]
-    quantity: Quantity = Field(description="receipt/loss: how much; count: what was counted")
+    quantity: LineQuantity = Field(description="receipt/loss: how much; count: what was counted")
     unit_cost_cents: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     lot: str | None = Field(default=None, max_length=40)
     expires_on: date | None = None
@@ -65,12 +65,12 @@ class MovementOut(BaseModel):
 
 class BreakdownOutputIn(Strict):
     product_id: UUID
-    quantity: Quantity
+    quantity: LineQuantity
 
 
 class BreakdownIn(Strict):
     source_product_id: UUID
-    source_quantity: Quantity
+    source_quantity: LineQuantity
     outputs: list[BreakdownOutputIn] = Field(min_length=1, max_length=50)
     cost_allocation: Literal["weight", "value"] = "weight"
 

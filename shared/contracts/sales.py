@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts.catalog import Strict
-from shared.units import Quantity
+from shared.units import LineQuantity, Quantity
 
 Method = Literal["pix", "debit", "credit", "cash"]
 SaleStatus = Literal["pending_payment", "paid", "payment_failed", "cancelled", "refunded"]
@@ -20,7 +20,7 @@ class SaleItemIn(Strict):
 
     product_id: UUID | None = None
     barcode: str | None = Field(default=None, max_length=32)
-    quantity: Quantity | None = None
+    quantity: LineQuantity | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Self:

@@ -6,29 +6,33 @@ stock and finance act without calling back.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from shared.events.registry import Payload, event_type
-from shared.units import Quantity
+from shared.units import LineQuantity
 
 PaymentMethod = Literal["pix", "debit", "credit", "cash"]
+# The largest sale (and so line, price or payment) the counter makes: R$ 1.000.000,00,
+# as much as the catalogue lets one kilo cost and as much cash as a sale may receive.
+MAX_SALE_CENTS = 100_000_000
+Cents = Annotated[int, Field(ge=0, le=MAX_SALE_CENTS)]
 
 
 class SaleItem(Payload):
     product_id: str
     name: str | None = Field(default=None, description="the product's name when sold")
-    quantity: Quantity
-    unit_price_cents: int = Field(ge=0)
-    total_cents: int = Field(ge=0)
+    quantity: LineQuantity
+    unit_price_cents: Cents
+    total_cents: Cents
 
 
 class SaleSettled(Payload):
     sale_id: str
     seller_id: str | None
     items: list[SaleItem] = Field(min_length=1)
-    total_cents: int = Field(ge=0)
+    total_cents: Cents
     payment_method: PaymentMethod
 
 
@@ -45,7 +49,7 @@ class SaleRefunded(SaleSettled):
 class PaymentChoice(Payload):
     method: PaymentMethod
     installments: int | None = Field(default=None, ge=1, le=12)
-    cash_received_cents: int | None = Field(default=None, ge=0)
+    cash_received_cents: int | None = Field(default=None, ge=0, le=MAX_SALE_CENTS)
 
 
 class PaymentRequest(Payload):
@@ -54,15 +58,15 @@ class PaymentRequest(Payload):
     sale_id: str
     seller_id: str | None
     attempt: int = Field(ge=1)
-    total_cents: int = Field(ge=0)
+    total_cents: Cents
     payment: PaymentChoice
 
 
 @event_type("sale.completed")
 class SaleCompleted(PaymentRequest):
     items: list[SaleItem] = Field(min_length=1)
-    subtotal_cents: int = Field(ge=0)
-    discount_cents: int = Field(ge=0)
+    subtotal_cents: Cents
+    discount_cents: Cents
     discount_approved_by: str | None = Field(
         default=None, description="the admin who approved a discount above the seller's limit"
     )
@@ -84,4 +88,4 @@ class SalePaymentFailed(Payload):
 class SaleCancelled(Payload):
     sale_id: str
     was_paid: bool
-    total_cents: int = Field(ge=0)
+    total_cents: Cents

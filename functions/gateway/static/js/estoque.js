@@ -64,14 +64,18 @@
         .filter((s) => !text || (s.name || "").toLowerCase().includes(text))
         .filter((s) => !alertsOnly || s.low || s.negative || (s.expiring || []).length)
         .sort((a, b) => (a.name || "").localeCompare(b.name || "", "pt-BR"));
+      // Costs come only to admin and estoquista; for a vendedor their columns go away.
+      const withCosts = levels.length ? levels.every((s) => Number.isInteger(s.average_cost_cents)) : A.can("admin", "estoquista");
+      const headers = $("lv-rows").closest("table").querySelectorAll("thead th");
+      for (const index of [2, 3]) if (headers[index]) headers[index].hidden = !withCosts;
       const rows = shown.map((s) =>
         h(
           "tr",
           { dataset: { product: s.product_id } },
           h("th", { scope: "row" }, s.name || s.product_id),
           h("td", { class: "num strong" }, A.quantity(s.quantity, s.unit)),
-          h("td", { class: "num" }, A.money(s.average_cost_cents), h("span", { class: "unit" }, "/" + (s.unit || ""))),
-          h("td", { class: "num" }, A.money(value(s.quantity, s.average_cost_cents))),
+          withCosts ? h("td", { class: "num" }, A.money(s.average_cost_cents), h("span", { class: "unit" }, "/" + (s.unit || ""))) : null,
+          withCosts ? h("td", { class: "num" }, A.money(value(s.quantity, s.average_cost_cents))) : null,
           h("td", { class: "num" }, s.min_stock && s.min_stock !== "0.000" ? A.quantity(s.min_stock, s.unit) : "—"),
           h("td", {}, badges(s)),
           h(
@@ -89,12 +93,9 @@
       const low = levels.filter((s) => s.low && !s.negative).length;
       const negative = levels.filter((s) => s.negative).length;
       const expiring = levels.filter((s) => (s.expiring || []).length).length;
-      const total = levels.reduce((sum, s) => sum + value(s.quantity, s.average_cost_cents), 0);
-      A.say(
-        $("lv-summary"),
-        `${levels.length} produtos · valor em estoque ${A.money(total)} · ${low} abaixo do mínimo · ${negative} negativos · ${expiring} vencendo`,
-        "info"
-      );
+      const total = withCosts ? levels.reduce((sum, s) => sum + value(s.quantity, s.average_cost_cents), 0) : null;
+      const worth = total === null ? "" : ` · valor em estoque ${A.money(total)}`;
+      A.say($("lv-summary"), `${levels.length} produtos${worth} · ${low} abaixo do mínimo · ${negative} negativos · ${expiring} vencendo`, "info");
     }
 
     // ------------------------------------------------------------ products
