@@ -52,6 +52,11 @@
     const retryButton = $("sale-retry");
     const newButton = $("sale-new");
     const payButtons = A.$$(".pay", main);
+    const approvalDialog = $("approval-dialog");
+    const approvalForm = $("approval-form");
+    const approvalUser = $("approval-username");
+    const approvalPassword = $("approval-password");
+    const approvalMsg = $("approval-msg");
     const mask = parseMask(document.body.dataset.scaleMask);
 
     const state = {
@@ -411,7 +416,85 @@
       showSale(sale);
     }
 
+    // ------------------------------------------------------------------ discount approval
+    // Above the seller's limit the API answers 403 with code discount_approval_required:
+    // an admin types their own username and password here, auth issues a one-sale approval
+    // (2 minutes), and the same sale (same Idempotency-Key) is sent again with it.
+    function needsApproval(err) {
+      const code = err && err.status === 403 && err.problem ? err.problem.code : null;
+      return code === "discount_approval_required" || code === "discount_approval_invalid";
+    }
+
+    function openApproval(err) {
+      const limit = err.problem && Number.isInteger(err.problem.limit_cents) ? err.problem.limit_cents : null;
+      $("approval-info").textContent =
+        `Desconto de ${A.money(discount())}` + (limit !== null ? `; o limite sem aprovação é ${A.money(limit)}.` : ".");
+      approvalUser.value = "";
+      approvalPassword.value = "";
+      A.say(approvalMsg, err.problem && err.problem.code === "discount_approval_invalid" ? err.message : "");
+      info("Desconto acima do limite: peça a aprovação de um administrador.");
+      if (!approvalDialog.open) approvalDialog.showModal();
+      approvalUser.focus();
+    }
+
+    function closeApproval() {
+      if (approvalDialog.open) approvalDialog.close();
+      approvalPassword.value = "";
+    }
+
+    approvalDialog.addEventListener("close", () => {
+      approvalPassword.value = "";
+      if (state.submission) delete state.submission.body.discount_approval;
+      if (!state.sale) focusInput();
+    });
+    $("approval-cancel").addEventListener("click", () => {
+      closeApproval();
+      info("Desconto não aprovado: ajuste o desconto ou peça a aprovação.");
+    });
+    approvalForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const username = approvalUser.value.trim();
+      const password = approvalPassword.value;
+      if (!username || !password) {
+        A.say(approvalMsg, "Informe o usuário e a senha do administrador.", "error");
+        (username ? approvalPassword : approvalUser).focus();
+        return;
+      }
+      if (state.busy || !state.submission) return;
+      setBusy(true);
+      let approval;
+      try {
+        approval = await A.api("POST", "/api/auth/approvals", {
+          body: { username, password, purpose: "discount" },
+          retry: false, // a wrong admin password is not the seller's session ending
+        });
+      } catch (err) {
+        setBusy(false);
+        approvalPassword.value = "";
+        A.say(approvalMsg, err.status === 401 || err.status === 403 ? "Aprovação recusada: usuário ou senha de administrador incorretos." : err.message, "error");
+        approvalPassword.focus();
+        return;
+      }
+      approvalPassword.value = "";
+      try {
+        state.submission.body.discount_approval = approval.approval_token;
+        await post();
+        closeApproval();
+        info("Desconto aprovado.");
+      } catch (err) {
+        if (needsApproval(err)) {
+          A.say(approvalMsg, err.message, "error");
+        } else {
+          closeApproval();
+          paymentError(err);
+        }
+      } finally {
+        setBusy(false);
+      }
+    });
+
     function paymentError(err) {
+      if (needsApproval(err)) return openApproval(err);
       if (err.network || (err.status >= 500 && err.status !== 501)) {
         salePanel.hidden = false;
         saleTitle.textContent = "Sem resposta do servidor";
@@ -656,6 +739,7 @@
     newButton.addEventListener("click", () => newSale());
 
     function onKey(event) {
+      if (approvalDialog.open) return; // the dialog owns the keys (Esc closes it)
       const keys = { F2: "pix", F3: "debit", F4: "credit", F5: "cash" };
       if (keys[event.key]) {
         event.preventDefault();
