@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
 from shared import tracing
@@ -14,14 +16,21 @@ class PublishError(RuntimeError):
 
 
 class Publisher:
-    def __init__(self, sink: str, *, timeout: float = 5.0) -> None:
+    """`token` (when the broker authenticates publishers) gives this function's bearer token."""
+
+    def __init__(
+        self, sink: str, *, timeout: float = 5.0, token: Callable[[], str] | None = None
+    ) -> None:
         self.sink = sink
+        self._token = token
         self._client = httpx.AsyncClient(timeout=timeout)
 
     async def publish(self, envelope: Envelope, trace: TraceContext | None = None) -> None:
         headers = envelope.binary_headers()
         if trace is not None:
             headers.update(trace.headers())
+        if self._token is not None:
+            headers["authorization"] = f"Bearer {self._token()}"
         tracing.inject(headers)  # with the tracer on: the publish span's context instead
         try:
             response = await self._client.post(self.sink, content=envelope.body(), headers=headers)

@@ -5,6 +5,9 @@ here, because its CloudEvent signature answers only POST (no health probes), hid
 `traceparent` header and cannot answer a bad event with a problem body. The answers the
 broker acts on:
 - 2xx: applied, or a duplicate (the inbox had it): acknowledged, nothing changes.
+- 401: no broker token for this function (Knative's OIDC answer); 403: the event's
+  `source` does not own its `type` (`shared.events.ownership`); 413/415: too large, or not
+  a CloudEvent's media type. All read before the body is parsed, none retried.
 - 400: the event is not valid for this subscriber: dead-lettered at once, never retried.
 - 422/409 from a domain rule: likewise non-retryable, dead-lettered with the reason.
 - 5xx: could not apply now (database down...): the broker retries with backoff.
@@ -16,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -26,8 +30,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared import tracecontext, tracing
+from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem, validation_problem
+from shared.events import identity, ownership
 from shared.events.envelope import Envelope
 from shared.events.registry import Payload, payload_model
 from shared.metrics import metrics
@@ -38,6 +44,34 @@ EventHandler = Callable[[UnitOfWork, Envelope, Payload | None], Awaitable[None]]
 ANY_TYPE = "*"
 # Knative sets it on every dead-letter delivery (and only there).
 DEAD_LETTER_MARK = "knativeerrordest"
+STRUCTURED = "application/cloudevents+json"
+# Binary mode carries the data's own media type; every event of this shop is JSON.
+BINARY_MEDIA = frozenset({"application/json"})
+# Clocks of the shop's machines may disagree a little; an event from further ahead is forged.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+async def read_event_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 once it passes `limit` bytes (read no further) and with
+    415 unless it is a CloudEvent's media type: binary mode (`ce-specversion` and JSON
+    data) or structured mode (`application/cloudevents+json`). The cloudevents SDK alone
+    takes a structured event sent as `text/plain`, which a web page can POST cross-origin
+    without a preflight."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    binary = "ce-specversion" in request.headers
+    if not ((binary and media in BINARY_MEDIA) or (not binary and media == STRUCTURED)):
+        raise Problem(
+            415, "Send a CloudEvent: binary mode with JSON data, or application/cloudevents+json."
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"Events are limited to {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, f"Events are limited to {limit} bytes.")
+    return bytes(body)
 
 
 def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
@@ -63,6 +97,24 @@ class Subscriber:
     def __init__(self, runtime: Runtime, handlers: Mapping[str, EventHandler]) -> None:
         self.runtime = runtime
         self.handlers = dict(handlers)
+        self.limit = runtime.settings.event_max_bytes
+
+    async def authenticate(self, request: Request) -> None:
+        """The broker's token for this function, checked before the body is read."""
+        verifier = self.runtime.event_verifier
+        if verifier is None:  # EVENT_AUTHENTICATION=off: the cluster's fences stand instead
+            return
+        try:
+            await verifier.verify(identity.bearer(request.headers))
+        except identity.Unauthenticated as exc:
+            raise Problem(
+                401,
+                f"Deliveries need the broker's token for this function: {exc}.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
+        except KeysUnavailable:
+            log.warning("broker keys unavailable", exc_info=True)
+            raise Problem(503, "Cannot check the broker's token now; retry later.") from None
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -76,8 +128,11 @@ class Subscriber:
             if request.method != "POST":
                 raise Problem(405, "Deliver CloudEvents with POST.", headers={"Allow": "POST"})
             tracecontext.set_current(tracecontext.from_headers(request.headers))
-            event = parse_cloud_event(request.headers, await request.body())
+            await self.authenticate(request)
+            body = await read_event_body(request, self.limit)
+            event = parse_cloud_event(request.headers, body)
             event_id, event_type = event.id, event.type
+            _trusted(event)
             entry.set_resource(event.type)
             entry.tag(
                 tracing.event_tags(event.type, event.id, event.source, event.subject, event.data)
@@ -149,6 +204,20 @@ class Subscriber:
             await handler(uow, event, payload)
             await uow.commit()
         return True
+
+
+def _trusted(event: Envelope) -> None:
+    """Only what the event's owner could have published: its `source` owns its `type`
+    (a token stolen from one function does not speak for another) and its `time` is not
+    ahead of this clock (a future-dated fact would outrank every real one)."""
+    refusal = ownership.source_refusal(event.type, event.source)
+    if refusal is not None:
+        raise Problem(403, f"Event refused: {refusal}.")
+    moment = event.time
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment is not None and moment > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        raise Problem(400, "Event refused: its time is in the future.")
 
 
 def _with_origin_trace(event: Envelope) -> Envelope:

@@ -26,6 +26,7 @@ from shared.events.envelope import PING_TYPE
 from shared.logs import configure_logging
 from shared.metrics import metrics
 from shared.publisher import Publisher
+from shared.runtime import publish_token
 from shared.subscriber import parse_cloud_event
 
 log = logging.getLogger("acougue.relay")
@@ -34,7 +35,11 @@ configure_logging(settings.function_name)
 pool = LazyPool(settings)
 relay = Relay(
     pool,
-    Publisher(settings.k_sink, timeout=settings.publish_timeout_seconds),
+    Publisher(
+        settings.k_sink,
+        timeout=settings.publish_timeout_seconds,
+        token=publish_token(settings, settings.function_name),
+    ),
     batch=settings.outbox_batch,
 )
 

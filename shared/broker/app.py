@@ -28,6 +28,7 @@ from shared.broker.logs import logger
 from shared.broker.memory import MemoryBackend
 from shared.broker.rabbitmq import RabbitMQBackend
 from shared.broker.settings import BrokerSettings
+from shared.broker.trust import Gatekeeper, Refused, delivery_signer
 from shared.broker.wiring import Wiring, wire
 from shared.manifests import Topology
 from shared.metrics import metrics
@@ -70,7 +71,9 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     """
     wiring = wire(settings, topology)
     client = _http_client()
-    backend = build_backend(settings, wiring, Sender(client))
+    signer = delivery_signer(settings)
+    gatekeeper = Gatekeeper(settings, wiring.namespace, wiring.broker)
+    backend = build_backend(settings, wiring, Sender(client, signer))
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -86,13 +89,15 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
         broker = request.path_params.get("broker")
         if namespace is not None and (namespace, broker) != (wiring.namespace, wiring.broker):
             return problem(404, "Not Found", f"no Broker {namespace}/{broker} here")
-        body = await request.body()
-        if len(body) > settings.max_event_bytes:
-            return problem(
-                413, "Content Too Large", f"events are limited to {settings.max_event_bytes} bytes"
-            )
         try:
+            publisher = await gatekeeper.publisher(request.headers)  # before the body
+            body = await _bounded_body(request, settings.max_event_bytes)
             envelope = parse_http_event(request.headers, body)
+            gatekeeper.admit(publisher, envelope)
+        except Refused as exc:
+            _refused(exc, request)
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return problem(exc.status, _reason(exc.status), exc.detail, headers=headers)
         except InvalidEvent as exc:
             return problem(400, "Bad Request", f"not a valid CloudEvent: {exc}")
         envelope = _traced(envelope)
@@ -120,6 +125,9 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def jwks(_: Request) -> Response:
+        return JSONResponse(signer.jwks(), headers={"Cache-Control": "max-age=300"})
+
     async def readyz(_: Request) -> Response:
         if backend.ready:
             return JSONResponse({"status": "ready", "backend": settings.backend_kind})
@@ -144,6 +152,7 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
             Route("/", ingress, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/{namespace}/{broker}", ingress, methods=["POST"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected},
@@ -152,6 +161,29 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     app.state.backend = backend
     app.state.wiring = wiring
     return app
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it passes `limit`: nothing more is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"events are limited to {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, f"events are limited to {limit} bytes")
+    return bytes(body)
+
+
+def _refused(exc: Refused, request: Request) -> None:
+    metrics().increment("broker.events.refused", tags={"status": str(exc.status)})
+    logger.warning(
+        "refused a publish (%d): %s",
+        exc.status,
+        exc.detail,
+        extra={"status": exc.status, "event_type": request.headers.get("ce-type")},
+    )
 
 
 def _traced(envelope: Envelope) -> Envelope:

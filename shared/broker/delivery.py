@@ -11,6 +11,7 @@ import asyncio
 import base64
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,6 +20,10 @@ from shared.broker.envelope import Envelope, to_binary_http
 from shared.broker.logs import logger
 from shared.broker.policy import RetryPolicy, Verdict, classify
 from shared.metrics import metrics
+
+if TYPE_CHECKING:
+    from shared.broker.wiring import Credentials
+    from shared.events.identity import TokenSigner
 
 # knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
 ERROR_DATA_MAX_LENGTH = 1024
@@ -67,13 +72,24 @@ def error_extensions(result: DeliveryResult) -> dict[str, str]:
 
 
 class Sender:
-    """Delivers envelopes over one shared HTTP client (connection reuse across workers)."""
+    """Delivers envelopes over one shared HTTP client (connection reuse across workers),
+    each with a token for its receiver when a signer is given (Knative's OIDC)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, signer: TokenSigner | None = None) -> None:
         self._client = client
+        self._signer = signer
 
-    async def post(self, envelope: Envelope, url: str, seconds: float) -> Attempt:
+    async def post(
+        self,
+        envelope: Envelope,
+        url: str,
+        seconds: float,
+        credentials: Credentials | None = None,
+    ) -> Attempt:
         headers, body = to_binary_http(envelope)
+        if self._signer is not None and credentials is not None:
+            token = self._signer.token(credentials.audience, credentials.subject)
+            headers["authorization"] = f"Bearer {token}"
         tracing.inject(headers)  # with the tracer on: the delivery span, child of the event's
         started = time.perf_counter()
         try:
@@ -84,7 +100,12 @@ class Sender:
         return Attempt(response.status_code, response.content, time.perf_counter() - started)
 
     async def deliver(
-        self, envelope: Envelope, url: str, policy: RetryPolicy, label: str
+        self,
+        envelope: Envelope,
+        url: str,
+        policy: RetryPolicy,
+        label: str,
+        credentials: Credentials | None = None,
     ) -> DeliveryResult:
         """Attempt once, then up to `policy.retries` more times while the answer is retryable.
 
@@ -100,7 +121,7 @@ class Sender:
             attempt_number = 0
             while True:
                 attempt_number += 1
-                attempt = await self.post(envelope, url, policy.timeout)
+                attempt = await self.post(envelope, url, policy.timeout, credentials)
                 retries_left = policy.retries - (attempt_number - 1)
                 wait = policy.delay_before_retry(attempt_number) if retries_left > 0 else 0.0
                 _log_attempt(envelope, label, url, attempt, attempt_number, wait)

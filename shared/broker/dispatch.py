@@ -19,7 +19,9 @@ async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) 
     With no dead-letter sink a failed event is dropped, as Knative drops it; the ERROR line
     is then the only trace of it.
     """
-    result = await sender.deliver(envelope, route.subscriber_url, route.policy, route.trigger)
+    result = await sender.deliver(
+        envelope, route.subscriber_url, route.policy, route.trigger, route.credentials
+    )
     if result.delivered:
         return None
     tags = {"trigger": route.trigger, "event_type": envelope.type, "status": result.last.status}
@@ -47,7 +49,7 @@ async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) 
 async def dispatch_dead_letter(sender: Sender, route: DeadLetterRoute, envelope: Envelope) -> bool:
     """POST a dead letter to its sink with its policy; False means keep it, retry later."""
     label = f"dead-letter:{route.scope}/{route.name}"
-    result = await sender.deliver(envelope, route.url, route.policy, label)
+    result = await sender.deliver(envelope, route.url, route.policy, label, route.credentials)
     if not result.delivered:
         logger.error(
             "dead-letter sink refused event %s (%s) after %d attempt(s): kept for a later retry",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.manifests import REPO_ROOT
@@ -67,6 +68,36 @@ class BrokerSettings(BaseSettings):
         gt=0,
         validation_alias=_env("BROKER_MAX_EVENT_BYTES", "max_event_bytes"),
     )
+
+    # Who may publish (Knative's EventPolicy, locally): `required` checks each publisher's
+    # identity token against BROKER_PUBLISHERS_FILE and the ownership table.
+    ingress_authentication: Literal["required", "off"] = Field(
+        default="required",
+        validation_alias=_env("BROKER_INGRESS_AUTHENTICATION", "ingress_authentication"),
+    )
+    publishers_file: Path | None = Field(
+        default=None, validation_alias=_env("BROKER_PUBLISHERS_FILE", "publishers_file")
+    )
+    # The key that signs delivery tokens (a fresh one per start when not given).
+    signing_key_file: Path | None = Field(
+        default=None, validation_alias=_env("BROKER_SIGNING_KEY_FILE", "signing_key_file")
+    )
+    token_issuer: str = Field(
+        default="acougue-broker", validation_alias=_env("BROKER_TOKEN_ISSUER", "token_issuer")
+    )
+
+    @model_validator(mode="after")
+    def _publishers_known(self) -> Self:
+        if self.ingress_authentication == "required" and (
+            self.publishers_file is None or not self.publishers_file.is_file()
+        ):
+            raise ValueError(
+                "BROKER_PUBLISHERS_FILE must name the publishers' public keys when"
+                " BROKER_INGRESS_AUTHENTICATION=required"
+            )
+        if self.signing_key_file is not None and not self.signing_key_file.is_file():
+            raise ValueError(f"BROKER_SIGNING_KEY_FILE is not a file: {self.signing_key_file}")
+        return self
 
     @field_validator("amqp_url")
     @classmethod

@@ -18,11 +18,30 @@ from shared.broker.policy import (
     trigger_delivery,
 )
 from shared.broker.settings import BrokerSettings
+from shared.events.identity import service_account, service_audience
 from shared.manifests import BrokerSpec, Destination, Topology, TriggerSpec
+
+# knative.dev/eventing pkg/auth/serviceaccount.go: `<name>-oidc-<group>-<kind>`, lower-case.
+_TRIGGER_SA = "eventing.knative.dev-trigger"
+_BROKER_SA = "eventing.knative.dev-broker"
 
 
 class ConfigurationError(ValueError):
     """The broker cannot honour the manifests with the settings it was given."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Whom a delivery's token is for (the receiver's audience) and whom it names as the
+    sender (the Trigger's or the Broker's OIDC service account, as Eventing names them)."""
+
+    audience: str
+    subject: str
+
+
+def credentials(destination: Destination, url: str, namespace: str, sender: str) -> Credentials:
+    audience = service_audience(namespace, destination.service) if destination.service else url
+    return Credentials(audience, service_account(namespace, sender))
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,7 @@ class DeadLetterRoute:
     name: str
     url: str
     policy: RetryPolicy
+    credentials: Credentials
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class Route:
     policy: RetryPolicy
     parallelism: int
     dead_letter: DeadLetterRoute | None
+    credentials: Credentials
 
 
 @dataclass(frozen=True)
@@ -104,13 +125,17 @@ def _route(settings: BrokerSettings, broker: BrokerSpec, trigger: TriggerSpec) -
         )
     except ValueError as exc:
         raise ConfigurationError(f"{owner}: {exc}") from exc
+    url = resolve(trigger.subscriber, settings.service_urls, owner)
     return Route(
         trigger=trigger.name,
         filter=dict(trigger.filter),
-        subscriber_url=resolve(trigger.subscriber, settings.service_urls, owner),
+        subscriber_url=url,
         policy=policy,
         parallelism=trigger.parallelism,
         dead_letter=_dead_letter(settings, broker, trigger),
+        credentials=credentials(
+            trigger.subscriber, url, broker.namespace, f"{trigger.name}-oidc-{_TRIGGER_SA}"
+        ),
     )
 
 
@@ -123,9 +148,13 @@ def _dead_letter(
     scope, delivery = source
     name = trigger.name if scope == "trigger" else broker.name
     owner = f"{'Trigger' if scope == 'trigger' else 'Broker'} {name} deadLetterSink"
+    sink = sink_of(delivery)
+    url = resolve(sink, settings.service_urls, owner)
+    sender = f"{name}-oidc-{_TRIGGER_SA if scope == 'trigger' else _BROKER_SA}"
     return DeadLetterRoute(
         scope="trigger" if scope == "trigger" else "broker",
         name=name,
-        url=resolve(sink_of(delivery), settings.service_urls, owner),
+        url=url,
         policy=RetryPolicy.from_delivery(delivery, settings.default_timeout),
+        credentials=credentials(sink, url, broker.namespace, sender),
     )

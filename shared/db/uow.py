@@ -19,10 +19,15 @@ from psycopg_pool import AsyncConnectionPool
 from shared import tracecontext
 from shared.db import inbox, outbox
 from shared.db.pool import Conn
+from shared.events import ownership
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.registry import Payload, type_of
 
 log = logging.getLogger("acougue.uow")
+
+
+class OwnershipError(RuntimeError):
+    """A function emitted an event type it does not own."""
 
 
 class UnitOfWork:
@@ -88,8 +93,12 @@ class UnitOfWork:
         Events of one `aggregate` (default: the subject) are published in the order they
         were written. `not_before` schedules the event: the relay publishes it once due.
         """
+        type_ = type_of(type(payload))
+        refusal = ownership.source_refusal(type_, self.source)
+        if refusal is not None:  # the broker would refuse it: a wiring mistake, found in tests
+            raise OwnershipError(f"{refusal} (shared.events.ownership)")
         envelope = new_envelope(
-            type_=type_of(type(payload)),
+            type_=type_,
             source=self.source,
             subject=subject,
             data=payload.model_dump(mode="json"),

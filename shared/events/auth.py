@@ -19,12 +19,12 @@ class UserState(Payload):
     active: bool
 
 
-@event_type("user.created")
+@event_type("user.created", emitted_by="auth")
 class UserCreated(UserState):
     pass
 
 
-@event_type("user.updated")
+@event_type("user.updated", emitted_by="auth")
 class UserUpdated(UserState):
     changed: list[str] = Field(
         description="fields changed; a password change is named, never its value"

@@ -9,7 +9,7 @@ from pydantic import Field
 from shared.events.registry import Payload, event_type
 
 
-@event_type("ledger.entry.posted")
+@event_type("ledger.entry.posted", emitted_by="post-ledger-entry")
 class LedgerEntryPosted(Payload):
     entry_id: str
     cause: str

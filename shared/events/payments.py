@@ -21,14 +21,14 @@ class PaymentFacts(Payload):
     amount_cents: int = Field(ge=0)
 
 
-@event_type("payment.pending")
+@event_type("payment.pending", emitted_by="process-payment")
 class PaymentPending(PaymentFacts):
     """A PIX charge is waiting for the customer's bank."""
 
     pix: PixDetails
 
 
-@event_type("payment.approved")
+@event_type("payment.approved", emitted_by="process-payment")
 class PaymentApproved(PaymentFacts):
     fee_cents: int = Field(ge=0, description="the acquirer's fee (cards), else 0")
     installments: int | None = None
@@ -37,17 +37,17 @@ class PaymentApproved(PaymentFacts):
     pix: PixDetails | None = None
 
 
-@event_type("payment.declined")
+@event_type("payment.declined", emitted_by="process-payment")
 class PaymentDeclined(PaymentFacts):
     reason: str
 
 
-@event_type("payment.refunded")
+@event_type("payment.refunded", emitted_by="process-payment")
 class PaymentRefunded(PaymentFacts):
     fee_cents: int = Field(ge=0)
 
 
-@event_type("payment.pix_received")
+@event_type("payment.pix_received", emitted_by="process-payment")
 class PixReceived(Payload):
     """The (simulated) bank's notice that the customer paid a PIX charge.
 

@@ -18,16 +18,22 @@ class Payload(BaseModel):
 
 P = TypeVar("P", bound=type[Payload])
 _REGISTRY: dict[str, type[Payload]] = {}
+_EMITTERS: dict[str, frozenset[str]] = {}
 
 
-def event_type(name: str) -> Callable[[P], P]:
-    """Register a payload model as the data of `com.acougue.<name>`."""
+def event_type(name: str, *, emitted_by: str | tuple[str, ...]) -> Callable[[P], P]:
+    """Register a payload model as the data of `com.acougue.<name>`, and the functions
+    (Knative Service names) that own it: the only ones that may publish it."""
     full = EVENT_TYPE_PREFIX + name
+    emitters = frozenset((emitted_by,) if isinstance(emitted_by, str) else emitted_by)
+    if not emitters:
+        raise ValueError(f"event type {full} has no emitter")
 
     def register(model: P) -> P:
         if full in _REGISTRY and _REGISTRY[full] is not model:
             raise ValueError(f"event type {full} registered twice")
         _REGISTRY[full] = model
+        _EMITTERS[full] = emitters
         model.event_type = full  # type: ignore[attr-defined]
         return model
 
@@ -42,6 +48,12 @@ def payload_model(type_: str) -> type[Payload] | None:
 def registered_types() -> dict[str, type[Payload]]:
     _load_all()
     return dict(sorted(_REGISTRY.items()))
+
+
+def emitters() -> dict[str, frozenset[str]]:
+    """Each registered type and the functions that own it (`shared.events.ownership`)."""
+    _load_all()
+    return dict(sorted(_EMITTERS.items()))
 
 
 def type_of(model: type[Payload]) -> str:

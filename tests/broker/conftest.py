@@ -10,6 +10,13 @@ import pytest
 from tests.broker.harness import Recorder, recording_subscriber
 
 
+@pytest.fixture(autouse=True)
+def _anyone_may_publish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the broker as Knative's, with their own event types; who may
+    publish the shop's types is tested in test_trust.py with authentication on."""
+    monkeypatch.setenv("BROKER_INGRESS_AUTHENTICATION", "off")
+
+
 @pytest.fixture(params=["memory", "rabbitmq"])
 def amqp(request: pytest.FixtureRequest) -> str | None:
     """None for the in-memory backend, the AMQP URL for RabbitMQ (skips when it is absent)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.identity import publish_headers
 from tests.support.system import RunningSystem, wait_for
 
 
@@ -59,6 +60,7 @@ def _publish_sale(
             "ce-source": "/acougue/update-sale-status",
             "ce-type": type_,
             "ce-subject": sale_id,
+            **publish_headers(system.data_dir, "update-sale-status"),
         },
     )
     assert answer.status_code == 202, answer.text

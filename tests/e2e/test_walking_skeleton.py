@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -9,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from shared.events import ownership
+from tests.support.identity import delivery_headers, publish_headers
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
 
 
@@ -124,32 +127,42 @@ def test_bad_input_gets_a_problem_not_a_crash(system: RunningSystem) -> None:
 
 
 def _publish(system: RunningSystem, event_id: str, type_: str, data: bytes) -> httpx.Response:
+    """Publish as the function that owns the type (the broker refuses anyone else)."""
+    owner = min(ownership.owners(type_))
     return httpx.post(
         system.broker_ingress,
         content=data,
         headers={
             "ce-specversion": "1.0",
             "ce-id": event_id,
-            "ce-source": "/tests/e2e",
+            "ce-source": ownership.source_of(owner),
             "ce-type": type_,
             "ce-subject": "dup",
             "content-type": "application/json",
+            **publish_headers(system.data_dir, owner),
         },
         timeout=10,
     )
 
 
+CATEGORY = "com.acougue.category.created"
+
+
+def _category() -> bytes:
+    return json.dumps({"category_id": str(uuid.uuid4()), "name": "Repetida"}).encode()
+
+
 def test_the_same_cloudevent_twice_is_applied_once(system: RunningSystem) -> None:
     event_id = str(uuid.uuid4())
     for _ in range(2):
-        assert _publish(system, event_id, "com.acougue.test.ping", b'{"n": 1}').status_code == 202
+        assert _publish(system, event_id, CATEGORY, _category()).status_code == 202
     with _client(system, system.admin_token()) as api:
-        wait_for(lambda: [e for e in _events(api, "com.acougue.test.ping") if e["id"] == event_id])
+        wait_for(lambda: [e for e in _events(api, CATEGORY) if e["id"] == event_id])
         # a later event proves both deliveries of the first have been handled
         later = str(uuid.uuid4())
-        _publish(system, later, "com.acougue.test.ping", b'{"n": 2}')
-        wait_for(lambda: [e for e in _events(api, "com.acougue.test.ping") if e["id"] == later])
-        matches = [e for e in _events(api, "com.acougue.test.ping") if e["id"] == event_id]
+        _publish(system, later, CATEGORY, _category())
+        wait_for(lambda: [e for e in _events(api, CATEGORY) if e["id"] == later])
+        matches = [e for e in _events(api, CATEGORY) if e["id"] == event_id]
     assert len(matches) == 1
 
 
@@ -254,7 +267,7 @@ MALFORMED: list[tuple[str, dict[str, str], bytes]] = [
         {
             "ce-specversion": "1.0",
             "ce-id": "m3",
-            "ce-source": "/t",
+            "ce-source": "/acougue/update-sale-status",
             "ce-type": "com.acougue.sale.paid",
             "content-type": "application/json",
         },
@@ -285,14 +298,13 @@ def test_malformed_cloudevents_get_a_4xx_from_every_function(system: RunningSyst
     functions = [n for n in system.state["urls"] if n not in ("gateway", "broker")]
     assert len(functions) >= 19
     for name in functions:
+        broker = delivery_headers(system.data_dir, name)
         for label, headers, body in MALFORMED:
-            answer = httpx.post(system.url(name) + "/", content=body, headers=headers, timeout=10)
-            keeps_anything = (name == "dead-letter" and label == "known type, wrong data") or (
-                name in ("dead-letter", "event-log") and label == "unknown type"
+            answer = httpx.post(
+                system.url(name) + "/", content=body, headers={**headers, **broker}, timeout=10
             )
-            if keeps_anything:
-                # The sink keeps what others refused, and the log records every event on
-                # the broker, known or not: a valid envelope is stored as it is.
+            if name == "dead-letter" and label == "known type, wrong data":
+                # The sink keeps what others refused: a valid envelope is stored as it is.
                 assert answer.status_code == 200, answer.text
                 continue
             assert 400 <= answer.status_code < 500, (
@@ -302,6 +314,8 @@ def test_malformed_cloudevents_get_a_4xx_from_every_function(system: RunningSyst
                 answer.text[:200],
             )
     ingress = httpx.post(
-        system.broker_ingress, content=b"{}", headers={"content-type": "application/json"}
+        system.broker_ingress,
+        content=b"{}",
+        headers={"content-type": "application/json", **publish_headers(system.data_dir, "auth")},
     )
     assert ingress.status_code == 400

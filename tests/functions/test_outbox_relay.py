@@ -22,9 +22,10 @@ from functions.relay.settings import RelaySettings
 from functions.relay.sweep import Relay
 from shared import tracecontext
 from shared.config import FunctionSettings
+from shared.db import outbox
 from shared.db.migrations import RELAY
 from shared.db.pool import LazyPool
-from shared.events.catalog import CategoryCreated
+from shared.events.envelope import new_envelope
 from shared.events.payments import PixReceived
 from shared.publisher import Publisher
 from shared.runtime import Runtime
@@ -80,10 +81,15 @@ def _relay(database: ProvisionedDatabase, url: str) -> Relay:
 
 
 async def _write(runtime: Runtime, subject: str, name: str) -> str:
+    """An event in the writer's outbox, under its own source (the relay reads no type)."""
+    envelope = new_envelope(
+        type_="com.acougue.test.relayed",
+        source=runtime.settings.source,
+        subject=subject,
+        data={"name": name},
+    )
     async with await runtime.unit_of_work() as uow:
-        envelope = await uow.emit(
-            CategoryCreated(category_id=str(uuid.uuid4()), name=name), subject=subject
-        )
+        await outbox.add(uow.conn, envelope, tracecontext.current(), aggregate=subject)
         await uow.commit()
     return envelope.id
 

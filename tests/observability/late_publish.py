@@ -30,6 +30,7 @@ async def main(dsn: str, sink: str) -> dict[str, object]:
         function_target="outbox_late_publish",
         database_url=SecretStr(dsn),
         auth_jwks_url="http://127.0.0.1:1/unused",
+        event_authentication="off",  # publishes to a recording sink, not to the broker
     )
     pool = LazyPool(settings)
     publisher = Publisher(sink)

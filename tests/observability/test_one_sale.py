@@ -17,6 +17,7 @@ import pytest
 
 from shared.manifests import load_topology
 from tests.observability.agent import Span, StatsdListener, TestAgent, Trace
+from tests.support.identity import publish_headers
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -248,10 +249,11 @@ def test_a_replayed_dead_letter_starts_a_trace_linked_to_its_origin(
         headers={
             "ce-specversion": "1.0",
             "ce-id": event_id,
-            "ce-source": "/tests/observability",
+            "ce-source": "/acougue/create-category",
             "ce-type": "com.acougue.category.created",
             "content-type": "application/json",
             "traceparent": origin,
+            **publish_headers(traced_system.data_dir, "create-category"),
         },
         timeout=10,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from shared.manifests import load_topology
@@ -10,12 +13,14 @@ from tooling.runner.system import PortPlan, System
 
 
 @pytest.fixture
-def system(monkeypatch: pytest.MonkeyPatch) -> System:
+def system(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> System:
     monkeypatch.delenv("DD_AGENT_HOST", raising=False)
+    monkeypatch.setenv("ACOUGUE_DATA_DIR", str(tmp_path))
     running = System(RunnerSettings())
     running.urls = {
         name: f"http://127.0.0.1:{9000 + i}" for i, name in enumerate(load_topology().services)
     }
+    running.urls["broker"] = "http://127.0.0.1:8999"
     running._secrets = {
         (ref.secret, ref.key): "stand-in"
         for svc in running.topology.services.values()
@@ -51,3 +56,22 @@ def test_the_gateways_fixed_port_is_given_to_no_function(monkeypatch: pytest.Mon
     plan = PortPlan(8100)
     plan.reserve(8101)
     assert [plan.take(), plan.take()] == [8100, 8102]
+
+
+def test_each_function_gets_its_own_identity_and_the_brokers_keys(system: System) -> None:
+    """Locally the broker authenticates both ways: every function has its own key file
+    (the broker holds the public halves) and checks deliveries with the broker's JWKS."""
+    functions = [s for s in system.topology.services.values() if s.function_target]
+    keys = set()
+    for svc in functions:
+        env = system._service_env(svc, 8000, "http://127.0.0.1:8999/acougue-system/default")
+        assert env["EVENT_AUTHENTICATION"] == "required", svc.name
+        assert env["EVENT_JWKS_URL"] == "http://127.0.0.1:8999/.well-known/jwks.json"
+        key = Path(env["EVENT_IDENTITY_KEY_FILE"])
+        assert key.name == f"{svc.name}.pem"
+        assert key.stat().st_mode & 0o077 == 0
+        keys.add(key.read_text())
+    assert len(keys) == len(functions)
+    published = json.loads(system.identities.publishers.read_text())
+    assert sorted(published) == sorted(s.name for s in functions)
+    assert all("d" not in jwk for jwk in published.values()), "public halves only"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -26,6 +28,7 @@ def test_malformed_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_function_names_follow_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENT_AUTHENTICATION", "off")
     monkeypatch.setenv("FUNCTION_TARGET", "create_product")
     monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
@@ -42,3 +45,22 @@ def test_gateway_needs_every_function_address(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GATEWAY_SERVICES", '{"auth": "http://auth"}')
     with pytest.raises(ValidationError, match="catalog-query"):
         GatewaySettings()
+
+
+def test_event_authentication_needs_the_brokers_keys_and_an_identity(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On by default: a function that could not check deliveries or prove itself to the
+    broker refuses to start, naming what is missing."""
+    monkeypatch.setenv("FUNCTION_TARGET", "create_product")
+    monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
+    with pytest.raises(ValidationError, match="EVENT_JWKS_URL"):
+        FunctionSettings()
+    monkeypatch.setenv("EVENT_JWKS_URL", "http://broker/.well-known/jwks.json")
+    with pytest.raises(ValidationError, match="EVENT_IDENTITY_KEY_FILE"):
+        FunctionSettings()
+    key = tmp_path / "create-product.pem"
+    key.write_text("x")
+    monkeypatch.setenv("EVENT_IDENTITY_KEY_FILE", str(key))
+    assert FunctionSettings().event_authentication == "required"

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import ExitStack
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from shared.db.migrations import Domain, provision, role_name
 from shared.events.envelope import PING_TYPE
 from shared.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
 from tooling.runner.database import EmbeddedPostgres, role_dsn
+from tooling.runner.identities import Identities
 from tooling.runner.processes import ManagedProcess
 from tooling.runner.settings import RunnerSettings
 
@@ -33,7 +35,16 @@ _CLUSTER_URL = re.compile(r"http://([a-z0-9-]+)\." + NAMESPACE + r"\.svc\.cluste
 _DB_SECRET = re.compile(r"^acougue-db-([a-z]+)$")
 # Variables whose local value the runner decides (wiring), whatever the environment says.
 RUNNER_OWNED = frozenset(
-    {"FUNCTION_TARGET", "FUNCTION_SOURCE", "AUTH_JWKS_URL", "GATEWAY_SERVICES", "DD_SERVICE"}
+    {
+        "FUNCTION_TARGET",
+        "FUNCTION_SOURCE",
+        "AUTH_JWKS_URL",
+        "GATEWAY_SERVICES",
+        "DD_SERVICE",
+        "EVENT_AUTHENTICATION",
+        "EVENT_JWKS_URL",
+        "EVENT_IDENTITY_KEY_FILE",
+    }
 )
 
 
@@ -140,6 +151,11 @@ class System:
         self.version = os.environ.get("DD_VERSION") or git_revision() or "dev"
 
     # -- wiring -------------------------------------------------------------------------
+    @cached_property
+    def identities(self) -> Identities:
+        functions = [s.name for s in self.topology.services.values() if s.function_target]
+        return Identities(self.settings.data_dir, functions)
+
     def _resolve(self, dest: Destination) -> str:
         if dest.service:
             base = self.urls[dest.service]
@@ -174,6 +190,12 @@ class System:
             PYTHONPATH=str(REPO_ROOT),
             PYTHONUNBUFFERED="1",
         )
+        if svc.function_target:  # the local broker authenticates both ways
+            env.update(
+                EVENT_AUTHENTICATION="required",
+                EVENT_JWKS_URL=f"{self.urls['broker']}/.well-known/jwks.json",
+                EVENT_IDENTITY_KEY_FILE=str(self.identities.key_of(svc.name)),
+            )
         env.update(self._unified_tags(svc.name))
         return env
 
@@ -310,6 +332,9 @@ class System:
                 ),
                 "BROKER_MANIFESTS_ROOT": str(self.settings.manifests_root),
                 "BROKER_RESOURCE_PREFIX": self.settings.broker_resource_prefix,
+                "BROKER_INGRESS_AUTHENTICATION": "required",
+                "BROKER_PUBLISHERS_FILE": str(self.identities.publishers),
+                "BROKER_SIGNING_KEY_FILE": str(self.identities.broker_key),
                 "PYTHONPATH": str(REPO_ROOT),
                 "PYTHONUNBUFFERED": "1",
                 **self._unified_tags("broker"),
