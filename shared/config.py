@@ -70,17 +70,6 @@ class DatabaseFunctionSettings(EventTrustSettings):
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=3, ge=1)
     outbox_batch: int = Field(default=100, ge=1)
-    # Fault injection for the fault suite only: the share of commits after which the
-    # process dies (os._exit) before publishing, as a crash there would. 0 in production.
-    chaos_exit_after_commit: float = Field(default=0.0, ge=0.0, le=1.0)
-    chaos_functions: list[str] = Field(default_factory=list, description="empty: every one")
-
-    @property
-    def chaos(self) -> float:
-        """This function's share of crashes after commit (fault suite only)."""
-        if self.chaos_functions and self.function_name not in self.chaos_functions:
-            return 0.0
-        return self.chaos_exit_after_commit
 
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
 

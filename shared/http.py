@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import to_jsonable_python
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,6 +41,47 @@ M = TypeVar("M", bound=BaseModel)
 Result = Response | BaseModel | dict[str, Any] | list[Any]
 Handler = Callable[["RequestContext"], Awaitable[Result]]
 PUBLIC: frozenset[Role] | None = None
+# The API's bodies are small JSON documents; a larger one is refused before it is read,
+# so that no caller (authenticated or not) can make a function hold megabytes.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimit(BaseSettings):
+    """MAX_BODY_BYTES: the largest request body an HTTP function reads (413 beyond)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=0)
+
+
+def too_large(limit: int) -> Problem:
+    return Problem(413, f"The request body is larger than the {limit} bytes allowed.")
+
+
+def declared_length(request: Request) -> int | None:
+    """The Content-Length the client declares (the server enforces it), or None (chunked)."""
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise Problem(400, "Content-Length must be a whole number of bytes.")
+    return int(raw)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes: 413 at once when Content-Length says
+    more, or as soon as a chunked body passes the limit, so memory never holds more."""
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -48,6 +90,7 @@ class RequestContext:
     runtime: Runtime
     params: dict[str, Any]
     principal: Principal | None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
     def user(self) -> Principal:
@@ -58,7 +101,8 @@ class RequestContext:
     def query_int(self, name: str, default: int, *, low: int, high: int) -> int:
         """A whole-number query parameter within [low, high]; 422 naming it otherwise."""
         raw = self.request.query_params.get(name, str(default))
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # ASCII only: "²".isdigit() holds, but int("²") raises (a 500).
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise Problem(422, f"{name} must be a whole number from {low} to {high}.")
         return int(raw)
 
@@ -73,7 +117,8 @@ class RequestContext:
             raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
 
     async def body(self, model: type[M]) -> M:
-        raw = await self.request.body()
+        """The JSON body as `model`: 413 past the limit (nothing more is read), 422 if bad."""
+        raw = await read_body(self.request, self.max_body_bytes)
         try:
             data = json.loads(raw) if raw else None
         except ValueError:
@@ -118,9 +163,15 @@ def roles(*allowed: Role) -> frozenset[Role]:
 
 
 class HttpFunction:
-    def __init__(self, runtime: Runtime, routes: Iterable[Route]) -> None:
+    def __init__(
+        self, runtime: Runtime, routes: Iterable[Route], *, max_body_bytes: int | None = None
+    ) -> None:
         self.runtime = runtime
         self.routes = list(routes)
+        # Read when the function starts, so a malformed MAX_BODY_BYTES stops it at once.
+        self.max_body_bytes = (
+            BodyLimit().max_body_bytes if max_body_bytes is None else max_body_bytes
+        )
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -165,6 +216,9 @@ class HttpFunction:
         path, method = request.url.path, request.method
         if "\x00" in path or any("\x00" in v for v in request.query_params.values()):
             raise Problem(422, "The address must not contain NUL characters.")
+        declared = declared_length(request)
+        if declared is not None and declared > self.max_body_bytes:
+            raise too_large(self.max_body_bytes)  # before any token check: costs nothing
         entry = tracing.entry_span()
         if path in tracing.PROBE_ROUTES:
             entry.tag({"http.route": path})
@@ -184,7 +238,7 @@ class HttpFunction:
             entry.set_resource(f"{method} {route.path}")
             entry.tag({"http.route": route.path})
             principal = await self._authorize(request, route)
-            context = RequestContext(request, self.runtime, params, principal)
+            context = RequestContext(request, self.runtime, params, principal, self.max_body_bytes)
             return _render(await route.handler(context), route.status)
         if allowed:
             raise Problem(

@@ -61,7 +61,6 @@ class Runtime:
             self.outbox,
             source=self.settings.source,
             actor=actor,
-            chaos_exit_after_commit=self.settings.chaos,
         )
 
     async def ready(self) -> bool:

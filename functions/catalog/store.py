@@ -120,10 +120,13 @@ async def search_products(
         params.append(
             "%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
-        if text.isdigit() and len(text) <= 4:
+        # ASCII digits only: str.isdigit() also holds for "²", which int() refuses (a 500),
+        # and no PLU or EAN is written in other scripts' digits.
+        digits = text.isascii() and text.isdigit()
+        if digits and len(text) <= 4:
             options.append("plu = %s")
             params.append(int(text))
-        if text.isdigit() and len(text) == 13:
+        if digits and len(text) == 13:
             options.append("barcode = %s")
             params.append(text)
         clauses.append("(" + " OR ".join(options) + ")")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -195,11 +196,28 @@ async def _report(ctx: RequestContext) -> dict[str, Any]:
     return await _report_data(ctx)
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A number as _reais writes it (-1234,56): a spreadsheet reads it as a number, never a formula.
+_NUMBER = re.compile(r"-?\d+(,\d+)?")
+
+
+def _safe_cell(cell: str) -> str:
+    """The cell as text that no spreadsheet evaluates: a leading ' before a formula start.
+
+    Applied to every cell, so a description typed by a user ("=HYPERLINK(...)", "-2+3")
+    is shown as written; numbers (negative amounts included) stay numbers.
+    """
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def _csv(rows: list[list[str]], filename: str) -> Response:
     """Semicolon-separated, decimal comma, UTF-8 with BOM: what a Brazilian spreadsheet opens."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([_safe_cell(cell) for cell in row] for row in rows)
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -6,7 +6,7 @@ document is the public contract; the functions check tokens and roles again them
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from functions.gateway import ui
+from functions.gateway import edge, ui
 from functions.gateway.proxy import Upstreams
 from functions.gateway.settings import GatewaySettings
 from shared.auth.guard import authenticate, authorize
@@ -41,14 +41,29 @@ verifier = TokenVerifier(
 )
 
 
+# Each route guard and the roles it lets through: edge.BodyGuard runs the guard of the
+# route a request reaches before FastAPI reads its body.
+GUARDS: dict[Callable[..., Any], frozenset[Role]] = {}
+
+
+async def caller(request: Request) -> Principal:
+    """The request's user, verified once per request (BodyGuard may have done it already)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is None:
+        known = await authenticate(verifier, request.headers, request.cookies)
+        request.state.principal = known
+    return known
+
+
 def require(allowed: frozenset[Role]) -> Any:
     """A route's role check: the same guard every function applies again behind it."""
 
     async def check(request: Request) -> Principal:
-        principal = await authenticate(verifier, request.headers, request.cookies)
+        principal = await caller(request)
         authorize(principal, allowed)
         return principal
 
+    GUARDS[check] = allowed
     return Depends(check)
 
 
@@ -69,7 +84,25 @@ app = FastAPI(
     version="0.1.0",
     description="The butcher shop's public HTTP API (DESIGN.md, 'The HTTP API').",
     lifespan=lifespan,
+    # Off in the cluster (GATEWAY_PUBLIC_DOCS): the contract is in the repository, and a
+    # public map of every route helps only a stranger; a 404 says nothing is there.
+    docs_url="/docs" if settings.public_docs else None,
+    redoc_url="/redoc" if settings.public_docs else None,
+    openapi_url="/openapi.json" if settings.public_docs else None,
 )
+
+_guards_of = edge.GuardedRoutes(lambda: app.router.routes, GUARDS)
+
+
+async def _guard_first(request: Request) -> None:
+    """The guards of the route a request reaches, run before FastAPI reads its body."""
+    for allowed in _guards_of(request.scope):
+        authorize(await caller(request), allowed)
+
+
+# Added last runs first: headers go on every answer, the guard's included.
+app.add_middleware(edge.BodyGuard, limit=settings.max_body_bytes, check=_guard_first)
+app.add_middleware(edge.SecurityHeaders)
 
 
 app.include_router(ui.router)

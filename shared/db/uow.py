@@ -8,8 +8,6 @@ whatever that misses (a crash, a broker outage) the outbox relay publishes later
 from __future__ import annotations
 
 import logging
-import os
-import random
 from datetime import timedelta
 from types import TracebackType
 from typing import Self
@@ -40,7 +38,6 @@ class UnitOfWork:
         *,
         source: str,
         actor: str | None = None,
-        chaos_exit_after_commit: float = 0.0,
     ) -> None:
         self._pool = pool
         self._relay = relay
@@ -48,7 +45,6 @@ class UnitOfWork:
         self.actor = actor
         self._committed = False
         self._aggregates: list[str] = []
-        self._chaos = chaos_exit_after_commit
 
     async def __aenter__(self) -> Self:
         self._lease = self._pool.connection()
@@ -67,14 +63,17 @@ class UnitOfWork:
         finally:
             await self._lease.__aexit__(exc_type, exc, tb)
         if self._committed and self._aggregates and exc is None:
-            if self._chaos and random.random() < self._chaos:
-                log.warning("chaos: exiting between commit and publish")
-                os._exit(137)
+            self.after_commit()
             try:
                 await self._relay.relay(self._aggregates)
             except Exception:
                 # Committed is committed: the relay publishes what this could not.
                 log.warning("publish after commit failed; left to the relay", exc_info=True)
+
+    @staticmethod
+    def after_commit() -> None:
+        """Between a commit and its publish: nothing. The fault suite's injection
+        (tests/faults/inject, never in an image) replaces it to crash right here."""
 
     async def commit(self) -> None:
         await self.conn.commit()

@@ -27,7 +27,10 @@ SALE_FLOW = [
 def crashing_shop(
     private_postgres: PrivatePostgres, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Shop]:
-    chaos = {"CHAOS_EXIT_AFTER_COMMIT": "0.15", "CHAOS_FUNCTIONS": json.dumps(SALE_FLOW)}
+    chaos = {
+        "ACOUGUE_CHAOS_EXIT_AFTER_COMMIT": "0.15",
+        "ACOUGUE_CHAOS_FUNCTIONS": json.dumps(SALE_FLOW),
+    }
     with running_system(
         private_postgres.url,
         tmp_path_factory.mktemp("crash"),

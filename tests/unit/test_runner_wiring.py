@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from shared.manifests import load_topology
+from shared.config import FunctionSettings
+from shared.manifests import REPO_ROOT, load_topology
 from tooling.runner.settings import RunnerSettings
-from tooling.runner.system import PortPlan, System
+from tooling.runner.system import FAULT_INJECTION, PortPlan, System
 
 
 @pytest.fixture
@@ -75,3 +77,49 @@ def test_each_function_gets_its_own_identity_and_the_brokers_keys(system: System
     published = json.loads(system.identities.publishers.read_text())
     assert sorted(published) == sorted(s.name for s in functions)
     assert all("d" not in jwk for jwk in published.values()), "public halves only"
+
+
+def test_a_function_sees_only_what_its_manifest_names(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another function's setting or the runner's own secrets stay out of a function's
+    environment; a variable its manifest names may be set by the shop."""
+    monkeypatch.setenv("AMQP_URL", "amqp://guest:secret@127.0.0.1/")
+    monkeypatch.setenv("ACOUGUE_ADMIN_PASSWORD", "the-first-admins")
+    monkeypatch.setenv("PIX_CONFIRM_DELAY_SECONDS", "7")
+    monkeypatch.setenv("DD_TRACE_AGENT_URL", "http://127.0.0.1:8126")
+    payments = system._service_env(system.topology.services["process-payment"], 8000, "x")
+    sales = system._service_env(system.topology.services["complete-sale"], 8000, "x")
+    assert payments["PIX_CONFIRM_DELAY_SECONDS"] == "7"
+    assert "PIX_CONFIRM_DELAY_SECONDS" not in sales
+    for env in (payments, sales):
+        assert "AMQP_URL" not in env
+        assert "ACOUGUE_ADMIN_PASSWORD" not in env
+        assert env["DD_TRACE_AGENT_URL"] == "http://127.0.0.1:8126"
+
+
+def test_the_crash_hook_is_the_fault_suites_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No function setting switches it on (a manifest could set any): only the local
+    runner, for the fault suite, puts tests/faults/inject on a function's path, and tests/
+    is in no image."""
+    assert not [n for n in FunctionSettings.model_fields if "chaos" in n]
+    assert "tests/" not in (REPO_ROOT / ".dockerignore").read_text().replace("# ", "")
+    monkeypatch.setenv("ACOUGUE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ACOUGUE_CHAOS_EXIT_AFTER_COMMIT", "0.5")
+    monkeypatch.setenv("ACOUGUE_CHAOS_FUNCTIONS", '["complete-sale"]')
+    running = System(RunnerSettings())
+    running.urls = {name: "http://127.0.0.1:9000" for name in running.topology.services}
+    running.urls["broker"] = "http://127.0.0.1:8999"
+    running._secrets = {
+        (ref.secret, ref.key): "stand-in"
+        for svc in running.topology.services.values()
+        for ref in svc.secret_env.values()
+    }
+    crashing = running._service_env(running.topology.services["complete-sale"], 1, "x")
+    calm = running._service_env(running.topology.services["cancel-sale"], 1, "x")
+    assert crashing["PYTHONPATH"].split(os.pathsep)[0] == str(FAULT_INJECTION)
+    assert crashing["CHAOS_EXIT_AFTER_COMMIT"] == "0.5"
+    assert "CHAOS_EXIT_AFTER_COMMIT" not in calm
+    assert calm["PYTHONPATH"] == str(REPO_ROOT)

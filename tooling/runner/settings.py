@@ -32,3 +32,9 @@ class RunnerSettings(BaseSettings):
     manifests_root: Path = Field(default=REPO_ROOT, alias="ACOUGUE_MANIFESTS_ROOT")
     start_timeout: float = Field(default=60.0, gt=0, alias="ACOUGUE_START_TIMEOUT")
     restart_crashed: bool = Field(default=True, alias="ACOUGUE_RESTART_CRASHED")
+    # The fault suite's crashes between commit and publish (tests/faults/inject): the share
+    # of commits that end the process, and which functions (empty: every one). Local only.
+    chaos_exit_after_commit: float = Field(
+        default=0.0, ge=0.0, le=1.0, alias="ACOUGUE_CHAOS_EXIT_AFTER_COMMIT"
+    )
+    chaos_functions: list[str] = Field(default_factory=list, alias="ACOUGUE_CHAOS_FUNCTIONS")

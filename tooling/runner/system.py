@@ -48,6 +48,20 @@ RUNNER_OWNED = frozenset(
 )
 
 
+# What a function inherits from the runner's environment besides the variables its
+# manifest names: the OS basics, Python's own switches and the Datadog tracer's settings
+# (where the shop's agent is). Nothing else (no DATABASE_URL, AMQP_URL, other functions'
+# settings): a function sees what its Knative Service would give it.
+_INHERITED = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV"})
+_INHERITED_PREFIXES = ("LC_", "DD_", "PYTHON", "SSL_CERT_")
+# The fault suite's crash-after-commit hook: under tests/, which no image carries.
+FAULT_INJECTION = REPO_ROOT / "tests" / "faults" / "inject"
+
+
+def _inherited(name: str) -> bool:
+    return name in _INHERITED or name.startswith(_INHERITED_PREFIXES)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -164,12 +178,11 @@ class System:
         return dest.uri
 
     def _service_env(self, svc: ServiceSpec, port: int, broker_url: str) -> dict[str, str]:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AMQP_URL"))
-        }
+        env = {k: v for k, v in os.environ.items() if _inherited(k)}
         for name, value in svc.env.items():
             if name in os.environ and name not in RUNNER_OWNED:
-                continue  # the manifest's value is a default: the shop's own setting wins
+                env[name] = os.environ[name]  # the manifest's value is a default: the shop's
+                continue  # own setting wins
             env[name] = _CLUSTER_URL.sub(lambda m: self.urls[m.group(1)], value)
         # The cluster's node-local Agent Service is, here, an Agent on this machine.
         if "DD_AGENT_HOST" in svc.env:
@@ -190,6 +203,11 @@ class System:
             PYTHONPATH=str(REPO_ROOT),
             PYTHONUNBUFFERED="1",
         )
+        if svc.function_target and self.settings.chaos_exit_after_commit > 0:
+            chosen = self.settings.chaos_functions
+            if not chosen or svc.name in chosen:
+                env["CHAOS_EXIT_AFTER_COMMIT"] = str(self.settings.chaos_exit_after_commit)
+                env["PYTHONPATH"] = os.pathsep.join((str(FAULT_INJECTION), str(REPO_ROOT)))
         if svc.function_target:  # the local broker authenticates both ways
             env.update(
                 EVENT_AUTHENTICATION="required",
