@@ -1,7 +1,8 @@
 """The first admin: created once, at provisioning, when the shop has no admin yet.
 
 Its password is ACOUGUE_ADMIN_PASSWORD, or a random one that is returned to be printed
-once (the local runner's banner, the migration Job's log). No default password exists.
+once (the local runner's banner; never in the cluster, where the Secret holds it). No
+default password exists, and the first login must replace whichever was used.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ async def ensure_admin(admin_dsn: str, password: str | None) -> str | None:
                 password_hash=hash_password(password),
                 role=Role.ADMIN,
                 active=True,
+                # Whoever set or read this password (a log, a Secret) is not the admin:
+                # it must be replaced at first login.
+                must_change_password=True,
             ),
         )
         await conn.commit()

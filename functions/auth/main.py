@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import functions_framework.aio
@@ -13,10 +13,14 @@ from starlette.responses import JSONResponse, Response
 
 from functions.auth import domain, store
 from functions.auth.settings import AuthSettings
-from shared.auth.passwords import hash_password, verify_password
+from shared.auth.approvals import APPROVAL_TTL_SECONDS, approval_claims
+from shared.auth.forms import ApprovalIn, PasswordChangeIn
+from shared.auth.guard import authenticate
+from shared.auth.passwords import hash_password_async, needs_rehash, verify_password_async
 from shared.auth.principal import ALL_ROLES, Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier, load_private_key
 from shared.contracts.auth import LoginIn, UserIn, UserOut, UserPatch
+from shared.db.pool import Conn
 from shared.errors import Problem
 from shared.events.auth import UserCreated, UserUpdated
 from shared.http import PUBLIC, HttpFunction, RequestContext, Route, roles
@@ -38,20 +42,27 @@ runtime.verifier = TokenVerifier(
     StaticKeys(issuer.jwks()), issuer=settings.auth_issuer, audience=settings.auth_audience
 )
 LIMIT = domain.LoginLimit(
-    settings.login_limit_per_username, settings.login_limit_per_address, settings.login_window
+    settings.login_limit_per_username,
+    settings.login_limit_per_address,
+    settings.login_window,
+    timedelta(seconds=settings.login_max_delay_seconds),
 )
+PURGE_BATCH = 200
 REFRESH_COOKIE = "acougue_refresh"
 COOKIE_PATH = "/api/auth"
 ADMIN = roles(Role.ADMIN)
+SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
 BAD_CREDENTIALS = "Usuário ou senha inválidos."
 
 
 def _client_address(request: Request) -> str:
-    """The browser's address: the right-most X-Forwarded-For entry the gateway appended."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    """The browser's address, behind the proxies the settings trust (domain.client_address)."""
+    return domain.client_address(
+        request.headers.get("x-forwarded-for", ""),
+        request.client.host if request.client else None,
+        trusted_hops=settings.trusted_proxy_hops,
+        trusted_networks=settings.proxy_networks(),
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -80,13 +91,24 @@ def _user_state(user: store.UserRecord) -> dict[str, object]:
     }
 
 
+def _principal(user: store.UserRecord) -> Principal:
+    return Principal(
+        str(user.id),
+        user.username,
+        user.role,
+        version=user.security_version,
+        password_change_required=user.must_change_password,
+    )
+
+
 def _session_response(request: Request, user: store.UserRecord, refresh_token: str) -> Response:
-    token = issuer.issue(Principal(str(user.id), user.username, user.role))
+    token = issuer.issue(_principal(user))
     response = JSONResponse(
         {
             "access_token": token.token,
             "token_type": "bearer",
             "expires_in": token.expires_in,
+            "password_change_required": user.must_change_password,
             "user": {"id": str(user.id), "username": user.username, "role": user.role.value},
         },
         headers={"Cache-Control": "no-store"},
@@ -103,39 +125,64 @@ def _session_response(request: Request, user: store.UserRecord, refresh_token: s
     return response
 
 
+async def _checked_credentials(
+    conn: Conn, username: str, password: str, address: str
+) -> store.UserRecord | None:
+    """The active user these credentials name, or None (a failure, recorded); 429 while
+    this username is throttled from this address, or this address is. The caller commits.
+    """
+    counts = await store.failure_counts(
+        conn, username=username, address=address, window=LIMIT.window
+    )
+    wait = domain.retry_after(LIMIT, counts, datetime.now(UTC))
+    if wait is not None:
+        raise Problem(
+            429,
+            "Muitas tentativas de login. Tente novamente mais tarde.",
+            headers={"Retry-After": str(wait)},
+        )
+    user = await store.find_by_username(conn, username)
+    # Verify even for an unknown user (against a dummy hash): failure takes the same time.
+    ok = await verify_password_async(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        await store.record_failure(conn, username=username, address=address, window=LIMIT.window)
+        return None
+    await store.clear_failures(conn, username=username, address=address)
+    if needs_rehash(user.password_hash):
+        # The shop raised the Argon2 parameters: the password is at hand only now.
+        await store.set_password_hash(conn, user.id, await hash_password_async(password))
+    return user
+
+
+def _bad_credentials() -> Problem:
+    return Problem(401, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _new_session(conn: Conn, user: store.UserRecord) -> str:
+    """A new login's refresh family (and, bounded, the expired sessions purged)."""
+    await store.purge_sessions(conn, limit=PURGE_BATCH)
+    token, token_hash = domain.new_refresh_token()
+    await store.insert_refresh(
+        conn,
+        family_id=uuid.uuid4(),
+        user_id=user.id,
+        token_hash=token_hash,
+        ttl=settings.refresh_ttl,
+        session_max_age=settings.session_max_age,
+    )
+    return token
+
+
 async def _login(ctx: RequestContext) -> Response:
     body = await ctx.body(LoginIn)
     username = domain.normalize_username(body.username)[:80]
     address = _client_address(ctx.request)
     async with await ctx.unit_of_work() as uow:
-        counts = await store.failure_counts(
-            uow.conn, username=username, address=address, window=LIMIT.window
-        )
-        wait = domain.retry_after(LIMIT, counts, datetime.now(UTC))
-        if wait is not None:
-            raise Problem(
-                429,
-                "Muitas tentativas de login. Tente novamente mais tarde.",
-                headers={"Retry-After": str(wait)},
-            )
-        user = await store.find_by_username(uow.conn, username)
-        # Verify even for an unknown user (against a dummy hash): failure takes the same time.
-        ok = verify_password(user.password_hash if user else None, body.password)
-        if not ok or user is None or not user.active:
-            await store.record_failure(
-                uow.conn, username=username, address=address, window=LIMIT.window
-            )
+        user = await _checked_credentials(uow.conn, username, body.password, address)
+        if user is None:
             await uow.commit()
-            raise Problem(401, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
-        await store.clear_failures(uow.conn, username=username)
-        token, token_hash = domain.new_refresh_token()
-        await store.insert_refresh(
-            uow.conn,
-            family_id=uuid.uuid4(),
-            user_id=user.id,
-            token_hash=token_hash,
-            ttl=settings.refresh_ttl,
-        )
+            raise _bad_credentials()
+        token = await _new_session(uow.conn, user)
         await uow.commit()
     return _session_response(ctx.request, user, token)
 
@@ -158,11 +205,18 @@ async def _refresh(ctx: RequestContext) -> Response:
             await uow.commit()
             raise _expired_session()
         user = await store.find_by_id(uow.conn, record.user_id)
-        if user is None or not user.active or record.expires_at <= datetime.now(UTC):
+        now = datetime.now(UTC)
+        if (
+            user is None
+            or not user.active
+            or record.expires_at <= now
+            or record.session_expires_at <= now
+        ):
             await store.revoke_family(uow.conn, record.family_id)
             await uow.commit()
             raise _expired_session()
         await store.mark_rotated(uow.conn, record.id)
+        await store.purge_sessions(uow.conn, limit=PURGE_BATCH)
         token, token_hash = domain.new_refresh_token()
         await store.insert_refresh(
             uow.conn,
@@ -170,6 +224,7 @@ async def _refresh(ctx: RequestContext) -> Response:
             user_id=user.id,
             token_hash=token_hash,
             ttl=settings.refresh_ttl,
+            session_expires_at=record.session_expires_at,
         )
         await uow.commit()
     return _session_response(ctx.request, user, token)
@@ -219,7 +274,7 @@ async def _create_user(ctx: RequestContext) -> UserOut:
         id=uuid.uuid4(),
         username=username,
         full_name=body.full_name,
-        password_hash=hash_password(body.password),
+        password_hash=await hash_password_async(body.password),
         role=Role(body.role),
         active=True,
     )
@@ -249,7 +304,7 @@ async def _update_user(ctx: RequestContext) -> UserOut:
                 domain.check_password(user.username, patch.password)
             except domain.PolicyError as exc:
                 raise Problem(422, str(exc)) from None
-            updated = replace(updated, password_hash=hash_password(patch.password))
+            updated = replace(updated, password_hash=await hash_password_async(patch.password))
             changed.append("password")
         if "full_name" in fields and patch.full_name != user.full_name:
             updated = replace(updated, full_name=patch.full_name)
@@ -268,8 +323,10 @@ async def _update_user(ctx: RequestContext) -> UserOut:
         if losing_admin and await store.active_admins(uow.conn) <= 1:
             raise Problem(409, "The shop must keep at least one active admin.")
         if changed:
-            await store.update_user(uow.conn, updated)
-            if {"password", "active", "role"} & set(changed):
+            rights = bool({"password", "active", "role"} & set(changed))
+            # New rights or credentials: a new security stamp voids every token now.
+            await store.update_user(uow.conn, updated, new_stamp=rights)
+            if rights:
                 # New credentials or rights: every open session of this user ends.
                 await store.revoke_user_sessions(uow.conn, user.id)
             await uow.emit(
@@ -277,6 +334,81 @@ async def _update_user(ctx: RequestContext) -> UserOut:
             )
             await uow.commit()
     return _user_out(updated)
+
+
+async def _check(ctx: RequestContext) -> Response:
+    """The gateway's per-request question: does this token's user still hold what it says?
+    204 yes; 401 when the user is gone, disabled, or their stamp moved on (a new role,
+    password, or deactivation since the token was signed). One primary-key read."""
+    principal = await authenticate(runtime.verifier, ctx.request.headers, ctx.request.cookies)
+    async with await ctx.unit_of_work() as uow:
+        state = await store.session_state(uow.conn, principal.user_id)
+    if state is None or not state[0] or principal.version is None or state[1] != principal.version:
+        raise Problem(
+            401,
+            "Sessão encerrada: seus acessos mudaram. Entre novamente.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Response(status_code=204)
+
+
+async def _change_password(ctx: RequestContext) -> Response:
+    """The caller's own new password, with the current one. The only route a session
+    that must change its password may use; it ends every other session of the user and
+    answers a fresh one."""
+    principal = await authenticate(runtime.verifier, ctx.request.headers, ctx.request.cookies)
+    body = await ctx.body(PasswordChangeIn)
+    address = _client_address(ctx.request)
+    async with await ctx.unit_of_work() as uow:
+        user = await store.find_by_id(uow.conn, principal.user_id, for_update=True)
+        if user is None or not user.active or user.security_version != principal.version:
+            raise _expired_session()
+        checked = await _checked_credentials(
+            uow.conn, user.username, body.current_password, address
+        )
+        if checked is None:
+            await uow.commit()
+            raise Problem(401, "Senha atual incorreta.", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            domain.check_password(user.username, body.new_password)
+        except domain.PolicyError as exc:
+            raise Problem(422, str(exc)) from None
+        if body.new_password == body.current_password:
+            raise Problem(422, "password: the new password must differ from the current one")
+        updated = replace(
+            user,
+            password_hash=await hash_password_async(body.new_password),
+            must_change_password=False,
+        )
+        await store.update_user(uow.conn, updated, new_stamp=True)
+        await store.revoke_user_sessions(uow.conn, user.id)
+        token = await _new_session(uow.conn, updated)
+        await uow.emit(
+            UserUpdated(**_user_state(updated), changed=["password"]), subject=str(user.id)
+        )
+        await uow.commit()
+    fresh = replace(updated, security_version=user.security_version + 1)  # as stored
+    return _session_response(ctx.request, fresh, token)
+
+
+async def _approve(ctx: RequestContext) -> Response:
+    """An admin's approval typed at the counter: a two-minute token for one purpose,
+    answered only for an active admin's right password (the login's limits apply)."""
+    body = await ctx.body(ApprovalIn)
+    username = domain.normalize_username(body.username)[:80]
+    address = _client_address(ctx.request)
+    async with await ctx.unit_of_work() as uow:
+        user = await _checked_credentials(uow.conn, username, body.password, address)
+        await uow.commit()
+    if user is None or user.role is not Role.ADMIN:
+        raise Problem(401, "Aprovação recusada: usuário ou senha de administrador inválidos.")
+    claims = approval_claims(
+        Principal(str(user.id), user.username, Role.ADMIN), body.purpose, issuer=issuer.issuer
+    )
+    return JSONResponse(
+        {"approval_token": issuer.sign(claims), "expires_in": APPROVAL_TTL_SECONDS},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def _jwks(ctx: RequestContext) -> Response:
@@ -289,6 +421,11 @@ _auth_fn = HttpFunction(
         Route("POST", "/api/auth/login", _login, PUBLIC),
         Route("POST", "/api/auth/refresh", _refresh, PUBLIC),
         Route("POST", "/api/auth/logout", _logout, PUBLIC),
+        # Both authenticate the token themselves: a session that must change its password
+        # may call them, where every other route answers 403.
+        Route("POST", "/api/auth/check", _check, PUBLIC),
+        Route("POST", "/api/auth/password", _change_password, PUBLIC),
+        Route("POST", "/api/auth/approvals", _approve, SELLERS),
         Route("GET", "/api/me", _me, ALL_ROLES),
         Route("GET", "/api/users", _list_users, ADMIN),
         Route("POST", "/api/users", _create_user, ADMIN, status=201),

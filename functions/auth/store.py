@@ -12,7 +12,10 @@ from functions.auth.domain import FailureCounts
 from shared.auth.principal import Role
 from shared.db.pool import Conn
 
-_USER_COLUMNS = "id, username, full_name, password_hash, role, active, created_at"
+_USER_COLUMNS = (
+    "id, username, full_name, password_hash, role, active, created_at,"
+    " security_version, must_change_password"
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class UserRecord:
     role: Role
     active: bool
     created_at: datetime | None = None
+    security_version: int = 1
+    must_change_password: bool = False
 
 
 def _user(row: dict[str, Any] | None) -> UserRecord | None:
@@ -61,19 +66,62 @@ async def list_users(conn: Conn) -> list[UserRecord]:
 async def insert_user(conn: Conn, user: UserRecord) -> bool:
     """False when the username is taken."""
     cursor = await conn.execute(
-        "INSERT INTO users (id, username, full_name, password_hash, role, active)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING RETURNING id",
-        (user.id, user.username, user.full_name, user.password_hash, user.role.value, user.active),
+        "INSERT INTO users (id, username, full_name, password_hash, role, active,"
+        " must_change_password) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (username) DO NOTHING RETURNING id",
+        (
+            user.id,
+            user.username,
+            user.full_name,
+            user.password_hash,
+            user.role.value,
+            user.active,
+            user.must_change_password,
+        ),
     )
     return await cursor.fetchone() is not None
 
 
-async def update_user(conn: Conn, user: UserRecord) -> None:
+async def update_user(conn: Conn, user: UserRecord, *, new_stamp: bool) -> None:
+    """`new_stamp`: rights or credentials changed, so every token issued before is void."""
     await conn.execute(
         "UPDATE users SET full_name = %s, password_hash = %s, role = %s, active = %s,"
+        " must_change_password = %s,"
+        " security_version = security_version + CASE WHEN %s THEN 1 ELSE 0 END,"
         " updated_at = now() WHERE id = %s",
-        (user.full_name, user.password_hash, user.role.value, user.active, user.id),
+        (
+            user.full_name,
+            user.password_hash,
+            user.role.value,
+            user.active,
+            user.must_change_password,
+            new_stamp,
+            user.id,
+        ),
     )
+
+
+async def set_password_hash(conn: Conn, user_id: UUID, password_hash: str) -> None:
+    """A rehash with new Argon2 parameters: same password, so the stamp stays."""
+    await conn.execute(
+        "UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id)
+    )
+
+
+async def session_state(conn: Conn, user_id: str) -> tuple[bool, int, bool] | None:
+    """(active, security_version, must_change_password): the per-request check's one read."""
+    try:
+        uid = UUID(user_id)
+    except ValueError:
+        return None
+    cursor = await conn.execute(
+        "SELECT active, security_version, must_change_password FROM users WHERE id = %s",
+        (uid,),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    return bool(row["active"]), int(row["security_version"]), bool(row["must_change_password"])
 
 
 async def active_admins(conn: Conn) -> int:
@@ -102,21 +150,52 @@ class RefreshRecord:
     expires_at: datetime
     rotated_at: datetime | None
     revoked_at: datetime | None
+    session_expires_at: datetime
 
 
 async def insert_refresh(
-    conn: Conn, *, family_id: UUID, user_id: UUID, token_hash: str, ttl: timedelta
+    conn: Conn,
+    *,
+    family_id: UUID,
+    user_id: UUID,
+    token_hash: str,
+    ttl: timedelta,
+    session_expires_at: datetime | None = None,
+    session_max_age: timedelta | None = None,
 ) -> None:
+    """A refresh token living `ttl`, never past its login's absolute end (given, for a
+    rotation; or now + `session_max_age`, for a new login)."""
     await conn.execute(
-        "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at)"
-        " VALUES (%s, %s, %s, %s, now() + %s)",
-        (uuid.uuid4(), family_id, user_id, token_hash, ttl),
+        "INSERT INTO refresh_tokens"
+        " (id, family_id, user_id, token_hash, expires_at, session_expires_at)"
+        " SELECT %(id)s, %(family)s, %(user)s, %(hash)s, least(now() + %(ttl)s, s.at), s.at"
+        " FROM (SELECT coalesce(%(end)s::timestamptz, now() + %(age)s) AS at) AS s",
+        {
+            "id": uuid.uuid4(),
+            "family": family_id,
+            "user": user_id,
+            "hash": token_hash,
+            "ttl": ttl,
+            "end": session_expires_at,
+            "age": session_max_age or ttl,
+        },
     )
+
+
+async def purge_sessions(conn: Conn, *, limit: int = 200) -> int:
+    """Delete up to `limit` expired refresh tokens (bounded: a login never waits long)."""
+    cursor = await conn.execute(
+        "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens"
+        " WHERE expires_at < now() LIMIT %s FOR UPDATE SKIP LOCKED)",
+        (limit,),
+    )
+    return cursor.rowcount
 
 
 async def find_refresh(conn: Conn, token_hash: str) -> RefreshRecord | None:
     cursor = await conn.execute(
-        "SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens"
+        "SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at, session_expires_at"
+        " FROM refresh_tokens"
         " WHERE token_hash = %s FOR UPDATE",
         (token_hash,),
     )
@@ -150,12 +229,11 @@ async def failure_counts(
 ) -> FailureCounts:
     cursor = await conn.execute(
         "SELECT"
-        " count(*) FILTER (WHERE username = %(u)s) AS username,"
-        " count(*) FILTER (WHERE address = %(a)s) AS address,"
-        " min(failed_at) FILTER (WHERE username = %(u)s) AS oldest_username,"
-        " min(failed_at) FILTER (WHERE address = %(a)s) AS oldest_address"
-        " FROM login_failures"
-        " WHERE failed_at > now() - %(w)s AND (username = %(u)s OR address = %(a)s)",
+        " count(*) FILTER (WHERE username = %(u)s) AS pair,"
+        " count(*) AS address,"
+        " max(failed_at) FILTER (WHERE username = %(u)s) AS last_pair,"
+        " min(failed_at) AS oldest_address"
+        " FROM login_failures WHERE failed_at > now() - %(w)s AND address = %(a)s",
         {"u": username, "a": address, "w": window},
     )
     row = await cursor.fetchone()
@@ -167,8 +245,16 @@ async def record_failure(conn: Conn, *, username: str, address: str, window: tim
     await conn.execute(
         "INSERT INTO login_failures (username, address) VALUES (%s, %s)", (username, address)
     )
-    await conn.execute("DELETE FROM login_failures WHERE failed_at < now() - %s", (window,))
+    await conn.execute(
+        "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
+        " WHERE failed_at < now() - %s LIMIT 500)",
+        (window,),
+    )
 
 
-async def clear_failures(conn: Conn, *, username: str) -> None:
-    await conn.execute("DELETE FROM login_failures WHERE username = %s", (username,))
+async def clear_failures(conn: Conn, *, username: str, address: str) -> None:
+    """A right password clears only its own address's failures: an attacker's elsewhere
+    keep slowing the attacker."""
+    await conn.execute(
+        "DELETE FROM login_failures WHERE username = %s AND address = %s", (username, address)
+    )

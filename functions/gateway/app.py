@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse, Response
 from functions.gateway import edge, ui
 from functions.gateway.proxy import Upstreams
 from functions.gateway.settings import GatewaySettings
+from shared.auth.forms import ApprovalIn, PasswordChangeIn
 from shared.auth.guard import authenticate, authorize
+from shared.auth.live import LiveSessions
 from shared.auth.principal import ALL_ROLES, Principal, Role
 from shared.auth.tokens import KeysUnavailable, RemoteJwks, TokenVerifier
 from shared.contracts.auth import LoginIn, UserIn, UserPatch
@@ -39,6 +41,9 @@ upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_secon
 verifier = TokenVerifier(
     RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer, audience=settings.auth_audience
 )
+# Every guarded request asks auth whether its user still holds the token's rights (a
+# demotion or deactivation bites on the next request): shared/auth/live.py.
+live = LiveSessions(settings.gateway_services["auth"])
 
 
 # Each route guard and the roles it lets through: edge.BodyGuard runs the guard of the
@@ -50,7 +55,7 @@ async def caller(request: Request) -> Principal:
     """The request's user, verified once per request (BodyGuard may have done it already)."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is None:
-        known = await authenticate(verifier, request.headers, request.cookies)
+        known = await authenticate(verifier, request.headers, request.cookies, live=live)
         request.state.principal = known
     return known
 
@@ -167,6 +172,18 @@ async def refresh(request: Request) -> Response:
 
 @app.post("/api/auth/logout", status_code=204, tags=["auth"])
 async def logout(request: Request) -> Response:
+    return await upstreams.forward(request, "auth")
+
+
+@app.post("/api/auth/password", tags=["auth"])
+async def change_password(request: Request, body: Annotated[PasswordChangeIn, Body()]) -> Response:
+    """The caller's own new password (auth checks the token and the current password)."""
+    return await upstreams.forward(request, "auth")
+
+
+@app.post("/api/auth/approvals", tags=["auth"], dependencies=[SELLERS])
+async def approve(request: Request, body: Annotated[ApprovalIn, Body()]) -> Response:
+    """An admin's on-the-spot approval: a two-minute token (shared/auth/approvals.py)."""
     return await upstreams.forward(request, "auth")
 
 

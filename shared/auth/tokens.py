@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,7 +97,7 @@ class TokenIssuer:
     def issue(self, principal: Principal) -> IssuedToken:
         now = int(time.time())
         jti = str(uuid.uuid4())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": principal.user_id,
             "preferred_username": principal.username,
             "role": principal.role.value,
@@ -106,8 +107,20 @@ class TokenIssuer:
             "exp": now + self._ttl,
             "jti": jti,
         }
-        token = jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
-        return IssuedToken(token, self._ttl, jti)
+        if principal.version is not None:
+            claims["ver"] = principal.version
+        if principal.password_change_required:
+            claims["pwc"] = True
+        return IssuedToken(self.sign(claims), self._ttl, jti)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any token of this issuer (e.g. an admin's approval), signed with the current key;
+        the caller sets `aud`, so that no verifier takes one kind for another."""
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+    @property
+    def issuer(self) -> str:
+        return self._issuer
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         return {"keys": [self._jwk, *self._retired]}
@@ -140,6 +153,8 @@ class RemoteJwks:
 
     An unknown `kid` triggers one refetch (a new signing key was added), at most once per
     `min_refresh_seconds`, so forged kids cannot make verifiers hammer the auth function.
+    The whole set also expires after `max_age_seconds`: a key removed from the JWKS (a
+    retired or compromised one) stops being trusted within that time, not at restart.
     """
 
     def __init__(
@@ -148,23 +163,29 @@ class RemoteJwks:
         *,
         min_refresh_seconds: float = 10.0,
         client: httpx.AsyncClient | None = None,
+        max_age_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url
         self._min_refresh = min_refresh_seconds
+        self._max_age = max(max_age_seconds, min_refresh_seconds)
         self._client = client or httpx.AsyncClient(timeout=5.0)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._clock = clock
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys:
-            await self._refresh()
+        expired = self._clock() - self._fetched_at >= self._max_age
+        if expired or kid not in self._keys:
+            await self._refresh(forced=expired)
         return self._keys.get(kid)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, forced: bool = False) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < self._min_refresh:
-                return
+            age = self._clock() - self._fetched_at
+            if age < self._min_refresh or (forced and age < self._max_age):
+                return  # fetched meanwhile, or too recently to ask again
             try:
                 response = await self._client.get(self._url)
                 response.raise_for_status()
@@ -172,7 +193,7 @@ class RemoteJwks:
             except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
                 raise KeysUnavailable(f"cannot fetch the signing keys: {exc}") from exc
             self._keys = keys
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._clock()
 
 
 class TokenVerifier:
@@ -210,11 +231,14 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except jwt.PyJWTError:
             raise InvalidToken("token rejected") from None
+        version = claims.get("ver")
         try:
             return Principal(
                 user_id=str(claims["sub"]),
                 username=str(claims.get("preferred_username", "")),
                 role=Role(claims["role"]),
+                version=version if isinstance(version, int) else None,
+                password_change_required=claims.get("pwc") is True,
             )
         except (KeyError, ValueError):
             raise InvalidToken("token has no valid role") from None

@@ -220,7 +220,9 @@ def _flip(text: str, at: int) -> str:
 
 def test_forged_expired_and_foreign_tokens_are_refused(shop: Shop) -> None:
     real = _signing_key(shop)
-    good = _forge(real)
+    # A well-signed token must name a real user at its current security stamp (issue 14).
+    admin = jwt.decode(shop.tokens["admin"], options={"verify_signature": False})
+    good = _forge(real, sub=admin["sub"], ver=admin["ver"])
     head, payload, signature = shop.tokens["vendedor"].split(".")
     admin_payload = jwt.utils.base64url_encode(
         b'{"sub":"x","role":"admin","iss":"acougue-auth","aud":"acougue","exp":9999999999,'

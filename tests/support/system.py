@@ -24,6 +24,9 @@ from tests.support.database import _with_database
 from tooling.runner.system import database_domains
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(12)
+# What the system is started with: the bootstrap admin must replace it at first login,
+# which running_system does (to ADMIN_PASSWORD) before any test sees the system.
+BOOTSTRAP_PASSWORD = "boot-" + secrets.token_urlsafe(12)
 
 
 @dataclass
@@ -83,7 +86,7 @@ def running_system(
         "ACOUGUE_BASE_PORT": "0",
         "ACOUGUE_DATA_DIR": str(tmp / "data"),
         "ACOUGUE_RUN_STATE": str(state_file),
-        "ACOUGUE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ACOUGUE_ADMIN_PASSWORD": BOOTSTRAP_PASSWORD,
         "ACOUGUE_SWEEP_INTERVAL": str(sweep_interval),
         "ACOUGUE_DB_ROLE_PREFIX": prefix,
         "BROKER_RESOURCE_PREFIX": f"e2e{tag}.",
@@ -108,7 +111,9 @@ def running_system(
                 raise RuntimeError("the system did not start:\n" + log_path.read_text())
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
-        yield RunningSystem(state, process, tmp / "data", admin_dsn)
+        system = RunningSystem(state, process, tmp / "data", admin_dsn)
+        complete_first_login(system.gateway)
+        yield system
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -142,6 +147,7 @@ def _delete_rabbitmq_resources(amqp_url: str, prefix: str) -> None:
         amqp_url=amqp_url,
         resource_prefix=prefix,
         service_urls={name: "http://127.0.0.1:1" for name in topology.services},
+        ingress_authentication="off",  # only the layout is needed here, no ingress
     )
     layout = Layout(prefix, wire(settings, topology))
 
@@ -151,6 +157,37 @@ def _delete_rabbitmq_resources(amqp_url: str, prefix: str) -> None:
             await delete(await connection.channel(), layout)
 
     asyncio.run(cleanup())
+
+
+def complete_first_login(gateway: str, *, timeout: float = 30.0) -> None:
+    """The bootstrap admin's forced password change, as the shop's owner makes it at the
+    first login: BOOTSTRAP_PASSWORD becomes ADMIN_PASSWORD (a no-op once it is)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            login = httpx.post(
+                gateway + "/api/auth/login",
+                json={"username": "admin", "password": BOOTSTRAP_PASSWORD},
+                timeout=10,
+            )
+        except httpx.TransportError:
+            login = None
+        if login is not None and login.status_code in (200, 401):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"cannot log in as the bootstrap admin: {login and login.text}")
+        time.sleep(0.2)
+    if login.status_code == 401:
+        return  # changed already (a system started again on the same database)
+    assert login.json()["password_change_required"] is True, login.text
+    changed = httpx.post(
+        gateway + "/api/auth/password",
+        json={"current_password": BOOTSTRAP_PASSWORD, "new_password": ADMIN_PASSWORD},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=10,
+    )
+    if changed.status_code != 200:
+        raise RuntimeError(f"cannot change the bootstrap admin's password: {changed.text}")
 
 
 def wait_for(predicate: Any, *, timeout: float = 20.0, interval: float = 0.2) -> Any:

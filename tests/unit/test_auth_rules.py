@@ -105,14 +105,15 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 @given(st.integers(0, 40), st.integers(0, 60), st.integers(0, 899))
-def test_retry_after_blocks_exactly_at_the_limits(user: int, address: int, age: int) -> None:
-    oldest = NOW - timedelta(seconds=age)
-    counts = domain.FailureCounts(
-        user, address, oldest if user else None, oldest if address else None
-    )
+def test_retry_after_blocks_exactly_at_the_limits(pair: int, address: int, age: int) -> None:
+    """Issue 14: one username from one address waits 2**(n - limit) s after its last
+    failure (capped); one address waits until its oldest failure leaves the window."""
+    at = NOW - timedelta(seconds=age)
+    counts = domain.FailureCounts(pair, address, at if pair else None, at if address else None)
     wait = domain.retry_after(LIMIT, counts, NOW)
-    blocked = user >= LIMIT.per_username or address >= LIMIT.per_address
-    assert (wait is not None) == blocked
-    if wait is not None:
-        assert 1 <= wait <= 900
-        assert wait == max(1, 900 - age)
+    pair_wait = (
+        min(900, 2 ** min(pair - LIMIT.per_username, 30)) - age if pair >= LIMIT.per_username else 0
+    )
+    address_wait = 900 - age if address >= LIMIT.per_address else 0
+    expected = max(pair_wait, address_wait)
+    assert wait == (max(1, expected) if expected > 0 else None)

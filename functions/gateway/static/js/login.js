@@ -6,10 +6,21 @@
   const msg = document.getElementById("login-msg");
   const button = document.getElementById("login-submit");
 
+
   function nextPath() {
     const next = new URLSearchParams(location.search).get("next") || "/";
-    // Only a path of this site: never "//host" or "http://…" (no open redirect).
-    return /^\/(?![/\\])/.test(next) && !next.startsWith("/login") ? next : "/";
+    // Only a path of this site (no open redirect). Browsers drop tabs and newlines from
+    // URLs, so "/\t/evil.example" would become "//evil.example": refuse any control
+    // character or backslash, then resolve and keep the result only if it stays here.
+    if (!next.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(next)) return "/";
+    let url;
+    try {
+      url = new URL(next, location.origin);
+    } catch (_) {
+      return "/";
+    }
+    if (url.origin !== location.origin || url.pathname.startsWith("/login")) return "/";
+    return url.pathname + url.search + url.hash;
   }
 
   function show(text) {
@@ -37,7 +48,11 @@
         body: JSON.stringify({ username, password }),
       });
       if (res.ok) {
-        await res.json(); // the session cookie is set; this page's token is not kept
+        const session = await res.json(); // the session cookie is set
+        if (session.password_change_required) {
+          askNewPassword(session.access_token, password);
+          return;
+        }
         location.replace(nextPath());
         return;
       }
@@ -62,4 +77,68 @@
       button.textContent = "Entrar";
     }
   });
+
+  /* First login (the bootstrap admin): the password just used was seen by a log or a
+     Secret, so a new one is required before anything else. The token and the current
+     password stay in this closure only, never in storage. */
+  function askNewPassword(token, current) {
+    const template = document.getElementById("password-template");
+    form.replaceWith(template.content.cloneNode(true));
+    const pwForm = document.getElementById("password-form");
+    const pwMsg = document.getElementById("password-msg");
+    const pwButton = document.getElementById("password-submit");
+    const showPw = (text) => {
+      pwMsg.textContent = text;
+      pwMsg.className = text ? "msg msg-error" : "msg";
+    };
+    pwForm.new_password.focus();
+    pwForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const fresh = pwForm.new_password.value;
+      if (fresh.length < 8) {
+        showPw("A nova senha precisa de pelo menos 8 caracteres.");
+        pwForm.new_password.focus();
+        return;
+      }
+      if (fresh !== pwForm.confirm_password.value) {
+        showPw("As duas senhas não são iguais.");
+        pwForm.confirm_password.select();
+        return;
+      }
+      if (fresh === current) {
+        showPw("A nova senha precisa ser diferente da atual.");
+        pwForm.new_password.select();
+        return;
+      }
+      showPw("");
+      pwButton.disabled = true;
+      pwButton.textContent = "Trocando…";
+      try {
+        const res = await fetch("/api/auth/password", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "application/json",
+            Authorization: "Bearer " + token,
+          },
+          body: JSON.stringify({ current_password: current, new_password: fresh }),
+        });
+        if (res.ok) {
+          await res.json(); // a new session cookie replaces the old one
+          location.replace(nextPath());
+          return;
+        }
+        if (res.status === 422) showPw("Senha recusada: use pelo menos 8 caracteres, diferente do usuário.");
+        else if (res.status === 401) showPw("A sessão expirou. Recarregue a página e entre de novo.");
+        else if (res.status === 429) showPw("Muitas tentativas. Tente novamente mais tarde.");
+        else showPw(`Não foi possível trocar a senha agora (erro ${res.status}).`);
+      } catch (_) {
+        showPw("Sem conexão com o servidor. Verifique a rede e tente de novo.");
+      } finally {
+        pwButton.disabled = false;
+        pwButton.textContent = "Trocar senha e entrar";
+      }
+    });
+  }
 })();
