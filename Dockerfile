@@ -11,10 +11,12 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY requirements.lock /tmp/requirements.lock
-# pgserver (the embedded PostgreSQL of `make run`) is never used in the cluster.
+# pgserver (the embedded PostgreSQL of `make run`) is never used in the cluster: awk drops its
+# entry (the `pgserver==` line with its `--hash` and `# via` lines). Every other file pip
+# fetches must match a sha256 in the lock (--require-hashes).
 RUN python -m venv /opt/venv \
- && grep -v '^pgserver==' /tmp/requirements.lock > /tmp/requirements.txt \
- && /opt/venv/bin/pip install --no-compile -r /tmp/requirements.txt \
+ && awk '/^[a-z0-9]/ { skip = ($0 ~ /^pgserver==/) } !skip' /tmp/requirements.lock > /tmp/requirements.txt \
+ && /opt/venv/bin/pip install --no-compile --require-hashes -r /tmp/requirements.txt \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 # The project's code for one domain: its functions, the shared library.
