@@ -28,17 +28,17 @@ class ProductState(Payload):
     )
 
 
-@event_type("product.created")
+@event_type("product.created", emitted_by="create-product")
 class ProductCreated(ProductState):
     pass
 
 
-@event_type("product.updated")
+@event_type("product.updated", emitted_by="update-product")
 class ProductUpdated(ProductState):
     changed: list[str] = Field(description="names of the fields this update changed")
 
 
-@event_type("category.created")
+@event_type("category.created", emitted_by="create-category")
 class CategoryCreated(Payload):
     category_id: str
     name: str = Field(min_length=1, max_length=60)

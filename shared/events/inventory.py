@@ -20,7 +20,9 @@ class Cause(Payload):
     id: str | None
 
 
-@event_type("inventory.movement.registered")
+@event_type(
+    "inventory.movement.registered", emitted_by=("register-movement", "apply-sale-to-stock")
+)
 class MovementRegistered(Payload):
     """One change of one product's stock, with what it cost (the ledger posts from it)."""
 
@@ -38,7 +40,7 @@ class MovementRegistered(Payload):
     paid_with: Literal["cash", "bank", "payable"] | None = None
 
 
-@event_type("inventory.stock.low")
+@event_type("inventory.stock.low", emitted_by=("register-movement", "apply-sale-to-stock"))
 class StockLow(Payload):
     product_id: str
     name: str

@@ -36,12 +36,12 @@ class SaleSettled(Payload):
     payment_method: PaymentMethod
 
 
-@event_type("sale.paid")
+@event_type("sale.paid", emitted_by="update-sale-status")
 class SalePaid(SaleSettled):
     pass
 
 
-@event_type("sale.refunded")
+@event_type("sale.refunded", emitted_by="update-sale-status")
 class SaleRefunded(SaleSettled):
     pass
 
@@ -62,7 +62,7 @@ class PaymentRequest(Payload):
     payment: PaymentChoice
 
 
-@event_type("sale.completed")
+@event_type("sale.completed", emitted_by="complete-sale")
 class SaleCompleted(PaymentRequest):
     items: list[SaleItem] = Field(min_length=1)
     subtotal_cents: Cents
@@ -72,19 +72,19 @@ class SaleCompleted(PaymentRequest):
     )
 
 
-@event_type("sale.payment_requested")
+@event_type("sale.payment_requested", emitted_by="complete-sale")
 class SalePaymentRequested(PaymentRequest):
     """A new attempt with another method, after a declined one."""
 
 
-@event_type("sale.payment_failed")
+@event_type("sale.payment_failed", emitted_by="update-sale-status")
 class SalePaymentFailed(Payload):
     sale_id: str
     attempt: int = Field(ge=1)
     reason: str
 
 
-@event_type("sale.cancelled")
+@event_type("sale.cancelled", emitted_by="cancel-sale")
 class SaleCancelled(Payload):
     sale_id: str
     was_paid: bool
