@@ -7,8 +7,9 @@
 #
 # `up` is idempotent: run it again after a change and it reuses the cluster, keeps the
 # generated passwords, rebuilds the images and redeploys. It installs, in order: a Kind
-# cluster (Kubernetes 1.34, host port 80 -> Kourier), Knative Serving + net-kourier,
-# Knative Eventing, cert-manager, the RabbitMQ cluster and messaging-topology operators,
+# cluster (Kubernetes 1.34, host ports 80 and 443 -> Kourier), cert-manager with a local CA
+# (the gateway's HTTPS certificate), Knative Serving + net-kourier (HTTPS for external
+# domains), Knative Eventing, the RabbitMQ cluster and messaging-topology operators,
 # eventing-rabbitmq, the namespace acougue-system with a RabbitmqCluster and PostgreSQL
 # (StatefulSet), the Datadog Agent (DaemonSet; only with DD_API_KEY set), then builds one
 # image per domain, loads them into Kind, runs the migrations (a Job) and deploys every
@@ -124,7 +125,7 @@ EOF
   if [ "$exists" = 1 ]; then
     say "Kind cluster $CLUSTER_NAME exists: reusing it"
   else
-    say "Kind cluster $CLUSTER_NAME ($KIND_NODE_IMAGE, host port 80 -> Kourier)"
+    say "Kind cluster $CLUSTER_NAME ($KIND_NODE_IMAGE, host ports 80 and 443 -> Kourier)"
     run kind create cluster --name "$CLUSTER_NAME" --image "$KIND_NODE_IMAGE" \
       --config "$DEPLOY_DIR/kind/cluster.yaml" --wait 180s
   fi
@@ -132,6 +133,19 @@ EOF
 
 wait_ready() { # wait_ready NAMESPACE: every Deployment there Available
   kc wait deployment --all --for=condition=Available --timeout=600s --namespace "$1"
+}
+
+# cert-manager first: the RabbitMQ topology operator's webhooks need it, and so does Knative
+# Serving's controller once external-domain-tls is on (it exits at start without its CRDs).
+install_cert_manager() {
+  say "cert-manager $CERT_MANAGER_VERSION"
+  retry 3 kc apply -f "$CERT_MANAGER_YAML"
+  wait_ready cert-manager
+  say "A local CA for HTTPS (ClusterIssuer acougue-ca; trust its certificate: docs/cluster.md, TLS)"
+  # cert-manager's webhook may refuse the first apply while it starts.
+  retry 5 kc apply -f "$DEPLOY_DIR/knative/tls-issuers.yaml"
+  kc wait certificate/acougue-ca --namespace cert-manager --for=condition=Ready --timeout=180s
+  kc wait clusterissuer/acougue-ca --for=condition=Ready --timeout=180s
 }
 
 install_serving() {
@@ -142,12 +156,19 @@ install_serving() {
   retry 3 kc apply -f "$RELEASES_KOURIER/kourier.yaml"
   wait_ready knative-serving
   wait_ready kourier-system
+  kc patch configmap config-certmanager --namespace knative-serving --type merge \
+    --patch-file "$DEPLOY_DIR/knative/config-certmanager.yaml"
+  kc patch configmap config-kourier --namespace knative-serving --type merge \
+    --patch-file "$DEPLOY_DIR/knative/config-kourier.yaml"
   kc patch configmap config-network --namespace knative-serving --type merge \
     --patch-file "$DEPLOY_DIR/knative/config-network.yaml"
   kc patch configmap config-domain --namespace knative-serving --type merge \
     --patch-file "$DEPLOY_DIR/knative/config-domain.yaml"
   kc patch configmap config-deployment --namespace knative-serving --type merge \
     --patch-file "$DEPLOY_DIR/knative/config-deployment.yaml"
+  # The controller reads external-domain-tls only when it starts: restart it after the patch.
+  kc rollout restart deployment/controller --namespace knative-serving
+  kc rollout status deployment/controller --namespace knative-serving --timeout=300s
   kc apply -f "$DEPLOY_DIR/knative/kourier-nodeport.yaml"
 }
 
@@ -160,9 +181,6 @@ install_eventing() {
 }
 
 install_rabbitmq_operators() {
-  say "cert-manager $CERT_MANAGER_VERSION"
-  retry 3 kc apply -f "$CERT_MANAGER_YAML"
-  wait_ready cert-manager
   say "RabbitMQ cluster operator $RABBITMQ_CLUSTER_OPERATOR_VERSION"
   retry 5 kc apply -f "$CLUSTER_OPERATOR_YAML"
   wait_ready rabbitmq-system
@@ -265,7 +283,9 @@ install_datadog() {
 }
 
 summary() {
-  say "Done. The shop: http://gateway.$NAMESPACE.127.0.0.1.sslip.io/"
+  say "Done. The shop: https://gateway.$NAMESPACE.127.0.0.1.sslip.io/"
+  note "HTTPS:       signed by the cluster's own CA; trust it once (docs/cluster.md, TLS):"
+  note "             kubectl --context $KUBE_CONTEXT get secret acougue-ca -n cert-manager -o jsonpath='{.data.ca\\.crt}' | base64 -d > acougue-ca.crt"
   note "Functions:   kn service list -n $NAMESPACE"
   note "Scale:       kubectl get pods -n $NAMESPACE -w   (functions start on the first request)"
   note "Deploy one:  deploy/kn-deploy.sh create-product"
@@ -282,6 +302,7 @@ cmd_up() {
     say "Dry run: the plan for cluster $CLUSTER_NAME (context $KUBE_CONTEXT), images tagged $TAG"
   fi
   create_cluster
+  install_cert_manager
   install_serving
   install_eventing
   install_rabbitmq_operators

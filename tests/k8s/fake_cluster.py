@@ -236,6 +236,23 @@ KINDS = (
         ("rabbitmqbrokerconfig", "rabbitmqbrokerconfigs"),
         crd=True,
     ),
+    Kind(
+        "Certificate",
+        "cert-manager.io/v1",
+        "certificates.cert-manager.io",
+        ("certificate", "certificates", "cert", "certs"),
+        crd=True,
+        conditions=READY,
+    ),
+    Kind(
+        "ClusterIssuer",
+        "cert-manager.io/v1",
+        "clusterissuers.cert-manager.io",
+        ("clusterissuer", "clusterissuers"),
+        namespaced=False,
+        crd=True,
+        conditions=READY,
+    ),
 )
 KIND_BY_NAME = {name: k for k in KINDS for name in (*k.names, k.resource)}
 # What the admission hook is asked about (tests/k8s/admission.py's kinds).
@@ -298,8 +315,11 @@ EVENTING_CRDS = (
     "parallels.flows.knative.dev",
     "jobsinks.sinks.knative.dev",
 )
+# serving-core.yaml's ConfigMaps (config/core/configmaps/ at knative-v1.22.1; config-certmanager
+# is there since Serving took in net-certmanager).
 SERVING_CONFIG = (
     "autoscaler",
+    "certmanager",
     "defaults",
     "deployment",
     "domain",
@@ -372,9 +392,13 @@ RELEASES = {
     ),
     "cert-manager.yaml": Release(
         GH + r"cert-manager/cert-manager" + SEMVER_TAG + r"cert-manager\.yaml",
-        crds=tuple(
-            f"{r}.cert-manager.io"
-            for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")
+        crds=(
+            *(
+                f"{r}.cert-manager.io"
+                for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")
+            ),
+            "challenges.acme.cert-manager.io",
+            "orders.acme.cert-manager.io",
         ),
         namespaces=("cert-manager",),
         deployments=tuple(
@@ -543,10 +567,89 @@ def problem(cluster: Cluster, kind: Kind, namespace: str, name: str) -> str | No
         return _destination_problem(cluster, obj.get("spec", {}).get("sink") or {}, namespace)
     if kind.kind == "Pod":
         return "Pending"
+    if kind.kind == "Certificate":
+        return _certificate_problem(cluster, obj)
+    if kind.kind == "ClusterIssuer":
+        return _issuer_problem(cluster, obj)
+    crash = obj.get("fake", {}).get("crash")
+    if crash:  # a Deployment whose pods exit at start (CrashLoopBackOff)
+        return str(crash)
     pod = obj.get("spec", {}).get("template", {}).get("spec")
     if kind.kind in ("Job", "Deployment", "StatefulSet", "DaemonSet") and pod:
         return pod_problem(cluster, namespace, pod)
     return None
+
+
+# cert-manager, as far as kind-setup.sh relies on it: a Certificate is issued (its Secret
+# written) once its issuer is Ready; a selfSigned ClusterIssuer is Ready at once, a CA one when
+# its Secret, in cert-manager's cluster resource namespace, exists or is being issued.
+CERT_MANAGER_NAMESPACE = "cert-manager"
+
+
+def _certificate_problem(cluster: Cluster, obj: Obj) -> str | None:
+    ref = obj.get("spec", {}).get("issuerRef") or {}
+    if ref.get("kind") != "ClusterIssuer":
+        raise Unsupported(f"a Certificate issued by a {ref.get('kind', 'namespaced Issuer')}")
+    issuer = objects(cluster, KIND_BY_NAME["clusterissuer"], "").get(str(ref.get("name")))
+    if issuer is None:
+        return f'IssuerNotFound: clusterissuer.cert-manager.io "{ref.get("name")}" not found'
+    reason = _issuer_problem(cluster, issuer)
+    return f"IssuerNotReady: {reason}" if reason else None
+
+
+def _issuer_problem(cluster: Cluster, issuer: Obj, depth: int = 0) -> str | None:
+    spec = issuer.get("spec", {})
+    if "selfSigned" in spec:
+        return None
+    secret = str((spec.get("ca") or {}).get("secretName", ""))
+    if not secret:
+        raise Unsupported(f"a ClusterIssuer of kind {sorted(spec)}")
+    if secret in objects(cluster, KIND_BY_NAME["secret"], CERT_MANAGER_NAMESPACE):
+        return None
+    certificates = objects(cluster, KIND_BY_NAME["certificate"], CERT_MANAGER_NAMESPACE)
+    for certificate in certificates.values():
+        issues = certificate.get("spec", {}).get("secretName") == secret
+        if issues and depth < 3 and _certificate_problem(cluster, certificate) is None:
+            return None
+    return f'Error getting keypair for CA issuer: secrets "{secret}" not found'
+
+
+def tls_effective(cluster: Cluster) -> bool:
+    """Whether Serving gives external domains certificates (and so https:// URLs): config-network
+    says external-domain-tls Enabled, the controller was (re)started since (it reads that key only
+    at start: cmd/controller/main.go), and config-certmanager's issuer is Ready."""
+    configmaps = objects(cluster, KIND_BY_NAME["configmap"], "knative-serving")
+    network = (configmaps.get("config-network") or {}).get("data") or {}
+    if network.get("external-domain-tls") != "Enabled":
+        return False
+    controller = objects(cluster, KIND_BY_NAME["deployment"], "knative-serving").get("controller")
+    if not controller or not controller.get("fake", {}).get("net_certmanager"):
+        return False
+    import yaml
+
+    certmanager = (configmaps.get("config-certmanager") or {}).get("data") or {}
+    ref = yaml.safe_load(certmanager.get("issuerRef") or "{}") or {}
+    issuer = objects(cluster, KIND_BY_NAME["clusterissuer"], "").get(str(ref.get("name", "")))
+    return (
+        ref.get("kind") == "ClusterIssuer"
+        and issuer is not None
+        and _issuer_problem(cluster, issuer) is None
+    )
+
+
+def service_url(cluster: Cluster, namespace: str, name: str, service: Obj) -> str:
+    """fake_kn.SERVICE_URL: the Route's URL as Serving makes it. Cluster-local: the Kubernetes
+    name, http. Else NAME.NAMESPACE.DOMAIN (config-domain's default domain, example.com when it
+    names none), https when external-domain-tls is in force."""
+    labels = service.get("labels") or {}
+    if labels.get("networking.knative.dev/visibility") == "cluster-local":
+        return f"http://{name}.{namespace}.svc.cluster.local"
+    configmaps = objects(cluster, KIND_BY_NAME["configmap"], "knative-serving")
+    domains = (configmaps.get("config-domain") or {}).get("data") or {}
+    default = [d for d, selector in domains.items() if not selector and not d.startswith("_")]
+    domain = default[0] if default else "example.com"
+    scheme = "https" if tls_effective(cluster) else "http"
+    return f"{scheme}://{name}.{namespace}.{domain}"
 
 
 def _service_problem(cluster: Cluster, namespace: str, name: str, obj: Obj) -> str | None:
@@ -719,6 +822,8 @@ def attach() -> None:
     """Plug this cluster's controllers into fake_kn (idempotent)."""
     if record_revision not in fake_kn.ON_NEW_REVISION:
         fake_kn.ON_NEW_REVISION.append(record_revision)
+    if service_url not in fake_kn.SERVICE_URL:
+        fake_kn.SERVICE_URL.append(service_url)
     if new_revision_failure not in fake_kn.REVISION_FAILURE:
         fake_kn.REVISION_FAILURE.append(new_revision_failure)
 
@@ -1174,6 +1279,9 @@ def k_wait(cluster: Cluster, args: Args, io: IO) -> None:
 
 
 def k_rollout(cluster: Cluster, args: Args, io: IO) -> None:
+    if args.words[1:2] == ["restart"] and len(args.words) == 3:
+        _rollout_restart(cluster, args, io)
+        return
     if args.words[1:2] != ["status"] or len(args.words) != 3:
         raise Unsupported("rollout " + " ".join(args.words[1:]))
     resource, _, name = args.words[2].partition("/")
@@ -1193,6 +1301,34 @@ def k_rollout(cluster: Cluster, args: Args, io: IO) -> None:
             "Deployment": f'deployment "{name}" successfully rolled out',
         }[kind.kind]
     )
+
+
+def _rollout_restart(cluster: Cluster, args: Args, io: IO) -> None:
+    """New pods for a Deployment. Serving's controller, when it starts, turns on its cert-manager
+    integration if config-network says external-domain-tls Enabled, and then exits ("Please
+    install cert-manager") unless cert-manager's CRDs are there (cmd/controller/main.go)."""
+    resource, _, name = args.words[2].partition("/")
+    kind = _known(cluster, resource)
+    if kind.kind != "Deployment":
+        raise Unsupported(f"rollout restart of a {kind.kind}")
+    found = objects(cluster, kind, args.namespace)
+    if name not in found:
+        raise _not_found(kind, name)
+    fake: Obj = {}
+    if (args.namespace, name) == ("knative-serving", "controller"):
+        configmaps = objects(cluster, KIND_BY_NAME["configmap"], "knative-serving")
+        network = (configmaps.get("config-network") or {}).get("data") or {}
+        if network.get("external-domain-tls") == "Enabled":
+            crds = objects(cluster, KIND_BY_NAME["crd"], "")
+            wanted = ("certificates.cert-manager.io", "challenges.acme.cert-manager.io")
+            missing = [c for c in wanted if c not in crds]
+            fake = (
+                {"crash": f"Please install cert-manager: the CRDs are missing: {missing}"}
+                if missing
+                else {"net_certmanager": True}
+            )
+    found[name] = {**{k: v for k, v in found[name].items() if k != "fake"}, "fake": fake}
+    io.out(f"{kind.shown(name)} restarted")
 
 
 # get ----------------------------------------------------------------------------------------------

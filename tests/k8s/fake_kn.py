@@ -553,7 +553,11 @@ def _edit(base: dict[str, str], pairs: list[str], what: str) -> dict[str, str]:
     return result
 
 
-def _url(name: str, namespace: str) -> str:
+def _url(cluster: Cluster, name: str, namespace: str, service: Obj) -> str:
+    """The Service's URL: a SERVICE_URL hook's (a cluster that models Serving's config), else
+    the external http:// address on Kind's domain."""
+    if SERVICE_URL:
+        return SERVICE_URL[0](cluster, namespace, name, service)
     return f"http://{name}.{namespace}.127.0.0.1.sslip.io"
 
 
@@ -646,6 +650,8 @@ _LATEST: Obj = {"latestRevision": True, "percent": 100}
 # never become Ready (None: it can); a waiting kn then fails as kn does.
 ON_NEW_REVISION: list[Callable[[Cluster, str, str, Obj], None]] = []
 REVISION_FAILURE: list[Callable[[Cluster, str, str, Obj], str | None]] = []
+# SERVICE_URL: the Service's URL after a write (Serving's Route: domain, visibility, TLS).
+SERVICE_URL: list[Callable[[Cluster, str, str, Obj], str]] = []
 APPLY_WARNING = (
     "Warning: 'kn service apply' should be used only for services created by 'kn service apply'"
 )
@@ -662,7 +668,8 @@ def _write_service(
 ) -> str:
     """Store the Service; returns 'created', 'changed' (new revision), 'patched' or 'unchanged'."""
     if current is None:
-        obj = {**want, "revisions": [f"{name}-00001"], "applied": applied, "url": _url(name, ns)}
+        obj = {**want, "revisions": [f"{name}-00001"], "applied": applied}
+        obj["url"] = _url(cluster, name, ns, obj)
         cluster.put("services", ns, name, obj, create=True)
         for hook in ON_NEW_REVISION:
             hook(cluster, ns, name, obj)
@@ -675,6 +682,7 @@ def _write_service(
     if new_revision:
         revisions.append(f"{name}-{len(revisions) + 1:05d}")
     obj = {**current, **want, "revisions": revisions}
+    obj["url"] = _url(cluster, name, ns, obj)
     cluster.put("services", ns, name, obj, create=False)
     if new_revision:
         for hook in ON_NEW_REVISION:

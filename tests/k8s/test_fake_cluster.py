@@ -27,7 +27,7 @@ import pytest
 
 from deploy.plan import Plan
 from tests.k8s import fake_cluster
-from tests.k8s.support import NAMESPACE, REPO
+from tests.k8s.support import NAMESPACE, REPO, versions
 from tests.k8s.test_fake_kn import report
 from tests.k8s.test_scripts import _bare_path, commands, run_script
 
@@ -179,6 +179,60 @@ def test_the_first_run_leaves_a_cluster_that_works(first_up: tuple[Run, Done]) -
         "-o", 'jsonpath={.status.conditions[?(@.type=="Complete")].status}',
     )  # fmt: skip
     assert job.stdout == "True", failure(job)
+
+
+# -- HTTPS (docs/cluster.md, TLS) -------------------------------------------------------------
+GATEWAY_URL = f"https://gateway.{NAMESPACE}.127.0.0.1.sslip.io"
+
+
+def _ksvc_url(run: Run, name: str) -> str:
+    done = run.tool(
+        "kubectl", "--context", "kind-acougue", "get", "ksvc", name, "-n", NAMESPACE,
+        "-o", "jsonpath={.status.url}",
+    )  # fmt: skip
+    assert done.returncode == 0, failure(done)
+    return done.stdout
+
+
+def test_the_gateway_is_served_over_https_after_the_first_run(first_up: tuple[Run, Done]) -> None:
+    """The fake Serving gives an external Service an https:// URL only when its cert-manager
+    integration is really on: external-domain-tls Enabled, the controller restarted after
+    that with cert-manager's CRDs present, and config-certmanager's issuer Ready. So this
+    holds only if kind-setup.sh did all of it, in that order, before deploying the gateway."""
+    run, done = first_up
+    assert _ksvc_url(run, "gateway") == GATEWAY_URL
+    assert f"Done. The shop: {GATEWAY_URL}/" in done.stdout
+    # The functions keep their plain cluster-local addresses (no certificate, no redirect).
+    assert _ksvc_url(run, "auth") == f"http://auth.{NAMESPACE}.svc.cluster.local"
+    controller = run.data()["objects"]["deployments.apps"]["knative-serving"]["controller"]
+    assert controller["fake"] == {"net_certmanager": True}
+
+
+def test_external_domain_tls_without_cert_manager_crashes_servings_controller(
+    tmp_path: Path,
+) -> None:
+    """Why cert-manager comes first: Serving 1.22.1's controller, restarted with
+    external-domain-tls Enabled and no cert-manager CRDs, exits ("Please install
+    cert-manager"); and patched without a restart it never turns the integration on."""
+    run = new_run(tmp_path)
+    ctx = ("--context", "kind-acougue")
+    assert run.tool("kind", "create", "cluster", "--name", "acougue").returncode == 0
+    tag = f"knative-v{versions()['KNATIVE_SERVING_VERSION']}"
+    serving = f"https://github.com/knative/serving/releases/download/{tag}"
+    for url in (f"{serving}/serving-crds.yaml", f"{serving}/serving-core.yaml"):
+        assert run.tool("kubectl", *ctx, "apply", "-f", url).returncode == 0
+    patch = (
+        "patch", "configmap", "config-network", "--namespace", "knative-serving", "--type",
+        "merge", "--patch-file", str(REPO / "deploy" / "knative" / "config-network.yaml"),
+    )  # fmt: skip
+    assert run.tool("kubectl", *ctx, *patch).returncode == 0
+    controller = ("deployment/controller", "--namespace", "knative-serving")
+    assert run.tool("kubectl", *ctx, "rollout", "status", *controller).returncode == 0
+    assert not fake_cluster.tls_effective(fake_cluster.Cluster(run.state)), "not restarted"
+    assert run.tool("kubectl", *ctx, "rollout", "restart", *controller).returncode == 0
+    crashed = run.tool("kubectl", *ctx, "rollout", "status", *controller)
+    assert crashed.returncode == 1
+    assert "Please install cert-manager" in crashed.stderr
 
 
 # -- what the fakes must see ------------------------------------------------------------------

@@ -157,10 +157,23 @@ def test_kustomization_lists_every_manifest_of_its_folder(kustomization: Doc) ->
 
 def test_config_map_patches_name_knatives_config_maps() -> None:
     patches = {d.name: d for d in of_kind("ConfigMap", "") if d.rel.startswith("deploy/knative/")}
-    assert set(patches) == {"config-network", "config-domain", "config-deployment"}
+    assert set(patches) == {
+        "config-network",
+        "config-domain",
+        "config-deployment",
+        "config-certmanager",
+        "config-kourier",
+    }
     assert all(p.namespace == "knative-serving" for p in patches.values())
     network = patches["config-network"].body["data"]
-    assert network == {"ingress-class": "kourier.ingress.networking.knative.dev"}
+    assert network == {
+        "ingress-class": "kourier.ingress.networking.knative.dev",
+        "external-domain-tls": "Enabled",  # HTTPS for the gateway: tests/k8s/test_tls.py
+        "http-protocol": "Redirected",
+    }
+    # Each patch's keys are ones the ConfigMap documents (its _example block upstream).
+    assert set(patches["config-kourier"].body["data"]) == {"trusted-hops-count"}
+    assert set(patches["config-certmanager"].body["data"]) == {"issuerRef"}
     assert patches["config-domain"].body["data"] == {"127.0.0.1.sslip.io": ""}
     skipping = patches["config-deployment"].body["data"]["registries-skipping-tag-resolving"]
     assert "kind.local" in skipping.split(",")

@@ -222,12 +222,51 @@ def test_dry_run_without_cluster_tools_prints_the_plan_and_exits_0(
         assert any(
             c[:4] == ["kubectl", "--context", ctx, "apply"] and url in c[-1] for c in cmds
         ), url
-    for patch in ("config-network", "config-domain", "config-deployment"):
+    for patch in (
+        "config-network",
+        "config-domain",
+        "config-deployment",
+        "config-certmanager",
+        "config-kourier",
+    ):
         assert _has(cmds, "patch", "configmap", patch, "--patch-file")
     # Every kubectl and kn call names the Kind cluster's context: no other cluster is touched.
     for cmd in cmds:
         if cmd[0] in ("kubectl", "kn"):
             assert cmd[1:3] == ["--context", ctx], cmd
+
+
+def test_dry_run_sets_up_https_in_the_order_serving_needs(
+    dry_run: subprocess.CompletedProcess[str],
+) -> None:
+    """HTTPS for the gateway (docs/cluster.md, TLS): cert-manager and its local CA first,
+    then Serving told to use them, then its controller restarted (it reads external-domain-tls
+    only at start, and exits without cert-manager's CRDs), all before any function deploys."""
+    cmds = commands(dry_run.stdout)
+
+    def first(*words: str) -> int:
+        found = [i for i, c in enumerate(cmds) if all(w in " ".join(c) for w in words)]
+        assert found, f"no command with {words}"
+        return found[0]
+
+    cert_manager = first("apply", "cert-manager/releases/download")
+    issuers = first("apply", "deploy/knative/tls-issuers.yaml")
+    ca_ready = first("wait", "certificate/acougue-ca", "condition=Ready")
+    issuer_ready = first("wait", "clusterissuer/acougue-ca", "condition=Ready")
+    serving = first("apply", "serving-core.yaml")
+    certmanager_config = first("patch", "configmap", "config-certmanager")
+    kourier_config = first("patch", "configmap", "config-kourier")
+    network = first("patch", "configmap", "config-network")
+    restart = first("rollout", "restart", "deployment/controller")
+    restarted = first("rollout", "status", "deployment/controller")
+    nodeport = first("apply", "deploy/knative/kourier-nodeport.yaml")
+    deploys = first("kn", "service")
+    assert cert_manager < issuers < ca_ready < issuer_ready < serving
+    assert serving < certmanager_config < network < restart < restarted < deploys
+    assert serving < kourier_config < deploys
+    assert nodeport < deploys
+    assert cmds[restart][-2:] == ["--namespace", "knative-serving"]
+    assert "Done. The shop: https://gateway.acougue-system.127.0.0.1.sslip.io/" in dry_run.stdout
 
 
 def test_dry_run_builds_and_loads_one_image_per_domain(
