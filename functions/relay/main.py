@@ -27,7 +27,7 @@ from shared.logs import configure_logging
 from shared.metrics import metrics
 from shared.publisher import Publisher
 from shared.runtime import publish_token
-from shared.subscriber import parse_cloud_event
+from shared.subscriber import parse_cloud_event, read_event_body
 
 log = logging.getLogger("acougue.relay")
 settings = RelaySettings()
@@ -54,7 +54,9 @@ async def _answer(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
     if request.method != "POST":
         raise Problem(405, "Deliver the PingSource's event with POST.", headers={"Allow": "POST"})
-    event = parse_cloud_event(request.headers, await request.body())
+    event = parse_cloud_event(
+        request.headers, await read_event_body(request, settings.event_max_bytes)
+    )
     if event.type != PING_TYPE:
         raise Problem(400, f"The relay answers only {PING_TYPE} events, not {event.type}.")
     entry.set_resource("outbox sweep")
