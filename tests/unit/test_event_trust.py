@@ -61,7 +61,7 @@ def test_a_token_is_checked_for_audience_issuer_key_expiry_and_algorithm() -> No
         identity.TokenSigner(signer._key, issuer="acougue-broker", lifetime=-60).token(
             audience, "s"
         ),  # expired
-        jwt.encode({"aud": audience, "iss": "acougue-broker", "sub": "s"}, None, algorithm="none"),
+        jwt.encode({"aud": audience, "iss": "acougue-broker", "sub": "s"}, "", algorithm="none"),
         "not a token",
     ]
     for token in refused:
@@ -94,7 +94,7 @@ def test_tokens_are_reused_until_five_minutes_before_they_expire(
         signed.append("x")
         return encode(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(identity.jwt, "encode", counting)
+    monkeypatch.setattr("shared.events.identity.jwt.encode", counting)
     hour = _signer()
     hour.token("a", "s")
     hour.token("a", "s")
