@@ -36,6 +36,7 @@ from shared.errors import Problem, validation_problem
 from shared.events import identity, ownership
 from shared.events.envelope import Envelope
 from shared.events.registry import Payload, payload_model
+from shared.http import read_body
 from shared.metrics import metrics
 from shared.runtime import Runtime
 
@@ -63,15 +64,7 @@ async def read_event_body(request: Request, limit: int) -> bytes:
         raise Problem(
             415, "Send a CloudEvent: binary mode with JSON data, or application/cloudevents+json."
         )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Problem(413, f"Events are limited to {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Problem(413, f"Events are limited to {limit} bytes.")
-    return bytes(body)
+    return await read_body(request, limit)
 
 
 def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
