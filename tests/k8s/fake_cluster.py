@@ -586,14 +586,14 @@ def problem(cluster: Cluster, kind: Kind, namespace: str, name: str) -> str | No
 CERT_MANAGER_NAMESPACE = "cert-manager"
 
 
-def _certificate_problem(cluster: Cluster, obj: Obj) -> str | None:
+def _certificate_problem(cluster: Cluster, obj: Obj, depth: int = 0) -> str | None:
     ref = obj.get("spec", {}).get("issuerRef") or {}
     if ref.get("kind") != "ClusterIssuer":
         raise Unsupported(f"a Certificate issued by a {ref.get('kind', 'namespaced Issuer')}")
     issuer = objects(cluster, KIND_BY_NAME["clusterissuer"], "").get(str(ref.get("name")))
     if issuer is None:
         return f'IssuerNotFound: clusterissuer.cert-manager.io "{ref.get("name")}" not found'
-    reason = _issuer_problem(cluster, issuer)
+    reason = _issuer_problem(cluster, issuer, depth + 1)
     return f"IssuerNotReady: {reason}" if reason else None
 
 
@@ -609,7 +609,7 @@ def _issuer_problem(cluster: Cluster, issuer: Obj, depth: int = 0) -> str | None
     certificates = objects(cluster, KIND_BY_NAME["certificate"], CERT_MANAGER_NAMESPACE)
     for certificate in certificates.values():
         issues = certificate.get("spec", {}).get("secretName") == secret
-        if issues and depth < 3 and _certificate_problem(cluster, certificate) is None:
+        if issues and depth < 3 and _certificate_problem(cluster, certificate, depth) is None:
             return None
     return f'Error getting keypair for CA issuer: secrets "{secret}" not found'
 
