@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import random
+import secrets
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -157,12 +158,24 @@ async def _until(
         delay = min(delay * 1.5, 1.0)
 
 
-async def _login(client: httpx.AsyncClient, admin_password: str) -> None:
+async def _login(client: httpx.AsyncClient, admin_password: str) -> str | None:
+    """Log in as admin; a first login must set a new password before anything else, so the
+    demo sets one and returns it (None when the password was not changed)."""
     answer = await client.post(
         "/api/auth/login", json={"username": "admin", "password": admin_password}
     )
-    token = _check(answer, "admin login")["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
+    session = _check(answer, "admin login")
+    changed: str | None = None
+    if session.get("password_change_required"):
+        changed = secrets.token_urlsafe(12)
+        answer = await client.post(
+            "/api/auth/password",
+            json={"current_password": admin_password, "new_password": changed},
+            headers={"Authorization": f"Bearer {session['access_token']}"},
+        )
+        session = _check(answer, "first-login password change")
+    client.headers["Authorization"] = f"Bearer {session['access_token']}"
+    return changed
 
 
 async def _catalogue(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
@@ -420,30 +433,36 @@ async def _expenses(client: httpx.AsyncClient) -> None:
         _check(answer, "expense")
 
 
-async def seed(gateway_url: str, admin_password: str) -> None:
-    """Makes the demo through the gateway's API; a second run does nothing."""
+async def seed(gateway_url: str, admin_password: str) -> str | None:
+    """Makes the demo through the gateway's API; a second run does nothing. Returns the
+    admin's new password when the demo had to make the first login's change."""
     async with httpx.AsyncClient(base_url=gateway_url.rstrip("/"), timeout=30) as client:
-        await _login(client, admin_password)
-        existing = await _catalogue(client)
-        complete = all(item.name in existing for item in CATALOGUE)
-        if complete and await _movements_of(client, existing[DIANTEIRO]["id"]):
-            log.info("demo already there: nothing to do")
-            return
-        categories = await _ensure_categories(client)
-        products = await _ensure_products(client, categories, existing)
-        log.info("demo catalogue ready: %d products", len(products))
-        if await _movements_of(client, products[DIANTEIRO]["id"]):
-            return
-        await _receipts(client, products)
-        await _desossa(client, products)
-        log.info("demo stock received and the forequarter boned")
-        await _sales(client, products)
-        log.info("demo sales made")
-        if await _finance_available(client):
-            await _expenses(client)
-            log.info("demo expenses entered")
-        else:
-            log.info("no finance API yet: demo expenses skipped")
+        changed = await _login(client, admin_password)
+        await _fill(client)
+    return changed
+
+
+async def _fill(client: httpx.AsyncClient) -> None:
+    existing = await _catalogue(client)
+    complete = all(item.name in existing for item in CATALOGUE)
+    if complete and await _movements_of(client, existing[DIANTEIRO]["id"]):
+        log.info("demo already there: nothing to do")
+        return
+    categories = await _ensure_categories(client)
+    products = await _ensure_products(client, categories, existing)
+    log.info("demo catalogue ready: %d products", len(products))
+    if await _movements_of(client, products[DIANTEIRO]["id"]):
+        return
+    await _receipts(client, products)
+    await _desossa(client, products)
+    log.info("demo stock received and the forequarter boned")
+    await _sales(client, products)
+    log.info("demo sales made")
+    if await _finance_available(client):
+        await _expenses(client)
+        log.info("demo expenses entered")
+    else:
+        log.info("no finance API yet: demo expenses skipped")
 
 
 def main(argv: list[str]) -> int:
@@ -455,10 +474,12 @@ def main(argv: list[str]) -> int:
         print("set ACOUGUE_ADMIN_PASSWORD to the admin's password", file=sys.stderr)
         return 2
     try:
-        asyncio.run(seed(url, password))
+        changed = asyncio.run(seed(url, password))
     except DemoError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
+    if changed:
+        print(f"The admin's first-login password change was made: the password is now {changed}")
     return 0
 
 

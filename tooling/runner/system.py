@@ -277,11 +277,13 @@ class System:
         from shared.demo import DemoError, seed
 
         try:
-            await seed(self.urls["gateway"], password)
+            changed = await seed(self.urls["gateway"], password)
         except DemoError as exc:
             print(f"Demo not seeded: {exc}", flush=True)
             return
         print("Demo data ready.", flush=True)
+        if changed:  # the seed had to make the first login's password change
+            print(f"  The admin's password is now: {changed}", flush=True)
 
     def _database(self, stack: ExitStack) -> tuple[str, str]:
         if self.settings.database_url:

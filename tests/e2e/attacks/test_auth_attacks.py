@@ -24,6 +24,7 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shared.auth.tokens import StaticKeys
+from shared.demo import CATALOGUE, seed
 from tests.browser.support import CHROMIUM_ARGS, Watch, new_context, require_chromium
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
 
@@ -206,6 +207,27 @@ def test_the_first_admin_must_change_the_password_before_anything_else(
         )
         runner_log = (tmp_path / "runner.log").read_text()
         assert first not in runner_log
+
+
+def test_the_demo_seed_makes_the_first_login_change_and_returns_the_new_password(
+    admin_database_url: str, tmp_path: Path
+) -> None:
+    """`ACOUGUE_DEMO=1` logs in as the bootstrap admin: it must make the forced change
+    (and tell the owner the new password) before it can seed anything."""
+    first = "primeira-" + secrets.token_urlsafe(8)
+    with running_system(
+        admin_database_url, tmp_path, amqp_url=None, extra_env={"ACOUGUE_ADMIN_PASSWORD": first}
+    ) as fresh:
+        changed = asyncio.run(seed(fresh.gateway, first))
+        assert changed is not None
+        assert _login(fresh, "admin", first).status_code == 401
+        session = _login(fresh, "admin", changed).json()
+        assert session["password_change_required"] is False
+        products = httpx.get(
+            fresh.gateway + "/api/products", headers=_bearer(session["access_token"]), timeout=15
+        ).json()["items"]
+        assert {p["name"] for p in products} >= {item.name for item in CATALOGUE}
+        assert asyncio.run(seed(fresh.gateway, changed)) is None  # a second run changes nothing
 
 
 # -- the open redirect after login ----------------------------------------------------------
