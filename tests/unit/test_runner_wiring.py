@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,16 @@ def test_the_crash_hook_is_the_fault_suites_alone(
     assert crashing["CHAOS_EXIT_AFTER_COMMIT"] == "0.5"
     assert "CHAOS_EXIT_AFTER_COMMIT" not in calm
     assert calm["PYTHONPATH"] == str(REPO_ROOT)
+
+
+def test_every_setting_the_readme_documents_is_named_by_a_manifest() -> None:
+    """The runner gives a function only what its manifest names, so a documented override
+    (`PIX_KEY=... make run`) works only for variables some manifest names."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## The two commands", 1)[1].split("\n\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    runner_own = {n for n in documented if n.startswith(("ACOUGUE_", "DD_"))}
+    runner_own |= {"PORT", "DATABASE_URL", "AMQP_URL", "CI", "TEST_DATABASE_URL", "TEST_AMQP_URL"}
+    named = {name for svc in load_topology().services.values() for name in svc.env}
+    named |= {n for svc in load_topology().services.values() for n in svc.secret_env}
+    assert documented - runner_own - named == set()
