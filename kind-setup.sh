@@ -245,11 +245,18 @@ create_secrets() {
     fi
     put_secret "$NAMESPACE" acougue-auth-keys "signing-key.pem=$SECRET_DIR/signing-key.pem"
   fi
+  # The first admin's password: yours (ACOUGUE_ADMIN_PASSWORD) or a random one, kept only
+  # in this Secret (the migration Job never prints one); the first login must change it.
   if [ -n "${ACOUGUE_ADMIN_PASSWORD:-}" ]; then
     secret_file admin-password "$ACOUGUE_ADMIN_PASSWORD"
     put_secret "$NAMESPACE" acougue-admin "password=$SECRET_DIR/admin-password"
+  elif secret_exists "$NAMESPACE" acougue-admin; then
+    note "acougue-admin: exists"
   else
-    note "acougue-admin: not set (ACOUGUE_ADMIN_PASSWORD); the migration Job generates and prints one"
+    secret_file admin-password "$(random_secret)"
+    put_secret "$NAMESPACE" acougue-admin "password=$SECRET_DIR/admin-password"
+    note "acougue-admin: generated; read it once with: kubectl -n $NAMESPACE get secret" \
+      "acougue-admin -o jsonpath='{.data.password}' | base64 -d"
   fi
 }
 
