@@ -526,6 +526,12 @@
       if (result === "ok") return A.api(method, path, Object.assign({}, opts, { retry: false }));
       if (result === "refused") toLogin();
     }
+    // A session that must set a new password first (the first admin) goes to the login
+    // page, which asks for it.
+    if (res.status === 403) {
+      const problem = await res.clone().json().catch(() => null);
+      if (problem && problem.title === "Password change required") toLogin();
+    }
     if (!res.ok) throw await problemOf(res);
     if (opts.raw) return res;
     const text = await res.text();
