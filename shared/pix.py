@@ -10,7 +10,6 @@ that reads cleanly is one this shop could have issued.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import io
 import re
 import unicodedata
@@ -29,7 +28,6 @@ AMOUNT_LIMIT = 13  # field 54's maximum length, decimal point included
 _TXID = re.compile(r"[A-Za-z0-9]{1,25}")
 _KEY = re.compile(r"[!-~]+")  # printable ASCII without spaces: e-mail, phone, CPF/CNPJ, UUID
 _AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
 class PixError(ValueError):
@@ -200,21 +198,6 @@ def read_charge(payload: str) -> PixCharge:
             raise PixError(f"field {field_id} must be a plain-text {what} of at most {limit}")
     amount = _amount_cents(value["54"]) if "54" in value else None
     return PixCharge(key, value["59"], value["60"], amount, txid)
-
-
-def txid_for(reference: str) -> str:
-    """A txid for e.g. a sale id, so the bank statement leads back to the sale.
-
-    Only the reference's ASCII letters and digits count. Up to 25 of them are used as
-    they are; a longer reference (a UUID has 32) keeps 15 for recognition and adds 10 hex
-    digits of its SHA-256, so two long references that share a prefix still differ.
-    """
-    kept = _NOT_ALNUM.sub("", reference)
-    if not kept:
-        raise PixError("a txid needs a reference with letters or digits")
-    if len(kept) <= 25:
-        return kept
-    return kept[:15] + hashlib.sha256(kept.encode("ascii")).hexdigest()[:10]
 
 
 def qr_svg(payload: str) -> str:

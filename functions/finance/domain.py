@@ -24,16 +24,6 @@ PAYMENT_ACCOUNT = {
     "credit": "recebiveis_cartao",
 }
 PAID_WITH_ACCOUNT = {"cash": "caixa", "bank": "banco", "payable": "fornecedores_a_pagar"}
-EXPENSE_CATEGORIES = (
-    "aluguel",
-    "energia",
-    "agua",
-    "salarios",
-    "fornecedores",
-    "manutencao",
-    "impostos",
-    "outras",
-)
 ExpenseCategory = Literal[
     "aluguel", "energia", "agua", "salarios", "fornecedores", "manutencao", "impostos", "outras"
 ]

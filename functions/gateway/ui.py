@@ -87,7 +87,6 @@ PAGES: tuple[Page, ...] = (
     Page("eventos", "/eventos", "Eventos", (ADMIN,)),
 )
 HOME = Page("inicio", "/", "Início", (ADMIN, ESTOQUISTA, VENDEDOR), in_nav=False)
-BY_SLUG = {page.slug: page for page in PAGES}
 
 
 def scale_label_mask(setting: str | None = None) -> str:

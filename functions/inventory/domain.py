@@ -23,7 +23,6 @@ ZERO = Decimal("0.000")
 MAX_STOCK = Decimal("999999.999")
 AVERAGE_PLACES = Decimal("0.000001")
 PERCENT_PLACES = Decimal("0.01")
-LOSS_REASONS = ("aparas", "vencimento", "quebra de resfriamento", "avaria", "outro")
 Allocation = Literal["weight", "value"]
 
 

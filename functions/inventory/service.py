@@ -4,7 +4,6 @@ one unit of work."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -18,12 +17,6 @@ from shared.events.catalog import ProductState
 from shared.events.inventory import Cause, MovementRegistered, StockLow
 from shared.events.sales import SaleSettled
 from shared.money import cents
-
-
-@dataclass(frozen=True)
-class Recorded:
-    movement: store.MovementRecord
-    after: Stock
 
 
 async def _record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from functions.sales.domain import SaleState, Status
@@ -42,12 +42,35 @@ async def upsert_product(conn: Conn, p: CounterProduct, version: int) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def product_by(conn: Conn, column: str, value: object) -> CounterProduct | None:
-    assert column in ("product_id", "plu", "barcode")
-    cursor = await conn.execute(
-        f"{_PRODUCT} WHERE {column} = %s ORDER BY active DESC LIMIT 1",
-        (value,),
-    )
+# The counter finds a product by its id, its PLU (scale labels) or its barcode: the only
+# columns a lookup may name (an allow-list, not an assert: asserts vanish under -O).
+_PRODUCT_BY = {
+    column: f"{_PRODUCT} WHERE {column} = %s ORDER BY active DESC LIMIT 1"
+    for column in ("product_id", "plu", "barcode")
+}
+# The columns a payment event may set on a sale.
+PAYMENT_COLUMNS = frozenset(
+    {
+        "payment_status",
+        "payment_reason",
+        "fee_cents",
+        "pix_txid",
+        "pix_payload",
+        "payment_method",
+        "installments",
+        "cash_received_cents",
+        "change_cents",
+    }
+)
+
+
+async def product_by(
+    conn: Conn, column: Literal["product_id", "plu", "barcode"], value: object
+) -> CounterProduct | None:
+    query = _PRODUCT_BY.get(column)
+    if query is None:
+        raise ValueError(f"products are not looked up by {column!r}")
+    cursor = await conn.execute(query, (value,))
     row = await cursor.fetchone()
     return CounterProduct(**row) if row else None
 
@@ -187,24 +210,15 @@ async def find_by_key(conn: Conn, seller_id: UUID, key: str) -> SaleRow | None:
 
 async def save_state(conn: Conn, sale_id: UUID, state: SaleState, **payment: object) -> None:
     """The sale's new state, with whatever the payment event told (only given columns)."""
-    allowed = {
-        "payment_status",
-        "payment_reason",
-        "fee_cents",
-        "pix_txid",
-        "pix_payload",
-        "payment_method",
-        "installments",
-        "cash_received_cents",
-        "change_cents",
-    }
-    assert set(payment) <= allowed
+    unknown = set(payment) - PAYMENT_COLUMNS
+    if unknown:
+        raise ValueError(f"not a payment column of a sale: {sorted(unknown)}")
     sets = ["status = %s", "attempt = %s", "cancel_requested = %s", "updated_at = now()"]
     values: list[object] = [state.status.value, state.attempt, state.cancel_requested]
     if state.status is Status.PAID:
         sets.append("paid_at = coalesce(paid_at, now())")
     for column, value in payment.items():
-        sets.append(f"{column} = %s")
+        sets.append(f"{column} = %s")  # a PAYMENT_COLUMNS name, checked above
         values.append(value)
     values.append(sale_id)
     await conn.execute(f"UPDATE sales SET {', '.join(sets)} WHERE id = %s", values)  # noqa: S608

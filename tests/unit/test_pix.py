@@ -6,7 +6,6 @@ import re
 import string
 from dataclasses import replace
 from typing import Any
-from uuid import UUID
 from xml.etree import ElementTree
 
 import pytest
@@ -22,7 +21,6 @@ from shared.pix import (
     plain_text,
     qr_svg,
     read_charge,
-    txid_for,
 )
 
 MANUAL_EXAMPLE = (
@@ -348,44 +346,6 @@ def test_any_name_and_city_come_back_as_their_plain_text(
     charge = read_charge(payload)
     assert charge.merchant_name == plain_text(name, 25)
     assert charge.merchant_city == plain_text(city, 15)
-
-
-# --- txid_for ----------------------------------------------------------------------------
-
-
-def test_txid_for_a_sale_uuid() -> None:
-    txid = txid_for("3f1c3a56-0000-4000-8000-000000000001")
-    assert re.fullmatch(r"[A-Za-z0-9]{25}", txid)
-    assert txid.startswith("3f1c3a56000040")
-    assert txid == txid_for("3f1c3a56000040008000000000000001")  # dashes do not count
-
-
-def test_txid_for_a_short_reference_is_the_reference() -> None:
-    assert txid_for("venda-42") == "venda42"
-
-
-def test_txid_for_needs_letters_or_digits() -> None:
-    with pytest.raises(PixError, match="txid"):
-        txid_for("---")
-
-
-@given(st.text().filter(lambda t: re.search(r"[A-Za-z0-9]", t)))
-def test_txid_for_is_always_a_valid_txid(reference: str) -> None:
-    txid = txid_for(reference)
-    assert re.fullmatch(r"[A-Za-z0-9]{1,25}", txid)
-    assert txid == txid_for(reference)
-
-
-@given(st.uuids(), st.uuids())
-def test_distinct_uuids_give_distinct_txids(a: UUID, b: UUID) -> None:
-    if a != b:
-        assert txid_for(str(a)) != txid_for(str(b))
-
-
-def test_uuids_sharing_a_long_prefix_still_differ() -> None:
-    assert txid_for("0190a5b2-7c1e-7000-8000-000000000001") != txid_for(
-        "0190a5b2-7c1e-7000-8000-000000000002"
-    )
 
 
 # --- QR code -----------------------------------------------------------------------------
