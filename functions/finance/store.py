@@ -9,10 +9,11 @@ from typing import Any, Literal
 from psycopg.types.json import Jsonb
 
 from functions.finance.domain import Line, Posting
+from shared import shop_time
 from shared.db.pool import Conn
 
 GroupBy = Literal["day", "week", "month"]
-ZONE = "America/Sao_Paulo"
+ZONE = shop_time.ZONE_NAME
 
 
 async def post(conn: Conn, posting: Posting, *, actor: str | None) -> str | None:

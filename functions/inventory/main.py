@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from functions.inventory import service, store
+from shared import shop_time
 from shared.auth.principal import ALL_ROLES, Role
 from shared.config import FunctionSettings
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
@@ -31,7 +32,6 @@ settings = FunctionSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
 STOCK_KEEPERS = roles(Role.ADMIN, Role.ESTOQUISTA)
-SAO_PAULO_OFFSET = timedelta(hours=-3)  # the shop's day; Brazil keeps no summer time
 
 
 # -- register-movement ------------------------------------------------------------------
@@ -80,7 +80,7 @@ def _stock(row: dict[str, object]) -> StockOut:
 
 
 async def _levels(ctx: RequestContext, product_id: UUID | None) -> list[StockOut]:
-    today = (datetime.now(UTC) + SAO_PAULO_OFFSET).date()
+    today = shop_time.today()
     async with await ctx.unit_of_work() as uow:
         rows = await store.stock_levels(
             uow.conn, product_id=product_id, expiring_by=today + timedelta(days=_days(ctx))

@@ -3,9 +3,8 @@ subscribers that keep sales in step with payments and the catalogue."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import functions_framework.aio
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from functions.sales import service, store
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.settings import SalesSettings
+from shared import shop_time
 from shared.auth.principal import Role
 from shared.auth.tokens import RemoteJwks
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
@@ -37,7 +37,6 @@ DISCOUNTS = service.DiscountPolicy(
     limit_percent={Role.VENDEDOR: settings.vendedor_discount_limit_percent},
     verifier=ApprovalVerifier(RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer),
 )
-SHOP_TIME = ZoneInfo("America/Sao_Paulo")
 SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
 ADMIN = roles(Role.ADMIN)
 KEY_LIMIT = 200
@@ -108,8 +107,7 @@ async def _pix_qr(ctx: RequestContext) -> Response:
 
 
 def _local_midnight(day: date) -> datetime:
-    """The shop's day starts at midnight in São Paulo."""
-    return datetime.combine(day, time(0), SHOP_TIME).astimezone(UTC)
+    return shop_time.start_of(day)
 
 
 async def _list(ctx: RequestContext) -> dict[str, object]:

@@ -1,0 +1,27 @@
+"""The shop's day, defined once (shared.shop_time) and used by every domain."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from shared import shop_time
+from shared.manifests import REPO_ROOT
+
+
+def test_the_shops_day_turns_at_midnight_in_sao_paulo() -> None:
+    assert shop_time.today(datetime(2027, 1, 1, 2, 59, tzinfo=UTC)) == date(2026, 12, 31)
+    assert shop_time.today(datetime(2027, 1, 1, 3, 0, tzinfo=UTC)) == date(2027, 1, 1)
+    assert shop_time.start_of(date(2026, 12, 7)) == datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+
+def test_no_domain_keeps_its_own_zone_or_offset() -> None:
+    """One definition: no fixed UTC-3 offset, no second ZoneInfo or zone string elsewhere."""
+    offenders = []
+    for path in [*REPO_ROOT.glob("functions/**/*.py"), *REPO_ROOT.glob("shared/**/*.py")]:
+        if path.name == "shop_time.py":
+            continue
+        text = path.read_text()
+        if re.search(r"ZoneInfo\(|\"America/Sao_Paulo\"|timedelta\(hours=-3\)", text):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == ["functions/finance/domain.py"]  # next: finance's SHOP_TIME
