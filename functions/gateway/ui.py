@@ -22,11 +22,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from shared.auth.principal import Role
+
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-ADMIN, ESTOQUISTA, VENDEDOR = "admin", "estoquista", "vendedor"
+ADMIN, ESTOQUISTA, VENDEDOR = Role.ADMIN.value, Role.ESTOQUISTA.value, Role.VENDEDOR.value
 ROLE_NAMES = {ADMIN: "Administrador", ESTOQUISTA: "Estoquista", VENDEDOR: "Vendedor"}
 
 # The scale-label layouts the sales functions accept (functions/sales/scale_labels.py):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from shared.contracts.catalog import Strict
-
-RoleName = Literal["admin", "estoquista", "vendedor"]
+from shared.vocabulary import RoleName
 
 
 class LoginIn(Strict):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from shared.events.registry import Payload, event_type
-
-RoleName = Literal["admin", "estoquista", "vendedor"]
+from shared.vocabulary import RoleName
 
 
 class UserState(Payload):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.events.registry import Payload, event_type
-from shared.events.sales import PaymentMethod
+from shared.vocabulary import PaymentMethod
 
 
 class PixDetails(Payload):

@@ -6,14 +6,14 @@ stock and finance act without calling back.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
 from shared.events.registry import Payload, event_type
 from shared.units import LineQuantity
+from shared.vocabulary import PaymentMethod
 
-PaymentMethod = Literal["pix", "debit", "credit", "cash"]
 # The largest sale (and so line, price or payment) the counter makes: R$ 1.000.000,00,
 # as much as the catalogue lets one kilo cost and as much cash as a sale may receive.
 MAX_SALE_CENTS = 100_000_000

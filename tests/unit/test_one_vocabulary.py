@@ -1,4 +1,4 @@
-"""The shop's day, defined once (shared.shop_time) and used by every domain."""
+"""Words and clocks the domains share, each defined once (shared.vocabulary, shared.shop_time)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,16 @@ def test_no_domain_keeps_its_own_zone_or_offset() -> None:
         if re.search(r"ZoneInfo\(|\"America/Sao_Paulo\"|timedelta\(hours=-3\)", text):
             offenders.append(str(path.relative_to(REPO_ROOT)))
     assert offenders == ["functions/finance/domain.py"]  # next: finance's SHOP_TIME
+
+
+def test_roles_and_payment_methods_are_spelled_once() -> None:
+    """shared.vocabulary is the one definition; a second Literal of the same words is a
+    second spelling waiting to drift."""
+    spelled = []
+    for path in [*REPO_ROOT.glob("functions/**/*.py"), *REPO_ROOT.glob("shared/**/*.py")]:
+        if path.name == "vocabulary.py":
+            continue
+        text = path.read_text()
+        if re.search(r'Literal\["admin", "estoquista"|Literal\["pix", "debit"', text):
+            spelled.append(str(path.relative_to(REPO_ROOT)))
+    assert spelled == []

@@ -1,0 +1,18 @@
+"""The shop's words that cross domains, defined once: roles and payment methods.
+
+Events, HTTP contracts, the gateway's pages and the functions all name these; a second
+spelling is how a value accepted in one place is refused (or silently mismatched) in another.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from shared.auth.principal import Role
+
+RoleName = Literal["admin", "estoquista", "vendedor"]
+PaymentMethod = Literal["pix", "debit", "credit", "cash"]
+PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
+
+if {role.value for role in Role} != set(get_args(RoleName)):  # checked on import, and by a test
+    raise RuntimeError("RoleName and shared.auth.principal.Role disagree")
