@@ -1,0 +1,446 @@
+"""Finance's posting rules, pinned with literal account names and amounts: the account
+each payment method lands in (for the sale, its refund and the card fee), the accounts of
+every stock movement, expense and cash operation, and that every posting balances."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Literal
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from functions.finance import domain as finance
+from functions.finance.domain import Line, Posting, PostingError
+from shared.events.inventory import Cause, MovementRegistered
+from shared.events.payments import PaymentApproved
+
+PaymentMethod = Literal["pix", "debit", "credit", "cash"]
+MovementKind = Literal[
+    "receipt", "loss", "count", "breakdown_out", "breakdown_in", "sale", "refund"
+]
+WHEN = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
+LATER = datetime(2026, 3, 14, 16, 0, tzinfo=UTC)
+SALE = "5a1e0000-0000-4000-8000-000000000001"
+PAYMENT = "9a7e0000-0000-4000-8000-000000000002"
+PICANHA = "picanha"
+FRALDINHA = "fraldinha"
+
+
+def _approved(method: PaymentMethod, amount: int, fee: int = 0) -> PaymentApproved:
+    return PaymentApproved(
+        payment_id=PAYMENT,
+        sale_id=SALE,
+        attempt=1,
+        method=method,
+        amount_cents=amount,
+        fee_cents=fee,
+    )
+
+
+def _balances(posting: Posting) -> None:
+    debits = sum(line.debit_cents for line in posting.lines)
+    credits = sum(line.credit_cents for line in posting.lines)
+    assert debits == credits > 0
+
+
+def _by_account(posting: Posting) -> dict[str, int]:
+    """Net debit (positive) or credit (negative) per account."""
+    net: dict[str, int] = {}
+    for line in posting.lines:
+        net[line.account] = net.get(line.account, 0) + line.debit_cents - line.credit_cents
+    return net
+
+
+# -- money in, per method ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "account"),
+    [
+        ("cash", "caixa"),
+        ("pix", "banco"),
+        ("debit", "recebiveis_cartao"),
+        ("credit", "recebiveis_cartao"),
+    ],
+)
+def test_each_payment_method_is_debited_to_its_account(method: PaymentMethod, account: str) -> None:
+    posting = finance.payment_approved(_approved(method, 6000), [(PICANHA, 6000)], WHEN)
+    assert posting is not None
+    assert posting.lines == (
+        Line(account, debit_cents=6000),
+        Line("receita_vendas", credit_cents=6000, product_id=PICANHA),
+    )
+    assert posting.cause == "payment.approved"
+    assert posting.cause_id == PAYMENT
+    assert posting.sale_id == SALE
+    assert posting.payment_method == method
+
+
+def test_pix_goes_to_the_bank_not_the_drawer() -> None:
+    posting = finance.payment_approved(_approved("pix", 4725), [(PICANHA, 4725)], WHEN)
+    assert posting is not None
+    net = _by_account(posting)
+    assert net["banco"] == 4725
+    assert "caixa" not in net
+
+
+def test_cash_goes_to_the_drawer_not_the_bank() -> None:
+    posting = finance.payment_approved(_approved("cash", 4725), [(PICANHA, 4725)], WHEN)
+    assert posting is not None
+    net = _by_account(posting)
+    assert net["caixa"] == 4725
+    assert "banco" not in net
+
+
+@pytest.mark.parametrize(
+    ("method", "fee", "net"),
+    [
+        ("debit", 149, {"recebiveis_cartao": 14851, "receita_vendas": -15000, "taxas_cartao": 149}),
+        (
+            "credit",
+            449,
+            {"recebiveis_cartao": 14551, "receita_vendas": -15000, "taxas_cartao": 449},
+        ),
+    ],
+)
+def test_a_card_fee_is_an_expense_taken_from_the_receivable(
+    method: PaymentMethod, fee: int, net: dict[str, int]
+) -> None:
+    posting = finance.payment_approved(_approved(method, 15000, fee), [(PICANHA, 15000)], WHEN)
+    assert posting is not None
+    assert posting.lines == (
+        Line("recebiveis_cartao", debit_cents=15000),
+        Line("receita_vendas", credit_cents=15000, product_id=PICANHA),
+        Line("taxas_cartao", debit_cents=fee),
+        Line("recebiveis_cartao", credit_cents=fee),
+    )
+    assert _by_account(posting) == net
+    assert posting.meta["fee_cents"] == fee
+    _balances(posting)
+
+
+def test_revenue_is_split_per_cut_to_the_centavo() -> None:
+    # 1000 split 1:2 → 333.33 and 666.67: the largest remainder takes the odd centavo
+    posting = finance.payment_approved(
+        _approved("pix", 1000), [(PICANHA, 1000), (FRALDINHA, 2000)], WHEN
+    )
+    assert posting is not None
+    assert posting.lines == (
+        Line("banco", debit_cents=1000),
+        Line("receita_vendas", credit_cents=333, product_id=PICANHA),
+        Line("receita_vendas", credit_cents=667, product_id=FRALDINHA),
+    )
+
+
+def test_a_discounted_sale_splits_what_was_paid() -> None:
+    # lines of 6000 and 4000, R$ 10,00 off: 9000 paid, split 5400 / 3600
+    posting = finance.payment_approved(
+        _approved("cash", 9000), [(PICANHA, 6000), (FRALDINHA, 4000)], WHEN
+    )
+    assert posting is not None
+    assert posting.lines == (
+        Line("caixa", debit_cents=9000),
+        Line("receita_vendas", credit_cents=5400, product_id=PICANHA),
+        Line("receita_vendas", credit_cents=3600, product_id=FRALDINHA),
+    )
+
+
+def test_revenue_without_known_items_is_one_line() -> None:
+    posting = finance.payment_approved(_approved("cash", 500), [], WHEN)
+    assert posting is not None
+    assert posting.lines == (
+        Line("caixa", debit_cents=500),
+        Line("receita_vendas", credit_cents=500),
+    )
+
+
+def test_a_zero_sale_posts_nothing() -> None:
+    assert finance.payment_approved(_approved("cash", 0), [(PICANHA, 0)], WHEN) is None
+
+
+# -- refunds: the reversal of the sale's posting -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "fee", "lines"),
+    [
+        (
+            "cash",
+            0,
+            (
+                Line("caixa", credit_cents=6000),
+                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
+            ),
+        ),
+        (
+            "pix",
+            0,
+            (
+                Line("banco", credit_cents=6000),
+                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
+            ),
+        ),
+        (
+            "debit",
+            59,
+            (
+                Line("recebiveis_cartao", credit_cents=6000),
+                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
+                Line("taxas_cartao", credit_cents=59),
+                Line("recebiveis_cartao", debit_cents=59),
+            ),
+        ),
+        (
+            "credit",
+            179,
+            (
+                Line("recebiveis_cartao", credit_cents=6000),
+                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
+                Line("taxas_cartao", credit_cents=179),
+                Line("recebiveis_cartao", debit_cents=179),
+            ),
+        ),
+    ],
+)
+def test_a_refund_takes_the_money_back_out_of_the_same_account(
+    method: PaymentMethod, fee: int, lines: tuple[Line, ...]
+) -> None:
+    sale = finance.payment_approved(_approved(method, 6000, fee), [(PICANHA, 6000)], WHEN)
+    assert sale is not None
+    refund = sale.reversal("payment.refunded", PAYMENT, LATER, "entry-1")
+    assert refund.lines == lines
+    assert refund.cause == "payment.refunded"
+    assert refund.cause_id == PAYMENT
+    assert refund.reverses == "entry-1"
+    assert refund.occurred_at == LATER
+    assert refund.sale_id == SALE
+    assert refund.payment_method == method
+    assert refund.description.startswith("Estorno: ")
+    _balances(refund)
+    net_sale, net_refund = _by_account(sale), _by_account(refund)
+    assert {account: -cents for account, cents in net_sale.items()} == net_refund
+
+
+# -- stock movements at cost ---------------------------------------------------------------
+
+
+def _movement(
+    kind: MovementKind,
+    quantity: str,
+    total_cost_cents: int,
+    *,
+    paid_with: Literal["cash", "bank", "payable"] | None = None,
+    cause: Cause | None = None,
+) -> MovementRegistered:
+    return MovementRegistered.model_validate(
+        {
+            "movement_id": "mv-1",
+            "product_id": PICANHA,
+            "kind": kind,
+            "quantity": quantity,
+            "unit_cost_cents": 3290,
+            "total_cost_cents": total_cost_cents,
+            "balance_after": "10.000",
+            "cause": cause or Cause(type="manual", id=None),
+            "paid_with": paid_with,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "lines", "description"),
+    [
+        (
+            _movement("sale", "-1.500", -4935, cause=Cause(type="sale", id=SALE)),
+            (Line("cmv", debit_cents=4935, product_id=PICANHA), Line("estoque", credit_cents=4935)),
+            "CMV da venda",
+        ),
+        (
+            _movement("refund", "1.500", 4935, cause=Cause(type="sale", id=SALE)),
+            (Line("estoque", debit_cents=4935), Line("cmv", credit_cents=4935, product_id=PICANHA)),
+            "Estorno de CMV (devolução)",
+        ),
+        (
+            _movement("receipt", "10.000", 32900, paid_with="cash"),
+            (Line("estoque", debit_cents=32900), Line("caixa", credit_cents=32900)),
+            "Entrada de mercadoria",
+        ),
+        (
+            _movement("receipt", "10.000", 32900, paid_with="bank"),
+            (Line("estoque", debit_cents=32900), Line("banco", credit_cents=32900)),
+            "Entrada de mercadoria",
+        ),
+        (
+            _movement("receipt", "10.000", 32900, paid_with="payable"),
+            (Line("estoque", debit_cents=32900), Line("fornecedores_a_pagar", credit_cents=32900)),
+            "Entrada de mercadoria",
+        ),
+        (
+            _movement("receipt", "10.000", 32900),  # no paid_with: bought on credit
+            (Line("estoque", debit_cents=32900), Line("fornecedores_a_pagar", credit_cents=32900)),
+            "Entrada de mercadoria",
+        ),
+        (
+            _movement("loss", "-0.200", -658),
+            (Line("perdas_estoque", debit_cents=658), Line("estoque", credit_cents=658)),
+            "Perda de estoque (sem motivo)",
+        ),
+        (
+            _movement("count", "2.500", 8225),
+            (Line("estoque", debit_cents=8225), Line("perdas_estoque", credit_cents=8225)),
+            "Ajuste de inventário (sobra)",
+        ),
+        (
+            _movement("count", "-0.750", -2468),
+            (Line("perdas_estoque", debit_cents=2468), Line("estoque", credit_cents=2468)),
+            "Ajuste de inventário (falta)",
+        ),
+    ],
+)
+def test_each_movement_kind_moves_its_accounts(
+    event: MovementRegistered, lines: tuple[Line, ...], description: str
+) -> None:
+    posting = finance.movement(event, WHEN)
+    assert posting is not None
+    assert posting.lines == lines
+    assert posting.description == description
+    assert posting.cause == "inventory.movement"
+    assert posting.cause_id == "mv-1"
+    assert posting.sale_id == (SALE if event.cause.type == "sale" else None)
+    assert posting.meta == {
+        "product_id": PICANHA,
+        "kind": event.kind,
+        "quantity": str(event.quantity),
+    }
+    _balances(posting)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _movement("breakdown_out", "-5.000", -16450),
+        _movement("breakdown_in", "4.000", 16450),
+        _movement("count", "2.500", 0),
+        _movement("loss", "-0.200", 0),
+    ],
+)
+def test_a_desossa_or_a_movement_without_value_posts_nothing(event: MovementRegistered) -> None:
+    assert finance.movement(event, WHEN) is None
+
+
+# -- expenses and the drawer ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("paid_with", "account"), [("cash", "caixa"), ("bank", "banco")])
+def test_an_expense_is_paid_from_the_drawer_or_the_bank(
+    paid_with: Literal["cash", "bank"], account: str
+) -> None:
+    posting = finance.expense(
+        "ex-1", "energia", 45000, "Conta de luz", date(2026, 3, 10), paid_with
+    )
+    assert posting.lines == (
+        Line("despesa_energia", debit_cents=45000),
+        Line(account, credit_cents=45000),
+    )
+    assert posting.occurred_at.hour == 12
+    assert posting.occurred_at.date() == date(2026, 3, 10)
+    assert posting.occurred_at.utcoffset() is not None
+    assert posting.meta == {"category": "energia", "paid_with": paid_with}
+
+
+@pytest.mark.parametrize("amount", [0, -1])
+def test_an_expense_needs_a_positive_amount(amount: int) -> None:
+    with pytest.raises(PostingError):
+        finance.expense("ex-1", "outras", amount, "x", date(2026, 3, 10), "cash")
+
+
+def test_sangria_moves_cash_from_the_drawer_to_the_bank() -> None:
+    posting = finance.cash_operation("op-1", "sangria", 20000, "depósito", WHEN)
+    assert posting.lines == (Line("banco", debit_cents=20000), Line("caixa", credit_cents=20000))
+    assert posting.cause == "sangria"
+
+
+def test_suprimento_brings_change_from_the_bank_into_the_drawer() -> None:
+    posting = finance.cash_operation("op-2", "suprimento", 5000, "troco", WHEN)
+    assert posting.lines == (Line("caixa", debit_cents=5000), Line("banco", credit_cents=5000))
+    assert posting.cause == "suprimento"
+
+
+@pytest.mark.parametrize("amount", [0, -1])
+def test_a_cash_operation_needs_a_positive_amount(amount: int) -> None:
+    with pytest.raises(PostingError):
+        finance.cash_operation("op-1", "sangria", amount, "x", WHEN)
+
+
+# -- every posting balances ------------------------------------------------------------------
+
+
+def test_an_unbalanced_posting_is_refused() -> None:
+    with pytest.raises(PostingError, match="differ"):
+        Posting(
+            "x", "1", WHEN, "x", (Line("caixa", debit_cents=100), Line("banco", credit_cents=99))
+        )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        (Line("caixa", debit_cents=100),),
+        (Line("caixa", debit_cents=100), Line("banco", credit_cents=100, debit_cents=1)),
+        (Line("caixa", debit_cents=100), Line("banco")),
+        (Line("caixa", debit_cents=-100), Line("banco", credit_cents=-100)),
+    ],
+)
+def test_malformed_postings_are_refused(lines: tuple[Line, ...]) -> None:
+    with pytest.raises(PostingError):
+        Posting("x", "1", WHEN, "x", lines)
+
+
+methods = st.sampled_from(["cash", "pix", "debit", "credit"])
+
+
+@given(
+    methods,
+    st.integers(1, 100_000_000),
+    st.integers(0, 3_000_000),
+    st.lists(st.integers(0, 10_000_000), max_size=8),
+)
+@example("debit", 15000, 149, [15000])
+@example("pix", 1, 0, [1, 1, 1])
+@example("cash", 100_000_000, 0, [0, 0])
+def test_every_payment_posting_balances_and_reverses_to_zero(
+    method: PaymentMethod, amount: int, fee: int, totals: list[int]
+) -> None:
+    fee = fee if method in ("debit", "credit") else 0
+    items = [(f"p{i}", total) for i, total in enumerate(totals)]
+    posting = finance.payment_approved(_approved(method, amount, fee), items, WHEN)
+    assert posting is not None
+    _balances(posting)
+    net = _by_account(posting)
+    assert net["receita_vendas"] == -amount
+    assert net.get("taxas_cartao", 0) == fee
+    refund = posting.reversal("payment.refunded", PAYMENT, LATER, "entry-1")
+    _balances(refund)
+    combined = _by_account(refund)
+    for account, cents in net.items():
+        assert combined[account] + cents == 0
+
+
+@given(
+    st.sampled_from(["sale", "refund", "receipt", "loss", "count"]),
+    st.decimals(min_value=Decimal("0.001"), max_value=Decimal("9999.999"), places=3),
+    st.integers(1, 10**9),
+)
+@example("count", Decimal("2.500"), 8225)
+def test_every_movement_posting_balances_at_its_value(
+    kind: MovementKind, quantity: Decimal, value: int
+) -> None:
+    signed = -1 if kind in ("sale", "loss") else 1
+    event = _movement(kind, str(signed * quantity), signed * value)
+    posting = finance.movement(event, WHEN)
+    assert posting is not None
+    _balances(posting)
+    assert sum(line.debit_cents for line in posting.lines) == value
