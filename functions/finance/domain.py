@@ -10,13 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved
 from shared.money import allocate
+from shared.shop_time import SHOP_ZONE
 
-SHOP_TIME = ZoneInfo("America/Sao_Paulo")
+SHOP_TIME = SHOP_ZONE
 PAYMENT_ACCOUNT = {
     "cash": "caixa",
     "pix": "banco",

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from shared.money import cents
 
 DECLINED_ENDING = 13  # debit/credit totals ending in ,13 are declined
 INSUFFICIENT_FUNDS = "saldo insuficiente"
@@ -19,7 +21,7 @@ class Decision:
 
 
 def fee(amount_cents: int, basis_points: int) -> int:
-    return int((Decimal(amount_cents) * basis_points / 10_000).quantize(Decimal(1), ROUND_HALF_UP))
+    return cents(Decimal(amount_cents) * basis_points / 10_000)
 
 
 def decide_card(amount_cents: int, fee_bps: int) -> Decision:

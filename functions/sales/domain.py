@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from shared.events.sales import MAX_SALE_CENTS
+from shared.money import cents
 from shared.units import MAX_LINE_QUANTITY
 
 THOUSANDTH = Decimal("0.001")
@@ -18,7 +19,7 @@ class SaleError(ValueError):
 
 def line_total(quantity: Decimal, unit_price_cents: int) -> int:
     """Quantity × unit price, rounded half-up to the centavo."""
-    return int((quantity * unit_price_cents).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return cents(quantity * unit_price_cents)
 
 
 def quantity_for_price(total_cents: int, unit_price_cents: int) -> Decimal:

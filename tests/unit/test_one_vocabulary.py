@@ -24,7 +24,7 @@ def test_no_domain_keeps_its_own_zone_or_offset() -> None:
         text = path.read_text()
         if re.search(r"ZoneInfo\(|\"America/Sao_Paulo\"|timedelta\(hours=-3\)", text):
             offenders.append(str(path.relative_to(REPO_ROOT)))
-    assert offenders == ["functions/finance/domain.py"]  # next: finance's SHOP_TIME
+    assert offenders == []
 
 
 def test_roles_and_payment_methods_are_spelled_once() -> None:
