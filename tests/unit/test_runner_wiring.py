@@ -109,6 +109,7 @@ def test_the_crash_hook_is_the_fault_suites_alone(
     assert "tests/" not in (REPO_ROOT / ".dockerignore").read_text().replace("# ", "")
     monkeypatch.setenv("ACOUGUE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ACOUGUE_CHAOS_EXIT_AFTER_COMMIT", "0.5")
+    monkeypatch.setenv("ACOUGUE_CHAOS_EXIT_EVERY", "4")
     monkeypatch.setenv("ACOUGUE_CHAOS_FUNCTIONS", '["complete-sale"]')
     running = System(RunnerSettings())
     running.urls = {name: "http://127.0.0.1:9000" for name in running.topology.services}
@@ -122,7 +123,9 @@ def test_the_crash_hook_is_the_fault_suites_alone(
     calm = running._service_env(running.topology.services["cancel-sale"], 1, "x")
     assert crashing["PYTHONPATH"].split(os.pathsep)[0] == str(FAULT_INJECTION)
     assert crashing["CHAOS_EXIT_AFTER_COMMIT"] == "0.5"
+    assert crashing["CHAOS_EXIT_EVERY"] == "4"
     assert "CHAOS_EXIT_AFTER_COMMIT" not in calm
+    assert "CHAOS_EXIT_EVERY" not in calm
     assert calm["PYTHONPATH"] == str(REPO_ROOT)
 
 

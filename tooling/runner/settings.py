@@ -37,4 +37,6 @@ class RunnerSettings(BaseSettings):
     chaos_exit_after_commit: float = Field(
         default=0.0, ge=0.0, le=1.0, alias="ACOUGUE_CHAOS_EXIT_AFTER_COMMIT"
     )
+    # Or deterministically: every Nth such commit of a process (0: off; N >= 2).
+    chaos_exit_every: int = Field(default=0, ge=0, alias="ACOUGUE_CHAOS_EXIT_EVERY")
     chaos_functions: list[str] = Field(default_factory=list, alias="ACOUGUE_CHAOS_FUNCTIONS")

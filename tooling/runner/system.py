@@ -203,10 +203,12 @@ class System:
             PYTHONPATH=str(REPO_ROOT),
             PYTHONUNBUFFERED="1",
         )
-        if svc.function_target and self.settings.chaos_exit_after_commit > 0:
+        chaos = self.settings.chaos_exit_after_commit > 0 or self.settings.chaos_exit_every > 0
+        if svc.function_target and chaos:
             chosen = self.settings.chaos_functions
             if not chosen or svc.name in chosen:
                 env["CHAOS_EXIT_AFTER_COMMIT"] = str(self.settings.chaos_exit_after_commit)
+                env["CHAOS_EXIT_EVERY"] = str(self.settings.chaos_exit_every)
                 env["PYTHONPATH"] = os.pathsep.join((str(FAULT_INJECTION), str(REPO_ROOT)))
         if svc.function_target:  # the local broker authenticates both ways
             env.update(
