@@ -126,7 +126,9 @@ def test_bad_input_gets_a_problem_not_a_crash(system: RunningSystem) -> None:
         assert answer.json()["status"] == 401
 
 
-def _publish(system: RunningSystem, event_id: str, type_: str, data: bytes) -> httpx.Response:
+def _publish(
+    system: RunningSystem, event_id: str, type_: str, data: bytes, subject: str = "dup"
+) -> httpx.Response:
     """Publish as the function that owns the type (the broker refuses anyone else)."""
     owner = min(ownership.owners(type_))
     return httpx.post(
@@ -137,7 +139,7 @@ def _publish(system: RunningSystem, event_id: str, type_: str, data: bytes) -> h
             "ce-id": event_id,
             "ce-source": ownership.source_of(owner),
             "ce-type": type_,
-            "ce-subject": "dup",
+            "ce-subject": subject,
             "content-type": "application/json",
             **publish_headers(system.data_dir, owner),
         },
@@ -145,25 +147,74 @@ def _publish(system: RunningSystem, event_id: str, type_: str, data: bytes) -> h
     )
 
 
-CATEGORY = "com.acougue.category.created"
+SALE_PAID = "com.acougue.sale.paid"
 
 
-def _category() -> bytes:
-    return json.dumps({"category_id": str(uuid.uuid4()), "name": "Repetida"}).encode()
+def _sale_paid(sale_id: str, product_id: str, quantity: str) -> bytes:
+    line = {
+        "product_id": product_id,
+        "quantity": quantity,
+        "unit_price_cents": 1000,
+        "total_cents": int(float(quantity) * 1000),
+    }
+    return json.dumps(
+        {
+            "sale_id": sale_id,
+            "seller_id": None,
+            "items": [line],
+            "total_cents": line["total_cents"],
+            "payment_method": "pix",
+        }
+    ).encode()
 
 
 def test_the_same_cloudevent_twice_is_applied_once(system: RunningSystem) -> None:
-    event_id = str(uuid.uuid4())
-    for _ in range(2):
-        assert _publish(system, event_id, CATEGORY, _category()).status_code == 202
+    """A paid sale delivered twice takes its stock once: the stock subscriber's movements
+    have no key of their own, only the inbox stands between a redelivery and a double take."""
     with _client(system, system.admin_token()) as api:
-        wait_for(lambda: [e for e in _events(api, CATEGORY) if e["id"] == event_id])
-        # a later event proves both deliveries of the first have been handled
+        created = api.post(
+            "/api/products",
+            json={"name": f"Fraldinha {uuid.uuid4().hex[:6]}", "unit": "kg", "price_cents": 1000},
+        )
+        assert created.status_code == 201, created.text
+        product = created.json()["id"]
+
+        def stock() -> str | None:
+            answer = api.get(f"/api/inventory/stock/{product}")
+            return str(answer.json()["quantity"]) if answer.status_code == 200 else None
+
+        wait_for(stock)
+        received = api.post(
+            "/api/inventory/movements",
+            json={
+                "product_id": product,
+                "kind": "receipt",
+                "quantity": "10",
+                "unit_cost_cents": 600,
+            },
+        )
+        assert received.status_code in (200, 201), received.text
+        wait_for(lambda: stock() == "10.000")
+
+        sale, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+        paid = _sale_paid(sale, product, "2.000")
+        assert _publish(system, event_id, SALE_PAID, paid, sale).status_code == 202
+        wait_for(lambda: stock() == "8.000")
+        assert _publish(system, event_id, SALE_PAID, paid, sale).status_code == 202
+        # a later sale proves the copy published before it has been handled too
         later = str(uuid.uuid4())
-        _publish(system, later, CATEGORY, _category())
-        wait_for(lambda: [e for e in _events(api, CATEGORY) if e["id"] == later])
-        matches = [e for e in _events(api, CATEGORY) if e["id"] == event_id]
-    assert len(matches) == 1
+        barrier = _sale_paid(later, product, "1.000")
+        assert _publish(system, str(uuid.uuid4()), SALE_PAID, barrier, later).status_code == 202
+
+        def sale_moves() -> list[dict[str, Any]]:
+            answer = api.get("/api/inventory/movements", params={"product_id": product})
+            items: list[dict[str, Any]] = answer.json()["items"]
+            return [m for m in items if m["kind"] == "sale"]
+
+        wait_for(lambda: later in [m["cause_id"] for m in sale_moves()])
+        moves = sale_moves()
+        assert [m["cause_id"] for m in moves].count(sale) == 1
+        assert stock() == "7.000"
 
 
 def test_invalid_event_data_is_dead_lettered_at_once(system: RunningSystem) -> None:
