@@ -8,10 +8,12 @@ effects (all must be 0) and the time to recover."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -154,6 +156,27 @@ def _publish(system: RunningSystem, attributes: dict[str, Any], data: Any) -> in
     return answer.status_code
 
 
+_HANDLED = re.compile(r"event (com\.acougue\.[\w.]+) ([\w-]+) (applied|duplicate)")
+
+
+def _handled(system: RunningSystem, ids: set[str]) -> Counter[tuple[str, str]]:
+    """How many deliveries of each of `ids` each subscriber acknowledged (applied or
+    found in its inbox), from the line every subscriber logs per delivery."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for service in system.state["urls"]:
+        if service in ("gateway", "broker"):
+            continue
+        for _type, event_id, _outcome in _HANDLED.findall(system.logs(service)):
+            if event_id in ids:
+                seen[service, event_id] += 1
+    return seen
+
+
+def _copies_handled(system: RunningSystem, ids: set[str], copies: int) -> bool:
+    """Every subscriber that took an event has also acknowledged each of its copies."""
+    return all(n >= 1 + copies for n in _handled(system, ids).values())
+
+
 def test_duplicate_deliveries_of_every_event_type_apply_once(shop: Shop) -> None:
     started = time.monotonic()
     since = time.time()
@@ -166,7 +189,8 @@ def test_duplicate_deliveries_of_every_event_type_apply_once(shop: Shop) -> None
             "SELECT attributes, data FROM platform.event_log WHERE received_at >= to_timestamp(%s)",
             (since - 1,),
         ).fetchall()
-    types = set()
+    types, ids = set(), {str(attributes["id"]) for attributes, _ in events}
+    assert _handled(shop.system, ids)  # the originals' deliveries are in the logs
     for attributes, data in events:  # every event again, same source and id, twice
         for _ in range(2):
             assert _publish(shop.system, attributes, data) == 202
@@ -180,7 +204,8 @@ def test_duplicate_deliveries_of_every_event_type_apply_once(shop: Shop) -> None
         "com.acougue.inventory.movement.registered",
         "com.acougue.ledger.entry.posted",
     } <= types
-    time.sleep(8)  # let the copies reach every subscriber
+    # the copies have reached every subscriber of the originals (each logs its deliveries)
+    wait_for(lambda: _copies_handled(shop.system, ids, copies=2), timeout=60, interval=0.5)
     final = check(shop.system.admin_dsn, workload.accepted)
     _record(
         f"duplicates of {len(types)} event types",
