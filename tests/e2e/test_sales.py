@@ -134,11 +134,31 @@ def test_idempotency_key_answers_the_same_sale(system: RunningSystem) -> None:
         missing = api.post("/api/sales", json=body)
         assert missing.status_code in (400, 422)
         assert missing.headers["content-type"] == "application/problem+json"
-        listed = api.get("/api/sales", params={"status": "paid"}).json()["items"]
-        wait_for(
-            lambda: first.json()["id"] in [s["id"] for s in api.get("/api/sales").json()["items"]]
+        # a declined sale of the same moment must stay out of the paid listing
+        declined = _sell(
+            api,
+            {
+                "items": [{"product_id": linguica, "quantity": "1"}],
+                "discount_cents": 1677,
+                "payment": {"method": "debit"},
+            },
         )
-        assert isinstance(listed, list)
+        assert declined.status_code == 201, declined.text
+        assert declined.json()["total_cents"] == 1313  # ends in 13 → declined
+        _until(api, declined.json()["id"], "payment_failed")
+        # the sale is listed among the paid ones, and the filter lets nothing else through
+        listed = wait_for(
+            lambda: (
+                (items := api.get("/api/sales", params={"status": "paid"}).json()["items"])
+                and first.json()["id"] in [s["id"] for s in items]
+                and items
+            )
+        )
+        assert {s["status"] for s in listed} == {"paid"}
+        mine = [s for s in listed if s["id"] == first.json()["id"]]
+        assert len(mine) == 1  # replayed, not sold twice
+        assert mine[0]["total_cents"] == 2243
+        assert declined.json()["id"] not in [s["id"] for s in listed]
 
 
 def test_cancelling_a_paid_sale_refunds_it_and_returns_the_stock(system: RunningSystem) -> None:
