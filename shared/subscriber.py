@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -35,14 +36,30 @@ from shared.db.uow import UnitOfWork
 from shared.errors import Problem, validation_problem
 from shared.events import identity, ownership
 from shared.events.envelope import Envelope
-from shared.events.registry import Payload, payload_model
+from shared.events.registry import Payload, payload_model, type_of
 from shared.http import read_body
 from shared.metrics import metrics
 from shared.runtime import Runtime
 
 log = logging.getLogger("acougue.subscriber")
 EventHandler = Callable[[UnitOfWork, Envelope, Payload | None], Awaitable[None]]
-ANY_TYPE = "*"
+P = TypeVar("P", bound=Payload)
+
+
+@dataclass(frozen=True)
+class On(Generic[P]):
+    """One event this subscriber applies, keyed by its payload model: the CloudEvent type
+    comes from the event registry, and the handler receives the payload already validated
+    as that model (no string to mistype, no isinstance to repeat)."""
+
+    model: type[P]
+    handler: Callable[[UnitOfWork, Envelope, P], Awaitable[None]]
+
+    @property
+    def event_type(self) -> str:
+        return type_of(self.model)
+
+
 # Knative sets it on every dead-letter delivery (and only there).
 DEAD_LETTER_MARK = "knativeerrordest"
 STRUCTURED = "application/cloudevents+json"
@@ -87,9 +104,23 @@ def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
 
 
 class Subscriber:
-    def __init__(self, runtime: Runtime, handlers: Mapping[str, EventHandler]) -> None:
+    """Applies the events its `On` entries name; `every_event` (the event log) takes any
+    other event too, known types validated against their contract."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        handlers: Iterable[On[Any]],
+        *,
+        every_event: EventHandler | None = None,
+    ) -> None:
         self.runtime = runtime
-        self.handlers = dict(handlers)
+        self.handlers: dict[str, On[Any]] = {}
+        for entry in handlers:
+            if entry.event_type in self.handlers:
+                raise ValueError(f"{entry.event_type} handled twice")
+            self.handlers[entry.event_type] = entry
+        self.every_event = every_event
         self.limit = runtime.settings.event_max_bytes
 
     async def authenticate(self, request: Request) -> None:
@@ -179,13 +210,11 @@ class Subscriber:
 
     async def apply(self, event: Envelope) -> bool:
         """Apply the event once; False when the inbox shows it was applied before."""
-        handler = self.handlers.get(event.type) or self.handlers.get(ANY_TYPE)
-        if handler is None:
+        entry = self.handlers.get(event.type)
+        if entry is None and self.every_event is None:
             raise Problem(400, f"This function does not handle events of type {event.type}.")
         payload: Payload | None = None
-        model = payload_model(event.type)
-        if model is None and event.type in self.handlers:
-            raise Problem(400, f"Unknown event type {event.type}.")
+        model = entry.model if entry is not None else payload_model(event.type)
         if model is not None:  # a known type must honour its contract, whoever receives it
             try:
                 payload = model.model_validate(event.data)
@@ -194,7 +223,10 @@ class Subscriber:
         async with await self.runtime.unit_of_work(actor=event.actor) as uow:
             if not await uow.first_delivery(event):
                 return False
-            await handler(uow, event, payload)
+            if entry is not None:
+                await entry.handler(uow, event, payload)
+            elif self.every_event is not None:
+                await self.every_event(uow, event, payload)
             await uow.commit()
         return True
 

@@ -23,12 +23,11 @@ from shared.errors import Problem
 from shared.events.envelope import Envelope
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
-from shared.events.registry import Payload
 from shared.events.sales import SaleCompleted
 from shared.http import HttpFunction, RequestContext, Route, is_delivery, roles
 from shared.logs import configure_logging
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 
 settings = FunctionSettings()
 configure_logging(settings.function_name)
@@ -41,23 +40,19 @@ MAX_DAYS = 3 * 366
 # -- post-ledger-entry: events ----------------------------------------------------------
 
 
-async def _sale_completed(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, SaleCompleted)
+async def _sale_completed(uow: UnitOfWork, event: Envelope, payload: SaleCompleted) -> None:
     await service.sale_completed(uow, payload)
 
 
-async def _approved(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentApproved)
+async def _approved(uow: UnitOfWork, event: Envelope, payload: PaymentApproved) -> None:
     await service.payment_approved(uow, event, payload)
 
 
-async def _refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentRefunded)
+async def _refunded(uow: UnitOfWork, event: Envelope, payload: PaymentRefunded) -> None:
     await service.payment_refunded(uow, event, payload)
 
 
-async def _movement(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, MovementRegistered)
+async def _movement(uow: UnitOfWork, event: Envelope, payload: MovementRegistered) -> None:
     await service.movement(uow, event, payload)
 
 
@@ -343,12 +338,12 @@ async def _cash_closing(ctx: RequestContext) -> dict[str, Any]:
 
 _ledger_events = Subscriber(
     runtime,
-    {
-        "com.acougue.sale.completed": _sale_completed,
-        "com.acougue.payment.approved": _approved,
-        "com.acougue.payment.refunded": _refunded,
-        "com.acougue.inventory.movement.registered": _movement,
-    },
+    [
+        On(SaleCompleted, _sale_completed),
+        On(PaymentApproved, _approved),
+        On(PaymentRefunded, _refunded),
+        On(MovementRegistered, _movement),
+    ],
 )
 _ledger_http = HttpFunction(
     runtime,

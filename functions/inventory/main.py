@@ -17,15 +17,14 @@ from shared.config import FunctionSettings
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
-from shared.events.catalog import ProductState
+from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
-from shared.events.registry import Payload
-from shared.events.sales import SaleSettled
+from shared.events.sales import SalePaid, SaleRefunded, SaleSettled
 from shared.http import HttpFunction, RequestContext, Route, roles
 from shared.logs import configure_logging
 from shared.money import cents
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 from shared.units import parse_quantity
 
 settings = FunctionSettings()
@@ -123,13 +122,11 @@ async def _movements(ctx: RequestContext) -> dict[str, object]:
 # -- subscribers ------------------------------------------------------------------------
 
 
-async def _sale_paid(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, SaleSettled)
+async def _sale_paid(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> None:
     await service.apply_sale(uow, payload)
 
 
-async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, SaleSettled)
+async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> None:
     try:
         await service.apply_refund(uow, payload)
     except service.SaleNotYetApplied:
@@ -137,8 +134,7 @@ async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: Payload | No
         raise Problem(409, f"Sale {payload.sale_id} has not left stock yet.") from None
 
 
-async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, ProductState)
+async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
     await service.apply_product(uow, payload)
 
 
@@ -157,12 +153,8 @@ _query_fn = HttpFunction(
         Route("GET", "/api/inventory/movements", _movements, STOCK_KEEPERS),
     ],
 )
-_sales_events = Subscriber(
-    runtime, {"com.acougue.sale.paid": _sale_paid, "com.acougue.sale.refunded": _sale_refunded}
-)
-_product_events = Subscriber(
-    runtime, {"com.acougue.product.created": _product, "com.acougue.product.updated": _product}
-)
+_sales_events = Subscriber(runtime, [On(SalePaid, _sale_paid), On(SaleRefunded, _sale_refunded)])
+_product_events = Subscriber(runtime, [On(ProductCreated, _product), On(ProductUpdated, _product)])
 
 
 @functions_framework.aio.http

@@ -13,29 +13,30 @@ from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.envelope import Envelope
 from shared.events.payments import PixReceived
-from shared.events.registry import Payload
-from shared.events.sales import PaymentRequest, SaleCancelled
+from shared.events.sales import (
+    PaymentRequest,
+    SaleCancelled,
+    SaleCompleted,
+    SalePaymentRequested,
+)
 from shared.logs import configure_logging
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 
 settings = PaymentSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
 
 
-async def _charge(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentRequest)
+async def _charge(uow: UnitOfWork, event: Envelope, payload: PaymentRequest) -> None:
     await service.charge(uow, payload, settings)
 
 
-async def _cancelled(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, SaleCancelled)
+async def _cancelled(uow: UnitOfWork, event: Envelope, payload: SaleCancelled) -> None:
     await service.cancel(uow, payload)
 
 
-async def _pix_received(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PixReceived)
+async def _pix_received(uow: UnitOfWork, event: Envelope, payload: PixReceived) -> None:
     try:
         await service.pix_received(uow, payload)
     except service.UnknownCharge as exc:
@@ -44,12 +45,12 @@ async def _pix_received(uow: UnitOfWork, event: Envelope, payload: Payload | Non
 
 _events = Subscriber(
     runtime,
-    {
-        "com.acougue.sale.completed": _charge,
-        "com.acougue.sale.payment_requested": _charge,
-        "com.acougue.sale.cancelled": _cancelled,
-        "com.acougue.payment.pix_received": _pix_received,
-    },
+    [
+        On(SaleCompleted, _charge),
+        On(SalePaymentRequested, _charge),
+        On(SaleCancelled, _cancelled),
+        On(PixReceived, _pix_received),
+    ],
 )
 
 

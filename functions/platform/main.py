@@ -18,7 +18,7 @@ from shared.events.registry import Payload
 from shared.http import HttpFunction, RequestContext, Route, is_delivery, roles
 from shared.logs import configure_logging
 from shared.runtime import Runtime
-from shared.subscriber import ANY_TYPE, Subscriber
+from shared.subscriber import Subscriber
 
 settings = FunctionSettings()
 configure_logging(settings.function_name)
@@ -73,7 +73,7 @@ async def _replay(ctx: RequestContext) -> Response:
 
 
 _event_log_http = HttpFunction(runtime, [Route("GET", "/api/events", _recent, ADMIN)])
-_event_log_events = Subscriber(runtime, {ANY_TYPE: _record})
+_event_log_events = Subscriber(runtime, [], every_event=_record)
 _dead_letter_http = HttpFunction(
     runtime,
     [
@@ -81,7 +81,7 @@ _dead_letter_http = HttpFunction(
         Route("POST", "/api/dead-letters/{dead_letter_id:uuid}/replay", _replay, ADMIN),
     ],
 )
-_dead_letter_events = DeadLetterSink(runtime, {})
+_dead_letter_events = DeadLetterSink(runtime, [])
 
 
 @functions_framework.aio.http

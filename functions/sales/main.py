@@ -19,15 +19,14 @@ from shared.auth.tokens import RemoteJwks
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
-from shared.events.catalog import ProductState
+from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
-from shared.events.registry import Payload
 from shared.http import HttpFunction, RequestContext, Route, roles
 from shared.logs import configure_logging
 from shared.pix import qr_svg
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 
 settings = SalesSettings()
 configure_logging(settings.function_name)
@@ -134,28 +133,23 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
 # -- subscribers ------------------------------------------------------------------------
 
 
-async def _pending(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentPending)
+async def _pending(uow: UnitOfWork, event: Envelope, payload: PaymentPending) -> None:
     await service.payment_pending(uow, payload)
 
 
-async def _approved(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentApproved)
+async def _approved(uow: UnitOfWork, event: Envelope, payload: PaymentApproved) -> None:
     await service.payment_approved(uow, payload)
 
 
-async def _declined(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentDeclined)
+async def _declined(uow: UnitOfWork, event: Envelope, payload: PaymentDeclined) -> None:
     await service.payment_declined(uow, payload)
 
 
-async def _refunded(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, PaymentRefunded)
+async def _refunded(uow: UnitOfWork, event: Envelope, payload: PaymentRefunded) -> None:
     await service.payment_refunded(uow, payload)
 
 
-async def _product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-    assert isinstance(payload, ProductState)
+async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
     await service.apply_product(uow, payload)
 
 
@@ -179,16 +173,14 @@ _query_fn = HttpFunction(
 )
 _status_events = Subscriber(
     runtime,
-    {
-        "com.acougue.payment.pending": _pending,
-        "com.acougue.payment.approved": _approved,
-        "com.acougue.payment.declined": _declined,
-        "com.acougue.payment.refunded": _refunded,
-    },
+    [
+        On(PaymentPending, _pending),
+        On(PaymentApproved, _approved),
+        On(PaymentDeclined, _declined),
+        On(PaymentRefunded, _refunded),
+    ],
 )
-_product_events = Subscriber(
-    runtime, {"com.acougue.product.created": _product, "com.acougue.product.updated": _product}
-)
+_product_events = Subscriber(runtime, [On(ProductCreated, _product), On(ProductUpdated, _product)])
 
 
 @functions_framework.aio.http

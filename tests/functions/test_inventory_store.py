@@ -14,10 +14,9 @@ from shared.config import FunctionSettings
 from shared.contracts.inventory import MovementIn
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, new_envelope
-from shared.events.registry import Payload
 from shared.events.sales import SalePaid
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 from tests.support.database import ProvisionedDatabase
 
 
@@ -116,11 +115,10 @@ async def test_a_duplicate_sale_paid_event_leaves_stock_once(runtime: Runtime) -
     product_id = await _product(runtime)
     await _receive(runtime, product_id, "5.000", 4000)
 
-    async def on_paid(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-        assert isinstance(payload, SalePaid)
+    async def on_paid(uow: UnitOfWork, event: Envelope, payload: SalePaid) -> None:
         await service.apply_sale(uow, payload)
 
-    subscriber = Subscriber(runtime, {"com.acougue.sale.paid": on_paid})
+    subscriber = Subscriber(runtime, [On(SalePaid, on_paid)])
     sale = _sale(product_id, "1.500")
     event = new_envelope(
         type_="com.acougue.sale.paid",

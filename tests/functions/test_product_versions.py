@@ -19,11 +19,10 @@ from functions.inventory import service as inventory_service
 from functions.sales import service as sales_service
 from shared.config import FunctionSettings
 from shared.db.uow import UnitOfWork
-from shared.events.catalog import ProductState
+from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
-from shared.events.registry import Payload
 from shared.runtime import Runtime
-from shared.subscriber import Subscriber
+from shared.subscriber import On, Subscriber
 from tests.support.database import ProvisionedDatabase
 
 Apply = Callable[[UnitOfWork, ProductState], Awaitable[bool]]
@@ -45,14 +44,10 @@ def _subscriber(database: ProvisionedDatabase, read_model: str) -> tuple[Runtime
         )
     )
 
-    async def on_product(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
-        assert isinstance(payload, ProductState)
+    async def on_product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
         await apply(uow, payload)
 
-    handlers = {
-        "com.acougue.product.created": on_product,
-        "com.acougue.product.updated": on_product,
-    }
+    handlers: list[On[Any]] = [On(ProductCreated, on_product), On(ProductUpdated, on_product)]
     return runtime, Subscriber(runtime, handlers)
 
 

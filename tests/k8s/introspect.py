@@ -88,8 +88,9 @@ def main(argv: list[str]) -> int:
         func = getattr(func, "__wrapped__", func)
         for value in _referenced(func, module):
             if isinstance(value, Subscriber):
+                handles = sorted(value.handlers) + (["*"] if value.every_event else [])
                 report["subscribers"].append(
-                    {"class": type(value).__qualname__, "handles": sorted(value.handlers)}
+                    {"class": type(value).__qualname__, "handles": handles}
                 )
     print(json.dumps(report))
     return 0
