@@ -17,6 +17,11 @@ class SaleError(ValueError):
     """A sale the counter must fix; the message is for the seller."""
 
 
+class SaleConflict(SaleError):
+    """The sale's state does not allow this now (cancel a refunded sale, pay a paid one):
+    the caller asked at the wrong moment, not with wrong values (409, not 422)."""
+
+
 def line_total(quantity: Decimal, unit_price_cents: int) -> int:
     """Quantity × unit price, rounded half-up to the centavo."""
     return cents(quantity * unit_price_cents)
@@ -147,11 +152,11 @@ def cancel(state: SaleState) -> Transition:
         return Transition(SaleState(Status.CANCELLED, state.attempt, True), Emit.CANCELLED)
     if state.status is Status.PAID and not state.cancel_requested:
         return Transition(SaleState(Status.PAID, state.attempt, True), Emit.CANCELLED)
-    raise SaleError(f"a sale that is {state.status.value} cannot be cancelled")
+    raise SaleConflict(f"a sale that is {state.status.value} cannot be cancelled")
 
 
 def retry_payment(state: SaleState) -> Transition:
     """A declined sale may be paid again, with another method, as a new attempt."""
     if state.status is not Status.PAYMENT_FAILED:
-        raise SaleError(f"a sale that is {state.status.value} takes no new payment")
+        raise SaleConflict(f"a sale that is {state.status.value} takes no new payment")
     return Transition(SaleState(Status.PENDING_PAYMENT, state.attempt + 1), Emit.PAYMENT_REQUESTED)

@@ -15,7 +15,7 @@ from psycopg import errors
 
 from functions.sales import approvals, domain, scale_labels, store
 from functions.sales.approvals import ApprovalVerifier
-from functions.sales.domain import Emit, SaleError
+from functions.sales.domain import Emit, SaleConflict, SaleError
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import InvalidToken, KeysUnavailable
 from shared.contracts.catalog import valid_ean13
@@ -284,8 +284,10 @@ async def retry_payment(
             payment.installments,
             payment.cash_received_cents,
         )
+    except SaleConflict as exc:
+        raise Problem(409, str(exc)) from None
     except SaleError as exc:
-        raise Problem(409 if "takes no new payment" in str(exc) else 422, str(exc)) from None
+        raise Problem(422, str(exc)) from None
     await store.save_state(
         uow.conn,
         sale_id,
@@ -319,7 +321,7 @@ async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
     found = await _locked(uow, sale_id)
     try:
         transition = domain.cancel(found.state)
-    except SaleError as exc:
+    except SaleConflict as exc:
         raise Problem(409, str(exc)) from None
     await store.save_state(uow.conn, sale_id, transition.state)
     await uow.emit(

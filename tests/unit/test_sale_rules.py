@@ -170,3 +170,24 @@ def test_a_late_answer_for_an_old_attempt_changes_nothing() -> None:
     retried = domain.retry_payment(failed).state
     assert domain.on_payment_approved(retried, 1).state == retried
     assert domain.on_payment_approved(retried, 2).state.status is Status.PAID
+
+
+def test_a_wrong_moment_is_a_conflict_and_a_wrong_value_is_not() -> None:
+    """409 or 422 is decided by the error's type, never by its text."""
+    from functions.sales.domain import (
+        SaleConflict,
+        SaleError,
+        SaleState,
+        Status,
+        cancel,
+        retry_payment,
+        totals,
+    )
+
+    with pytest.raises(SaleConflict):
+        retry_payment(SaleState(Status.PAID))
+    with pytest.raises(SaleConflict):
+        cancel(SaleState(Status.REFUNDED))
+    with pytest.raises(SaleError) as wrong_value:
+        totals([100], 101)
+    assert not isinstance(wrong_value.value, SaleConflict)
