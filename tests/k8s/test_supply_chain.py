@@ -8,13 +8,13 @@ instead of running; and `make test` runs pip-audit over every pin of both locks.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.k8s.support import REPO
+from tests.support.components import require_tool
 
 LOCKS = ("requirements.lock", "requirements-dev.lock")
 REQUIREMENT = re.compile(r"^([a-z0-9][a-z0-9._-]*)==(\S+)")
@@ -53,9 +53,7 @@ def test_every_pin_has_its_hashes(lock: str) -> None:
 
 def _recipe(target: str) -> str:
     """The commands `make -n TARGET` would run (make itself reads the Makefile)."""
-    make = shutil.which("make")
-    if make is None:
-        pytest.skip("make is not installed")
+    make = require_tool("make")
     done = subprocess.run(
         [make, "--no-print-directory", "-n", "-W", "requirements.lock", target],
         cwd=REPO,
@@ -123,9 +121,7 @@ def _dockerfile_filter() -> str:
 def test_the_image_installs_the_lock_with_hashes_and_without_pgserver(tmp_path: Path) -> None:
     """The Dockerfile's own filter, run on the real lock: pgserver's whole entry goes (its
     --hash lines too, or pip would read them as another requirement's), the rest is intact."""
-    awk = shutil.which("awk")
-    if awk is None:
-        pytest.skip("awk is not installed")
+    awk = require_tool("awk")
     lock = (REPO / "requirements.lock").read_text(encoding="utf-8")
     done = subprocess.run(
         [awk, _dockerfile_filter()], input=lock, capture_output=True, text=True, check=True

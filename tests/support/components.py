@@ -1,4 +1,5 @@
-"""Real components for tests: PostgreSQL and RabbitMQ over real connections.
+"""Real components for tests: PostgreSQL and RabbitMQ over real connections, and the
+command-line tools some tests run.
 
 A missing component skips the tests that need it with a message naming it, except under
 CI=true, where it fails the run: CI must never pass by skipping.
@@ -7,6 +8,7 @@ CI=true, where it fails the run: CI must never pass by skipping.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from urllib.parse import urlsplit
 
@@ -37,6 +39,17 @@ def require(component: str, url: str, default_port: int) -> str:
     if in_ci():
         pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
     pytest.skip(f"{message}; start it to run these tests (under CI=true this fails instead)")
+
+
+def require_tool(name: str) -> str:
+    """The path of a command-line tool a test runs (make, awk...), on the same terms."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    message = f"{name} is not installed (not on PATH)"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
+    pytest.skip(f"{message}; install it to run this test (under CI=true this fails instead)")
 
 
 def admin_database_url() -> str:
