@@ -14,10 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import ALGORITHM, InvalidToken, KeySource
+from shared.auth.tokens import InvalidToken, KeySource, decode_signed
 
 APPROVAL_AUDIENCE = "acougue-approval"
 APPROVAL_TTL_SECONDS = 120
@@ -57,29 +55,15 @@ async def check_approval(
 ) -> Approval:
     """The approval, or InvalidToken: wrong key, algorithm, issuer, audience or purpose,
     expired, or signed for someone who is not an admin."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise InvalidToken("malformed approval") from None
-    if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
-        raise InvalidToken("approval algorithm or key id not accepted")
-    key = await keys.key(header["kid"])
-    if key is None:
-        raise InvalidToken("approval signed by an unknown key")
-    try:
-        claims = jwt.decode(
-            token,
-            key.key,
-            algorithms=[ALGORITHM],
-            audience=APPROVAL_AUDIENCE,
-            issuer=issuer,
-            leeway=leeway_seconds,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "purpose", "role"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise InvalidToken("approval expired") from None
-    except jwt.PyJWTError:
-        raise InvalidToken("approval rejected") from None
+    _, claims = await decode_signed(
+        token,
+        keys,
+        audience=APPROVAL_AUDIENCE,
+        issuer=issuer,
+        leeway=leeway_seconds,
+        required=["exp", "iat", "iss", "aud", "sub", "jti", "purpose", "role"],
+        what="approval",
+    )
     if claims.get("purpose") != purpose:
         raise InvalidToken("approval given for another purpose")
     if claims.get("role") != Role.ADMIN.value:

@@ -196,6 +196,47 @@ class RemoteJwks:
             self._fetched_at = self._clock()
 
 
+async def decode_signed(
+    token: str,
+    keys: KeySource,
+    *,
+    audience: str,
+    issuer: str | None,
+    leeway: int,
+    required: list[str],
+    what: str = "token",
+) -> tuple[str, dict[str, Any]]:
+    """The key id and claims of a JWT signed by one of `keys`: pinned algorithm, a known
+    key, audience, issuer (when given), expiry and the required claims; `InvalidToken`
+    otherwise, its message naming `what`. One check for access tokens, approvals and
+    event tokens. May raise `KeysUnavailable` (a 503, not a 401)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken(f"malformed {what}") from None
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+        raise InvalidToken(f"{what} algorithm or key id not accepted")
+    key = await keys.key(kid)
+    if key is None:
+        raise InvalidToken(f"{what} signed by an unknown key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": required},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken(f"{what} expired") from None
+    except jwt.PyJWTError:
+        raise InvalidToken(f"{what} rejected") from None
+    return kid, claims
+
+
 class TokenVerifier:
     """Checks an access token: pinned algorithm, known key, every required claim."""
 
@@ -208,29 +249,14 @@ class TokenVerifier:
         self._leeway = leeway_seconds
 
     async def verify(self, token: str) -> Principal:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidToken("malformed token") from None
-        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
-            raise InvalidToken("token algorithm or key id not accepted")
-        key = await self._keys.key(header["kid"])
-        if key is None:
-            raise InvalidToken("token signed by an unknown key")
-        try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=self._issuer,
-                leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS},
-            )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("token expired") from None
-        except jwt.PyJWTError:
-            raise InvalidToken("token rejected") from None
+        _, claims = await decode_signed(
+            token,
+            self._keys,
+            audience=self._audience,
+            issuer=self._issuer,
+            leeway=self._leeway,
+            required=REQUIRED_CLAIMS,
+        )
         version = claims.get("ver")
         try:
             return Principal(

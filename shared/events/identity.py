@@ -27,7 +27,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.auth.tokens import ALGORITHM, KeySource, public_jwk
+from shared.auth.tokens import ALGORITHM, InvalidToken, KeySource, decode_signed, public_jwk
 
 TOKEN_LIFETIME = 3600
 REFRESH_BEFORE_EXPIRY = 300
@@ -125,29 +125,16 @@ class TokenVerifier:
 
     async def _check(self, token: str) -> Verified:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated("malformed token") from None
-        kid = header.get("kid")
-        if header.get("alg") != ALGORITHM or not isinstance(kid, str):
-            raise Unauthenticated("token algorithm or key id not accepted")
-        key = await self._keys.key(kid)  # may raise KeysUnavailable: a 503, not a 401
-        if key is None:
-            raise Unauthenticated("token signed by an unknown key")
-        try:
-            claims = jwt.decode(
+            kid, claims = await decode_signed(
                 token,
-                key.key,
-                algorithms=[ALGORITHM],
+                self._keys,
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=LEEWAY,
-                options={"require": REQUIRED},
+                required=REQUIRED,
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token expired") from None
-        except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"token rejected ({type(exc).__name__})") from None
+        except InvalidToken as exc:
+            raise Unauthenticated(str(exc)) from None
         return Verified(str(claims["sub"]), str(claims["iss"]), kid, float(claims["exp"]))
 
 
