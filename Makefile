@@ -41,7 +41,7 @@ audit: $(STAMP)
 
 ## Re-export the events' JSON Schemas to eventing/schemas/.
 schemas: $(STAMP)
-	$(PY) -m shared.events.export
+	$(PY) -m tooling.schemas
 
 ## Every benchmark (several minutes; needs PostgreSQL and RabbitMQ). Figures: bench/RESULTS.md.
 bench: $(STAMP)

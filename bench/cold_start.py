@@ -30,9 +30,9 @@ from pathlib import Path
 
 from bench.function_start import _measure, _summary
 from shared.events.envelope import PING_TYPE
-from shared.manifests import load_topology
 from tests.observability.agent import BINARY, test_agent
 from tests.support import database as bench_database
+from tooling.manifests import load_topology
 
 DEFAULT_FUNCTIONS = ("event-log", "outbox-relay")
 # The first CloudEvent each function is timed on: one it answers 2xx.

@@ -31,11 +31,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.broker.app import create_app
-from shared.broker.rabbitmq_layout import QUORUM, Layout, delete
-from shared.broker.serving import serving
-from shared.broker.settings import BrokerSettings
-from shared.manifests import (
+from tooling.broker.app import create_app
+from tooling.broker.rabbitmq_layout import QUORUM, Layout, delete
+from tooling.broker.serving import serving
+from tooling.broker.settings import BrokerSettings
+from tooling.manifests import (
     BrokerSpec,
     DeliverySpec,
     Destination,

@@ -29,9 +29,9 @@ from starlette.routing import Route
 
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenIssuer, generate_private_key_pem, load_private_key
-from shared.manifests import REPO_ROOT
 from tests.support import database as bench_database
 from tests.support.servers import free_port, serve
+from tooling.manifests import REPO_ROOT
 
 FILL = """
 WITH sales AS (

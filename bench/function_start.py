@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from shared.manifests import REPO_ROOT
 from tests.support import database as bench_database
 from tests.support.servers import free_port
+from tooling.manifests import REPO_ROOT
 
 
 def _spawn(target: str, source: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

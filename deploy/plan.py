@@ -2,7 +2,7 @@
 
 The shell scripts in deploy/ never parse YAML themselves: they ask this module, which reads
 knative/, eventing/ and deploy/cluster/ through the same loader as the local runner
-(`shared.manifests`), so what the scripts deploy with `kn` is what the runner tests.
+(`tooling.manifests`), so what the scripts deploy with `kn` is what the runner tests.
 
 Lists are printed one item a line; command arguments (for `kn ... "${ARGS[@]}"`) are printed
 NUL-terminated, one argument each, so that no value is ever split or re-quoted by a shell;
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from shared.manifests import REPO_ROOT, Topology, iter_documents, load_topology
+from tooling.manifests import REPO_ROOT, Topology, iter_documents, load_topology
 
 NAMESPACE = "acougue-system"
 IMAGE_REPO = re.compile(

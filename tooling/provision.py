@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from functions.auth.bootstrap import ensure_admin
 from functions.auth.store import any_admin
 from shared.db.migrations import Domain, provision
-from shared.manifests import REPO_ROOT, load_topology
+from tooling.manifests import REPO_ROOT, load_topology
 from tooling.runner.system import database_domains
 
 

@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.broker.app import create_app
-from shared.broker.backend import Backend
-from shared.broker.rabbitmq_layout import Layout, delete
-from shared.broker.serving import serving
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import Wiring
-from shared.manifests import (
+from tooling.broker.app import create_app
+from tooling.broker.backend import Backend
+from tooling.broker.rabbitmq_layout import Layout, delete
+from tooling.broker.serving import serving
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import Wiring
+from tooling.manifests import (
     BrokerSpec,
     DeliverySpec,
     Destination,

@@ -10,8 +10,6 @@ import logging
 import httpx
 import pytest
 
-from shared.broker.serving import free_port
-from shared.manifests import Topology
 from tests.broker.harness import (
     Recorder,
     binary_headers,
@@ -21,6 +19,8 @@ from tests.broker.harness import (
     topology,
     trigger,
 )
+from tooling.broker.serving import free_port
+from tooling.manifests import Topology
 
 FAIL, REJECT, SLOW = "test.fail", "test.reject", "test.slow"
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.broker.delivery import ERROR_DATA_MAX_LENGTH, Attempt, DeliveryResult, error_extensions
-from shared.broker.envelope import (
+from tooling.broker.delivery import ERROR_DATA_MAX_LENGTH, Attempt, DeliveryResult, error_extensions
+from tooling.broker.envelope import (
     Envelope,
     InvalidEvent,
     decode_header_value,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.broker.filters import matches
+from tooling.broker.filters import matches
 
 EVENT = {
     "specversion": "1.0",

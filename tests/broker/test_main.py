@@ -1,4 +1,4 @@
-"""`python -m shared.broker` as a real process: start from manifests, stop cleanly on SIGTERM."""
+"""`python -m tooling.broker` as a real process: start from manifests, stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker.rabbitmq_layout import Layout
-from shared.broker.serving import free_port
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import wire
-from shared.manifests import REPO_ROOT, load_topology
 from tests.broker.harness import (
     NAMESPACE,
     Recorder,
@@ -25,6 +20,11 @@ from tests.broker.harness import (
     new_id,
     unique_prefix,
 )
+from tooling.broker.rabbitmq_layout import Layout
+from tooling.broker.serving import free_port
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import wire
+from tooling.manifests import REPO_ROOT, load_topology
 
 SERVICE = f"""
 apiVersion: serving.knative.dev/v1
@@ -69,7 +69,7 @@ async def _start(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.broker",
+        "tooling.broker",
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.broker.policy import (
+from tooling.broker.policy import (
     RETRIES_WHEN_SPEC_OMITS,
     RetryPolicy,
     Verdict,
@@ -12,7 +12,7 @@ from shared.broker.policy import (
     dead_letter_source,
     trigger_delivery,
 )
-from shared.manifests import BrokerSpec, DeliverySpec, Destination, TriggerSpec
+from tooling.manifests import BrokerSpec, DeliverySpec, Destination, TriggerSpec
 
 SINK = Destination(service="dead-letter")
 

@@ -13,10 +13,6 @@ from aio_pika import DeliveryMode, ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from aio_pika.exceptions import ChannelPreconditionFailed
 
-from shared.broker.app import create_app
-from shared.broker.rabbitmq import RabbitMQBackend
-from shared.broker.serving import free_port, serving
-from shared.broker.settings import BrokerSettings
 from tests.broker.harness import (
     NAMESPACE,
     SALE_COMPLETED,
@@ -29,6 +25,10 @@ from tests.broker.harness import (
     topology,
     trigger,
 )
+from tooling.broker.app import create_app
+from tooling.broker.rabbitmq import RabbitMQBackend
+from tooling.broker.serving import free_port, serving
+from tooling.broker.settings import BrokerSettings
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TOPOLOGY = topology(

@@ -6,12 +6,12 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from shared.broker import ConfigurationError, create_app
-from shared.broker.rabbitmq import redacted
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import resolve, wire
-from shared.manifests import REPO_ROOT, DeliverySpec, Destination, load_topology
 from tests.broker.harness import delivery, topology, trigger
+from tooling.broker import ConfigurationError, create_app
+from tooling.broker.rabbitmq import redacted
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import resolve, wire
+from tooling.manifests import REPO_ROOT, DeliverySpec, Destination, load_topology
 
 
 def test_defaults_select_the_memory_backend(monkeypatch: pytest.MonkeyPatch) -> None:

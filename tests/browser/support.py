@@ -19,8 +19,8 @@ from playwright.sync_api import (
     expect,
 )
 
-from shared.manifests import REPO_ROOT
 from tests.support.components import in_ci
+from tooling.manifests import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,7 +1,7 @@
 """The shop's web UI in a real browser (Debian's Chromium driven by Playwright).
 
 The whole system is started once for the module (memory broker) and seeded with the demo
-(`shared.demo`), as `ACOUGUE_DEMO=1` does; every page is then used as the shop uses it:
+(`tooling.demo`), as `ACOUGUE_DEMO=1` does; every page is then used as the shop uses it:
 in Portuguese, by keyboard at the counter, with no request leaving this machine and no
 error in the browser's console. Screenshots go to test-artifacts/screenshots/.
 """
@@ -19,7 +19,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 
-from shared.demo import CATALOGUE, seed
 from tests.browser.support import (
     CHROMIUM_ARGS,
     Watch,
@@ -33,6 +32,7 @@ from tests.browser.support import (
     shot,
 )
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
+from tooling.demo import CATALOGUE, seed
 
 pytestmark = pytest.mark.e2e
 

@@ -21,11 +21,11 @@ import psutil
 import psycopg
 
 from shared.events import ownership
-from shared.manifests import REPO_ROOT
 from tests.faults.checker import check, drain
 from tests.faults.conftest import PrivatePostgres, Shop
 from tests.support.identity import publish_headers
 from tests.support.system import RunningSystem, wait_for
+from tooling.manifests import REPO_ROOT
 
 RESULTS = REPO_ROOT / "test-artifacts" / "faults.json"
 

@@ -10,8 +10,8 @@ import pytest
 from psycopg import sql
 
 from shared.db.migrations import RELAY, Domain, MigrationError, provision
-from shared.manifests import REPO_ROOT, load_topology
 from tests.support.database import ProvisionedDatabase, _with_database, drop
+from tooling.manifests import REPO_ROOT, load_topology
 from tooling.runner.system import database_domains
 
 

@@ -28,7 +28,6 @@ from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import RELAY
 from shared.events.envelope import PING_TYPE
 from shared.events.registry import registered_types
-from shared.manifests import ServiceSpec, Topology, TriggerSpec, load_topology
 from tests.k8s.support import (
     NAMESPACE,
     REPO,
@@ -43,6 +42,7 @@ from tests.k8s.support import (
     of_kind,
     settings_modules,
 )
+from tooling.manifests import ServiceSpec, Topology, TriggerSpec, load_topology
 
 SERVICES = {d.name: d for d in knative_services()}
 ANY_TYPE = "*"

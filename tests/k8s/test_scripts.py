@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from shared.manifests import load_topology
 from tests.k8s.support import NAMESPACE, REPO, Doc, documents, of_kind, versions
+from tooling.manifests import load_topology
 
 SCRIPTS = sorted([REPO / "kind-setup.sh", *REPO.joinpath("deploy").glob("*.sh")])
 CLUSTER_TOOLS = ("docker", "kind", "kubectl", "kn")

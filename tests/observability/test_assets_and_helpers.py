@@ -15,10 +15,10 @@ import pytest
 
 from shared import metrics as metrics_module
 from shared import tracecontext, tracing
-from shared.manifests import REPO_ROOT
 from shared.metrics import CATALOGUE, Metrics, process_age
 from tests.observability.agent import StatsdListener
 from tests.support.system import wait_for
+from tooling.manifests import REPO_ROOT
 
 DATADOG = REPO_ROOT / "datadog"
 _METRIC = re.compile(r"\bacougue\.([a-z_.]+[a-z_])")

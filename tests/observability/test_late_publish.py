@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.manifests import REPO_ROOT
 from tests.observability.agent import TestAgent, Trace
 from tests.support.database import ProvisionedDatabase
 from tests.support.servers import serve
 from tests.support.sink import RecordingSink
 from tests.support.system import wait_for
+from tooling.manifests import REPO_ROOT
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.manifests import load_topology
 from tests.observability.agent import Span, StatsdListener, TestAgent, Trace
 from tests.support.identity import publish_headers
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
+from tooling.manifests import load_topology
 
 pytestmark = pytest.mark.e2e
 

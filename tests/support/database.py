@@ -10,7 +10,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shared.db.migrations import Domain, provision, role_name
-from shared.manifests import REPO_ROOT, load_topology
+from tooling.manifests import REPO_ROOT, load_topology
 from tooling.runner.database import role_dsn
 from tooling.runner.system import database_domains
 

@@ -19,8 +19,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from shared.manifests import REPO_ROOT, load_topology
 from tests.support.database import _with_database
+from tooling.manifests import REPO_ROOT, load_topology
 from tooling.runner.system import database_domains
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(12)
@@ -138,9 +138,9 @@ def _delete_rabbitmq_resources(amqp_url: str, prefix: str) -> None:
 
     import aio_pika
 
-    from shared.broker.rabbitmq_layout import Layout, delete
-    from shared.broker.settings import BrokerSettings
-    from shared.broker.wiring import wire
+    from tooling.broker.rabbitmq_layout import Layout, delete
+    from tooling.broker.settings import BrokerSettings
+    from tooling.broker.wiring import wire
 
     topology = load_topology()
     settings = BrokerSettings(

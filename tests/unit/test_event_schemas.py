@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events.export import SCHEMA_DIR, render_schemas
+from tooling.schemas import SCHEMA_DIR, render_schemas
 
 
 def test_exported_schemas_match_the_models() -> None:

@@ -11,7 +11,7 @@ import pytest
 from shared.auth.tokens import StaticKeys, generate_private_key_pem, load_private_key
 from shared.events import identity, ownership
 from shared.events.registry import registered_types
-from shared.manifests import load_topology
+from tooling.manifests import load_topology
 
 
 def test_every_event_type_is_owned_by_functions_that_exist() -> None:

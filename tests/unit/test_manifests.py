@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.manifests import ManifestError, load_topology, parse_duration
+from tooling.manifests import ManifestError, load_topology, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 from shared import shop_time
-from shared.manifests import REPO_ROOT
+from tooling.manifests import REPO_ROOT
 
 
 def test_the_shops_day_turns_at_midnight_in_sao_paulo() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import FunctionSettings
-from shared.manifests import REPO_ROOT, load_topology
+from tooling.manifests import REPO_ROOT, load_topology
 from tooling.runner.settings import RunnerSettings
 from tooling.runner.system import FAULT_INJECTION, PortPlan, System
 

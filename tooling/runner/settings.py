@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.manifests import REPO_ROOT
+from tooling.manifests import REPO_ROOT
 
 
 class RunnerSettings(BaseSettings):

@@ -23,7 +23,7 @@ from functions.auth.bootstrap import ensure_admin
 from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import Domain, provision, role_name
 from shared.events.envelope import PING_TYPE
-from shared.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
+from tooling.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
 from tooling.runner.database import EmbeddedPostgres, role_dsn
 from tooling.runner.identities import Identities
 from tooling.runner.processes import ManagedProcess
@@ -276,7 +276,7 @@ class System:
         if not password:
             print("Demo not seeded: set ACOUGUE_ADMIN_PASSWORD so the seed can log in.", flush=True)
             return
-        from shared.demo import DemoError, seed
+        from tooling.demo import DemoError, seed
 
         try:
             changed = await seed(self.urls["gateway"], password)
@@ -366,7 +366,7 @@ class System:
                 broker_env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
             else:
                 broker_env.pop("AMQP_URL", None)
-            argv = [sys.executable, "-m", "shared.broker"]
+            argv = [sys.executable, "-m", "tooling.broker"]
             await self._start_group(
                 [ManagedProcess("broker", argv, broker_env, self.urls["broker"], log_dir)], client
             )

@@ -24,9 +24,9 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shared.auth.tokens import StaticKeys
-from shared.demo import CATALOGUE, seed
 from tests.browser.support import CHROMIUM_ARGS, Watch, new_context, require_chromium
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
+from tooling.demo import CATALOGUE, seed
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@
 backend: in memory (no AMQP_URL) or RabbitMQ laid out as eventing-rabbitmq does.
 """
 
-from shared.broker.app import create_app
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import ConfigurationError
+from tooling.broker.app import create_app
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import ConfigurationError
 
 __all__ = ["BrokerSettings", "ConfigurationError", "create_app"]

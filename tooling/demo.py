@@ -466,7 +466,7 @@ async def _fill(client: httpx.AsyncClient) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m shared.demo http://127.0.0.1:8080` (admin password in ACOUGUE_ADMIN_PASSWORD)."""
+    """`python -m tooling.demo http://127.0.0.1:8080` (admin password in ACOUGUE_ADMIN_PASSWORD)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     url = argv[1] if len(argv) > 1 else "http://127.0.0.1:8080"
     password = os.environ.get("ACOUGUE_ADMIN_PASSWORD")

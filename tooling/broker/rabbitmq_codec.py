@@ -14,7 +14,7 @@ from typing import Any
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.broker.envelope import REQUIRED_ATTRIBUTES, TRACE_HEADERS, Envelope, attribute_string
+from tooling.broker.envelope import REQUIRED_ATTRIBUTES, TRACE_HEADERS, Envelope, attribute_string
 
 
 class MalformedMessage(ValueError):

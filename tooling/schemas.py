@@ -1,4 +1,4 @@
-"""`python -m shared.events.export`: write every payload's JSON Schema to eventing/schemas/.
+"""`python -m tooling.schemas`: write every payload's JSON Schema to eventing/schemas/.
 
 The files are checked in; a test compares them with the models, so a changed contract is a
 visible diff in review.
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from shared.events.registry import registered_types
-from shared.manifests import REPO_ROOT
+from tooling.manifests import REPO_ROOT
 
 SCHEMA_DIR = REPO_ROOT / "eventing" / "schemas"
 

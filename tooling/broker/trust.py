@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from starlette.datastructures import Headers
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key
-from shared.broker.envelope import Envelope
-from shared.broker.settings import BrokerSettings
 from shared.events import identity, ownership
+from tooling.broker.envelope import Envelope
+from tooling.broker.settings import BrokerSettings
 
 # An event dated further ahead than this is forged or from a broken clock.
 MAX_CLOCK_SKEW = timedelta(minutes=5)

@@ -1,4 +1,4 @@
-"""`python -m shared.broker`: the local Knative Broker on BROKER_HOST:BROKER_PORT.
+"""`python -m tooling.broker`: the local Knative Broker on BROKER_HOST:BROKER_PORT.
 
 SIGINT/SIGTERM make uvicorn stop accepting, then the backend lets in-flight deliveries
 finish (up to BROKER_SHUTDOWN_GRACE) or leaves them unacked for RabbitMQ to redeliver.
@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from shared import tracing
-from shared.broker.app import create_app
-from shared.broker.rabbitmq import redacted
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import ConfigurationError
-from shared.manifests import ManifestError, load_topology
+from tooling.broker.app import create_app
+from tooling.broker.rabbitmq import redacted
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import ConfigurationError
+from tooling.manifests import ManifestError, load_topology
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from shared import tracecontext, tracing
-from shared.broker.envelope import Envelope, to_binary_http
-from shared.broker.logs import logger
-from shared.broker.policy import RetryPolicy, Verdict, classify
 from shared.metrics import metrics
+from tooling.broker.envelope import Envelope, to_binary_http
+from tooling.broker.logs import logger
+from tooling.broker.policy import RetryPolicy, Verdict, classify
 
 if TYPE_CHECKING:
-    from shared.broker.wiring import Credentials
     from shared.events.identity import TokenSigner
+    from tooling.broker.wiring import Credentials
 
 # knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
 ERROR_DATA_MAX_LENGTH = 1024

@@ -6,11 +6,11 @@ unacked, or an item in memory) and where a dead letter goes next.
 
 from __future__ import annotations
 
-from shared.broker.delivery import Sender, error_extensions
-from shared.broker.envelope import Envelope
-from shared.broker.logs import logger
-from shared.broker.wiring import DeadLetterRoute, Route
 from shared.metrics import metrics
+from tooling.broker.delivery import Sender, error_extensions
+from tooling.broker.envelope import Envelope
+from tooling.broker.logs import logger
+from tooling.broker.wiring import DeadLetterRoute, Route
 
 
 async def dispatch_to_trigger(sender: Sender, route: Route, envelope: Envelope) -> Envelope | None:

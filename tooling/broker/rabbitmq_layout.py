@@ -18,7 +18,7 @@ from aio_pika import ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractExchange
 from pamqp.common import FieldTable
 
-from shared.broker.wiring import DeadLetterRoute, Route, Wiring
+from tooling.broker.wiring import DeadLetterRoute, Route, Wiring
 
 QUORUM: FieldTable = {"x-queue-type": "quorum"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.broker.envelope import Envelope
+from tooling.broker.envelope import Envelope
 
 
 class BackendUnavailable(RuntimeError):

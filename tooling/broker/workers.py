@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from shared.broker.logs import logger
+from tooling.broker.logs import logger
 
 Item = TypeVar("Item")
 

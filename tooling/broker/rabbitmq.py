@@ -28,16 +28,16 @@ from aio_pika.abc import (
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from shared import tracecontext, tracing
-from shared.broker.backend import BackendUnavailable
-from shared.broker.delivery import Sender
-from shared.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
-from shared.broker.envelope import Envelope
-from shared.broker.logs import logger
-from shared.broker.rabbitmq_codec import MalformedMessage, from_message, to_message
-from shared.broker.rabbitmq_layout import QUORUM, Layout, declare
-from shared.broker.settings import BrokerSettings
-from shared.broker.wiring import DeadLetterRoute, Route, Wiring
-from shared.broker.workers import WorkerPool
+from tooling.broker.backend import BackendUnavailable
+from tooling.broker.delivery import Sender
+from tooling.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
+from tooling.broker.envelope import Envelope
+from tooling.broker.logs import logger
+from tooling.broker.rabbitmq_codec import MalformedMessage, from_message, to_message
+from tooling.broker.rabbitmq_layout import QUORUM, Layout, declare
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.wiring import DeadLetterRoute, Route, Wiring
+from tooling.broker.workers import WorkerPool
 
 PREFETCH = 100  # eventing-rabbitmq's dispatcher prefetch (raised to parallelism if larger)
 _AMQP_FAILURES = (*CONNECTION_EXCEPTIONS, TimeoutError)

@@ -21,17 +21,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared import tracecontext, tracing
-from shared.broker.backend import Backend, BackendUnavailable
-from shared.broker.delivery import Sender
-from shared.broker.envelope import Envelope, InvalidEvent, parse_http_event
-from shared.broker.logs import logger
-from shared.broker.memory import MemoryBackend
-from shared.broker.rabbitmq import RabbitMQBackend
-from shared.broker.settings import BrokerSettings
-from shared.broker.trust import Gatekeeper, Refused, delivery_signer
-from shared.broker.wiring import Wiring, wire
-from shared.manifests import Topology
 from shared.metrics import metrics
+from tooling.broker.backend import Backend, BackendUnavailable
+from tooling.broker.delivery import Sender
+from tooling.broker.envelope import Envelope, InvalidEvent, parse_http_event
+from tooling.broker.logs import logger
+from tooling.broker.memory import MemoryBackend
+from tooling.broker.rabbitmq import RabbitMQBackend
+from tooling.broker.settings import BrokerSettings
+from tooling.broker.trust import Gatekeeper, Refused, delivery_signer
+from tooling.broker.wiring import Wiring, wire
+from tooling.manifests import Topology
 
 PROBLEM_TYPE = "about:blank"
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.manifests import REPO_ROOT
+from tooling.manifests import REPO_ROOT
 
 _PREFIX_CHARS = re.compile(r"^[A-Za-z0-9._-]*$")
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from shared.broker.policy import (
+from shared.events.identity import service_account, service_audience
+from tooling.broker.policy import (
     RetryPolicy,
     dead_letter_source,
     sink_of,
     trigger_delivery,
 )
-from shared.broker.settings import BrokerSettings
-from shared.events.identity import service_account, service_audience
-from shared.manifests import BrokerSpec, Destination, Topology, TriggerSpec
+from tooling.broker.settings import BrokerSettings
+from tooling.manifests import BrokerSpec, Destination, Topology, TriggerSpec
 
 # knative.dev/eventing pkg/auth/serviceaccount.go: `<name>-oidc-<group>-<kind>`, lower-case.
 _TRIGGER_SA = "eventing.knative.dev-trigger"

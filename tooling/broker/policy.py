@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from shared.manifests import BrokerSpec, DeliverySpec, Destination, TriggerSpec
+from tooling.manifests import BrokerSpec, DeliverySpec, Destination, TriggerSpec
 
 RETRIES_WHEN_SPEC_OMITS = 5
 _RETRYABLE_4XX = frozenset({404, 408, 409, 429})

@@ -1,7 +1,7 @@
 """Serving an ASGI app with uvicorn inside a running event loop, for as long as a block runs.
 
 The broker's tests and benchmark run the broker and real subscriber servers in one process
-this way; `python -m shared.broker` uses `uvicorn.run` instead.
+this way; `python -m tooling.broker` uses `uvicorn.run` instead.
 """
 
 from __future__ import annotations

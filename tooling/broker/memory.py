@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from shared.broker.backend import BackendUnavailable
-from shared.broker.delivery import Sender
-from shared.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
-from shared.broker.envelope import Envelope
-from shared.broker.filters import matches
-from shared.broker.logs import logger
-from shared.broker.wiring import DeadLetterRoute, Route, Wiring
-from shared.broker.workers import WorkerPool
+from tooling.broker.backend import BackendUnavailable
+from tooling.broker.delivery import Sender
+from tooling.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
+from tooling.broker.envelope import Envelope
+from tooling.broker.filters import matches
+from tooling.broker.logs import logger
+from tooling.broker.wiring import DeadLetterRoute, Route, Wiring
+from tooling.broker.workers import WorkerPool
 
 _Handler = Callable[[Envelope], Awaitable[None]]
 
