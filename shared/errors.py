@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from shared.domain_errors import NotYet, Refused
+
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {
     400: "Bad request",
@@ -81,3 +83,17 @@ def validation_problem(exc: ValidationError, *, status: int = 422) -> Problem:
 
 def invalid_json_problem() -> Problem:
     return Problem(422, "The request body is not valid JSON.")
+
+
+def http_problem(refusal: Refused) -> Problem:
+    """A domain's refusal as an API caller sees it: its own status (422, 409, 404, 403)."""
+    return Problem(refusal.status, refusal.detail, **refusal.extra)
+
+
+def delivery_problem(exc: Refused | NotYet) -> Problem:
+    """A refusal while applying an event, as the broker must act on it: "not yet" is 409
+    (retried); a rule's refusal is 422 whatever its HTTP status (dead-lettered at once:
+    Knative retries 404 and 409, and a retry would meet the same rule)."""
+    if isinstance(exc, NotYet):
+        return Problem(409, exc.detail)
+    return Problem(422, exc.detail, **exc.extra)

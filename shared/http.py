@@ -32,7 +32,8 @@ from shared.auth.guard import authenticate, authorize
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem, invalid_json_problem, validation_problem
+from shared.domain_errors import Refused
+from shared.errors import Problem, http_problem, invalid_json_problem, validation_problem
 from shared.metrics import metrics
 from shared.runtime import Runtime
 
@@ -180,6 +181,8 @@ class HttpFunction:
             response = await self._dispatch(request)
         except Problem as problem:
             response = problem.response()
+        except Refused as refusal:
+            response = http_problem(refusal).response()
         except KeysUnavailable:
             log.warning("token keys unavailable", exc_info=True)
             response = Problem(503, "Cannot verify tokens right now; try again.").response()

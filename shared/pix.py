@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import segno
 
+from shared.domain_errors import Invalid
+
 GUI = "br.gov.bcb.pix"
 NO_TXID = "***"  # what the manual prescribes when the charge carries no txid
 NAME_LIMIT = 25
@@ -30,7 +32,7 @@ _KEY = re.compile(r"[!-~]+")  # printable ASCII without spaces: e-mail, phone, C
 _AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
-class PixError(ValueError):
+class PixError(Invalid):
     """A charge that cannot be written or a payload that cannot be trusted; safe to show."""
 
 

@@ -9,7 +9,11 @@ broker acts on:
   `source` does not own its `type` (`shared.events.ownership`); 413/415: too large, or not
   a CloudEvent's media type. All read before the body is parsed, none retried.
 - 400: the event is not valid for this subscriber: dead-lettered at once, never retried.
-- 422/409 from a domain rule: likewise non-retryable, dead-lettered with the reason.
+- 422: a domain rule refused it (`shared.domain_errors.Refused`): dead-lettered with the
+  reason, never retried.
+- 409: not yet (`NotYet`): it follows an event not applied here yet; the broker retries it
+  with backoff (409 is retryable in Knative's SelectiveRetry, `tooling/broker/policy.py`)
+  and dead-letters it after the last retry.
 - 5xx: could not apply now (database down...): the broker retries with backoff.
 """
 
@@ -33,7 +37,8 @@ from starlette.responses import JSONResponse, Response
 from shared import tracecontext, tracing
 from shared.auth.tokens import KeysUnavailable
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem, validation_problem
+from shared.domain_errors import NotYet, Refused
+from shared.errors import Problem, delivery_problem, validation_problem
 from shared.events import identity, ownership
 from shared.events.envelope import Envelope
 from shared.events.registry import Payload, payload_model, type_of
@@ -167,7 +172,8 @@ class Subscriber:
                 lag = time.time() - event.time.timestamp()
                 metrics().distribution("event.lag", round(lag, 3), {"event_type": event.type})
             return JSONResponse({"status": outcome})
-        except Problem as problem:
+        except (Problem, Refused, NotYet) as exc:
+            problem = exc if isinstance(exc, Problem) else delivery_problem(exc)
             outcome = f"rejected:{problem.status}"
             return problem.response()
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):

@@ -10,11 +10,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.domain_errors import Invalid
+
 USERNAME = re.compile(r"^[a-z0-9._-]{3,40}$")
 MIN_PASSWORD_LENGTH = 8
 
 
-class PolicyError(ValueError):
+class PolicyError(Invalid):
     """A password or username the shop's policy refuses; the message is for the user."""
 
 

@@ -265,11 +265,8 @@ async def _list_users(ctx: RequestContext) -> dict[str, object]:
 
 async def _create_user(ctx: RequestContext) -> UserOut:
     body = await ctx.body(UserIn)
-    try:
-        username = domain.check_username(body.username)
-        domain.check_password(username, body.password)
-    except domain.PolicyError as exc:
-        raise Problem(422, str(exc)) from None
+    username = domain.check_username(body.username)
+    domain.check_password(username, body.password)
     user = store.UserRecord(
         id=uuid.uuid4(),
         username=username,
@@ -300,10 +297,7 @@ async def _update_user(ctx: RequestContext) -> UserOut:
         changed: list[str] = []
         updated = user
         if patch.password is not None:
-            try:
-                domain.check_password(user.username, patch.password)
-            except domain.PolicyError as exc:
-                raise Problem(422, str(exc)) from None
+            domain.check_password(user.username, patch.password)
             updated = replace(updated, password_hash=await hash_password_async(patch.password))
             changed.append("password")
         if "full_name" in fields and patch.full_name != user.full_name:
@@ -369,10 +363,7 @@ async def _change_password(ctx: RequestContext) -> Response:
         if checked is None:
             await uow.commit()
             raise Problem(401, "Senha atual incorreta.", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            domain.check_password(user.username, body.new_password)
-        except domain.PolicyError as exc:
-            raise Problem(422, str(exc)) from None
+        domain.check_password(user.username, body.new_password)
         if body.new_password == body.current_password:
             raise Problem(422, "password: the new password must differ from the current one")
         updated = replace(

@@ -6,8 +6,13 @@ import unicodedata
 from typing import Any
 
 from shared.contracts.catalog import ProductOut, ProductPatch
+from shared.domain_errors import Invalid
 from shared.events.catalog import ProductState
 from shared.units import format_quantity
+
+
+class CatalogError(Invalid):
+    """A change the catalogue's rules refuse; the message is for the user."""
 
 
 def fold(text: str) -> str:
@@ -22,7 +27,7 @@ def apply_patch(product: ProductOut, patch: ProductPatch) -> tuple[ProductOut, l
     for name in sorted(patch.model_fields_set):
         value = getattr(patch, name)
         if name in ("name", "unit", "price_cents", "min_stock", "active") and value is None:
-            raise ValueError(f"{name} cannot be null")
+            raise CatalogError(f"{name} cannot be null")
         if getattr(product, name) != value:
             changes[name] = value
     return product.model_copy(update=changes), sorted(changes)

@@ -13,6 +13,7 @@ from functions.catalog import domain, store
 from shared.auth.principal import ALL_ROLES, Role
 from shared.config import FunctionSettings
 from shared.contracts.catalog import CategoryIn, CategoryOut, ProductIn, ProductOut, ProductPatch
+from shared.domain_errors import NotFound
 from shared.errors import Problem
 from shared.events.catalog import CategoryCreated, ProductCreated, ProductUpdated
 from shared.http import HttpFunction, RequestContext, Route, roles
@@ -54,11 +55,8 @@ async def _update_product(ctx: RequestContext) -> ProductOut:
     async with await ctx.unit_of_work() as uow:
         current = await store.get_product(uow.conn, product_id, for_update=True)
         if current is None:
-            raise Problem(404, "No such product.")
-        try:
-            updated, changed = domain.apply_patch(current, patch)
-        except ValueError as exc:
-            raise Problem(422, str(exc)) from None
+            raise NotFound("No such product.")
+        updated, changed = domain.apply_patch(current, patch)
         if changed:
             version = await store.update_product(uow.conn, updated)
             await uow.emit(
@@ -73,7 +71,7 @@ async def _get_product(ctx: RequestContext) -> ProductOut:
     async with await ctx.unit_of_work() as uow:
         product = await store.get_product(uow.conn, ctx.params["product_id"])
     if product is None:
-        raise Problem(404, "No such product.")
+        raise NotFound("No such product.")
     return product
 
 

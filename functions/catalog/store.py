@@ -10,7 +10,7 @@ from psycopg import errors
 from functions.catalog.domain import fold
 from shared.contracts.catalog import CategoryOut, ProductOut
 from shared.db.pool import Conn
-from shared.errors import Problem
+from shared.domain_errors import Conflict, Invalid, Refused
 
 _PRODUCT_COLUMNS = "id, name, category_id, unit, price_cents, plu, barcode, min_stock, active"
 
@@ -19,18 +19,18 @@ def _product(row: dict[str, Any]) -> ProductOut:
     return ProductOut.model_validate(row)
 
 
-def _conflict(exc: errors.IntegrityError) -> Problem:
+def _conflict(exc: errors.IntegrityError) -> Refused:
     """A uniqueness or reference violation, told in terms the caller can fix."""
     constraint = getattr(exc.diag, "constraint_name", "") or ""
     if "plu" in constraint:
-        return Problem(409, "Another product already has this PLU.")
+        return Conflict("Another product already has this PLU.")
     if "barcode" in constraint:
-        return Problem(409, "Another product already has this barcode.")
+        return Conflict("Another product already has this barcode.")
     if "category_id" in constraint:
-        return Problem(422, "No such category.")
+        return Invalid("No such category.")
     if "categories_name" in constraint:
-        return Problem(409, "A category with this name already exists.")
-    return Problem(409, "This conflicts with an existing record.")
+        return Conflict("A category with this name already exists.")
+    return Conflict("This conflicts with an existing record.")
 
 
 def _stored_fields(product: ProductOut) -> tuple[object, ...]:

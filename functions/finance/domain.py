@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
+from shared.domain_errors import Invalid
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved
 from shared.money import allocate
@@ -29,7 +30,7 @@ ExpenseCategory = Literal[
 ]
 
 
-class PostingError(ValueError):
+class PostingError(Invalid):
     """A posting that would not balance or makes no sense; never written."""
 
 

@@ -9,7 +9,7 @@ from functions.finance import domain, store
 from functions.finance.domain import Posting
 from shared.contracts.finance import CashOperationIn, ExpenseIn
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem
+from shared.domain_errors import NotYet
 from shared.events.envelope import Envelope
 from shared.events.finance import LedgerEntryPosted
 from shared.events.inventory import MovementRegistered
@@ -48,9 +48,8 @@ async def sale_completed(uow: UnitOfWork, sale: SaleCompleted) -> None:
 async def payment_approved(uow: UnitOfWork, event: Envelope, payment: PaymentApproved) -> None:
     items = await store.sale_items(uow.conn, payment.sale_id)
     if not items:
-        # The sale's own event (its items, for revenue per cut) has not been applied yet:
-        # 409 makes the broker retry.
-        raise Problem(409, f"Sale {payment.sale_id} is not known to finance yet.")
+        # The sale's own event (its items, for revenue per cut) has not been applied yet.
+        raise NotYet(f"Sale {payment.sale_id} is not known to finance yet.")
     posting = domain.payment_approved(payment, items, _when(event))
     if posting is not None:
         await _post(uow, posting)
@@ -61,7 +60,7 @@ async def payment_refunded(uow: UnitOfWork, event: Envelope, refund: PaymentRefu
     if original is None:
         if refund.amount_cents == 0:
             return
-        raise Problem(409, f"Payment {refund.payment_id} has not been posted yet.")
+        raise NotYet(f"Payment {refund.payment_id} has not been posted yet.")
     entry_id, posting = original
     await _post(
         uow, posting.reversal("payment.refunded", refund.payment_id, _when(event), entry_id)

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from shared import money
+from shared.domain_errors import Invalid
 from shared.money import cents
 
 ZERO = Decimal("0.000")
@@ -26,7 +27,7 @@ PERCENT_PLACES = Decimal("0.01")
 Allocation = Literal["weight", "value"]
 
 
-class RuleError(ValueError):
+class RuleError(Invalid):
     """A movement the shop's rules refuse; the message is for the user."""
 
 

@@ -127,11 +127,7 @@ async def _sale_paid(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> 
 
 
 async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> None:
-    try:
-        await service.apply_refund(uow, payload)
-    except service.SaleNotYetApplied:
-        # 409 is retried by the broker: the sale's own event is still on its way.
-        raise Problem(409, f"Sale {payload.sale_id} has not left stock yet.") from None
+    await service.apply_refund(uow, payload)
 
 
 async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:

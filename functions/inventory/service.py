@@ -12,7 +12,7 @@ from functions.inventory import domain, store
 from functions.inventory.domain import Change, RuleError, Stock
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, BreakdownOutputOut, MovementIn
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem
+from shared.domain_errors import NotYet
 from shared.events.catalog import ProductState
 from shared.events.inventory import Cause, MovementRegistered, StockLow
 from shared.events.sales import SaleSettled
@@ -86,34 +86,27 @@ async def _record(
     return movement
 
 
-def _rule(exc: RuleError) -> Problem:
-    return Problem(422, str(exc))
-
-
 async def _known_product(uow: UnitOfWork, product_id: UUID) -> store.ProductInfo:
     info = (await store.products(uow.conn, [product_id])).get(product_id)
     if info is None:
-        raise Problem(422, "No such product in stock's catalogue (yet).")
+        raise RuleError("No such product in stock's catalogue (yet).")
     return info
 
 
 async def register_movement(uow: UnitOfWork, body: MovementIn) -> store.MovementRecord:
     info = await _known_product(uow, body.product_id)
-    try:
-        domain.whole_units_only(info.unit, body.quantity)
-        stock = (await store.lock_stock(uow.conn, [body.product_id]))[body.product_id]
-        manual = Cause(type="manual", id=None)
-        if body.kind == "receipt":
-            assert body.unit_cost_cents is not None
-            value = domain.receipt_value(body.quantity, body.unit_cost_cents)
-            change = domain.receive(stock, body.quantity, value)
-        elif body.kind == "loss":
-            change = domain.issue(stock, body.quantity)
-        else:
-            change = domain.count(stock, body.quantity)
-        domain.check_stock_limit(change.after)
-    except RuleError as exc:
-        raise _rule(exc) from None
+    domain.whole_units_only(info.unit, body.quantity)
+    stock = (await store.lock_stock(uow.conn, [body.product_id]))[body.product_id]
+    manual = Cause(type="manual", id=None)
+    if body.kind == "receipt":
+        assert body.unit_cost_cents is not None
+        value = domain.receipt_value(body.quantity, body.unit_cost_cents)
+        change = domain.receive(stock, body.quantity, value)
+    elif body.kind == "loss":
+        change = domain.issue(stock, body.quantity)
+    else:
+        change = domain.count(stock, body.quantity)
+    domain.check_stock_limit(change.after)
     movement = await _record(
         uow,
         body.product_id,
@@ -137,27 +130,24 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
     infos = await store.products(uow.conn, ids)
     missing = [str(i) for i in ids if i not in infos]
     if missing:
-        raise Problem(422, f"Unknown products: {', '.join(missing)}.")
+        raise RuleError(f"Unknown products: {', '.join(missing)}.")
     source_info = infos[body.source_product_id]
     if any(infos[o.product_id].unit != source_info.unit for o in body.outputs):
-        raise Problem(422, "A breakdown's source and outputs must share one unit.")
+        raise RuleError("A breakdown's source and outputs must share one unit.")
     stocks = await store.lock_stock(uow.conn, ids)
-    try:
-        domain.whole_units_only(source_info.unit, body.source_quantity)
-        plan = domain.plan_breakdown(
-            stocks[body.source_product_id],
-            body.source_quantity,
-            [
-                domain.Output(str(o.product_id), o.quantity, infos[o.product_id].price_cents)
-                for o in body.outputs
-            ],
-            body.cost_allocation,
-        )
-        for output in body.outputs:
-            before = stocks[output.product_id]
-            domain.check_stock_limit(Stock(before.quantity + output.quantity, before.average_cost))
-    except RuleError as exc:
-        raise _rule(exc) from None
+    domain.whole_units_only(source_info.unit, body.source_quantity)
+    plan = domain.plan_breakdown(
+        stocks[body.source_product_id],
+        body.source_quantity,
+        [
+            domain.Output(str(o.product_id), o.quantity, infos[o.product_id].price_cents)
+            for o in body.outputs
+        ],
+        body.cost_allocation,
+    )
+    for output in body.outputs:
+        before = stocks[output.product_id]
+        domain.check_stock_limit(Stock(before.quantity + output.quantity, before.average_cost))
     breakdown_id = uuid.uuid4()
     cause = Cause(type="breakdown", id=str(breakdown_id))
     source_stock = stocks[body.source_product_id]
@@ -239,16 +229,12 @@ async def apply_sale(uow: UnitOfWork, sale: SaleSettled) -> None:
         stocks[pid] = change.after
 
 
-class SaleNotYetApplied(Exception):
-    """A refund arrived before its sale's stock movements: retry later (409)."""
-
-
 async def apply_refund(uow: UnitOfWork, sale: SaleSettled) -> None:
     """A refund puts back exactly what the sale took out, at the cost it went out at."""
     taken = await store.sale_movements(uow.conn, sale.sale_id)
     sold = [m for m in taken if m["kind"] == "sale"]
     if not sold:
-        raise SaleNotYetApplied(sale.sale_id)
+        raise NotYet(f"Sale {sale.sale_id} has not left stock yet.")
     if any(m["kind"] == "refund" for m in taken):
         return  # refunded already (under another event id): never twice
     ids = [m["product_id"] for m in sold]

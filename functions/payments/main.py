@@ -10,7 +10,6 @@ from starlette.responses import Response
 from functions.payments import service
 from functions.payments.settings import PaymentSettings
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem
 from shared.events.envelope import Envelope
 from shared.events.payments import PixReceived
 from shared.events.sales import (
@@ -37,10 +36,7 @@ async def _cancelled(uow: UnitOfWork, event: Envelope, payload: SaleCancelled) -
 
 
 async def _pix_received(uow: UnitOfWork, event: Envelope, payload: PixReceived) -> None:
-    try:
-        await service.pix_received(uow, payload)
-    except service.UnknownCharge as exc:
-        raise Problem(422, str(exc)) from None
+    await service.pix_received(uow, payload)
 
 
 _events = Subscriber(

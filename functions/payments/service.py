@@ -10,6 +10,7 @@ from uuid import UUID
 from functions.payments import domain, store
 from functions.payments.settings import PaymentSettings
 from shared.db.uow import UnitOfWork
+from shared.domain_errors import Invalid
 from shared.events.payments import (
     PaymentApproved,
     PaymentDeclined,
@@ -178,5 +179,5 @@ async def pix_received(uow: UnitOfWork, notice: PixReceived) -> None:
     await _approve(uow, p)
 
 
-class UnknownCharge(ValueError):
+class UnknownCharge(Invalid):
     """A bank notice for a charge this shop never made: never applicable."""

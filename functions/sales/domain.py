@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from shared.domain_errors import Conflict, Invalid
 from shared.events.sales import MAX_SALE_CENTS
 from shared.money import cents
 from shared.units import MAX_LINE_QUANTITY
@@ -13,13 +14,15 @@ from shared.units import MAX_LINE_QUANTITY
 THOUSANDTH = Decimal("0.001")
 
 
-class SaleError(ValueError):
+class SaleError(Invalid):
     """A sale the counter must fix; the message is for the seller."""
 
 
 class SaleConflict(SaleError):
     """The sale's state does not allow this now (cancel a refunded sale, pay a paid one):
     the caller asked at the wrong moment, not with wrong values (409, not 422)."""
+
+    status = Conflict.status
 
 
 def line_total(quantity: Decimal, unit_price_cents: int) -> int:

@@ -15,13 +15,13 @@ from psycopg import errors
 
 from functions.sales import approvals, domain, scale_labels, store
 from functions.sales.approvals import ApprovalVerifier
-from functions.sales.domain import Emit, SaleConflict, SaleError
+from functions.sales.domain import Emit, SaleError
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import InvalidToken, KeysUnavailable
+from shared.auth.tokens import InvalidToken
 from shared.contracts.catalog import valid_ean13
 from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleItemIn, SaleItemOut, SaleOut
 from shared.db.uow import UnitOfWork
-from shared.errors import Problem
+from shared.domain_errors import Forbidden, NotFound, NotYet
 from shared.events.catalog import ProductState
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
 from shared.events.sales import (
@@ -36,9 +36,10 @@ from shared.events.sales import (
 )
 
 
-def _unprocessable(message: str, barcode: str | None = None) -> Problem:
-    """422, naming the scanned barcode when a line came from one (the POS shows it)."""
-    return Problem(422, message, barcode=barcode) if barcode else Problem(422, message)
+def _unprocessable(message: str, barcode: str | None = None) -> SaleError:
+    """A line the counter must fix, naming the scanned barcode when it came from one (the
+    POS shows it)."""
+    return SaleError(message, barcode=barcode) if barcode else SaleError(message)
 
 
 def request_hash(body: SaleIn) -> str:
@@ -150,8 +151,7 @@ async def _approval(
     if limit is None or body.discount_cents <= limit:
         return None
     if body.discount_approval is None:
-        raise Problem(
-            403,
+        raise Forbidden(
             f"Desconto acima do limite de {limit} centavos: precisa da aprovação de um"
             " administrador.",
             code="discount_approval_required",
@@ -160,11 +160,9 @@ async def _approval(
     try:
         return await policy.verifier.verify(body.discount_approval)
     except InvalidToken as exc:
-        raise Problem(
-            403, f"Aprovação do desconto recusada: {exc}.", code="discount_approval_invalid"
+        raise Forbidden(
+            f"Aprovação do desconto recusada: {exc}.", code="discount_approval_invalid"
         ) from None
-    except KeysUnavailable:
-        raise Problem(503, "Cannot check the approval now; try again.") from None
 
 
 async def complete_sale(
@@ -182,19 +180,16 @@ async def complete_sale(
     if earlier is not None:
         return _replay(earlier, digest), True
     lines = [await _line(uow, item, mask) for item in body.items]
-    try:
-        sums = domain.totals([line.total_cents for line in lines], body.discount_cents)
-        change = domain.check_payment(
-            body.payment.method,
-            sums.total_cents,
-            body.payment.installments,
-            body.payment.cash_received_cents,
-        )
-    except SaleError as exc:
-        raise _unprocessable(str(exc)) from None
+    sums = domain.totals([line.total_cents for line in lines], body.discount_cents)
+    change = domain.check_payment(
+        body.payment.method,
+        sums.total_cents,
+        body.payment.installments,
+        body.payment.cash_received_cents,
+    )
     approval = await _approval(discounts, seller, body, sums.subtotal_cents)
     if approval is not None and await store.approval_used(uow.conn, approval.jti):
-        raise Problem(403, "Esta aprovação já foi usada.", code="discount_approval_invalid")
+        raise Forbidden("Esta aprovação já foi usada.", code="discount_approval_invalid")
     sale = SaleOut(
         id=uuid.uuid4(),
         status="pending_payment",
@@ -225,9 +220,7 @@ async def complete_sale(
         )
     except errors.UniqueViolation:
         # The same approval raced in with another sale and won: it pays for one sale only.
-        raise Problem(
-            403, "Esta aprovação já foi usada.", code="discount_approval_invalid"
-        ) from None
+        raise Forbidden("Esta aprovação já foi usada.", code="discount_approval_invalid") from None
     if not inserted:
         # The same key raced in from another request and won: answer its sale.
         won = await store.find_by_key(uow.conn, seller_id, key)
@@ -261,7 +254,7 @@ def _replay(earlier: store.SaleRow, digest: str) -> SaleOut:
 async def _locked(uow: UnitOfWork, sale_id: UUID) -> store.SaleRow:
     found = await store.get_sale(uow.conn, sale_id, for_update=True)
     if found is None:
-        raise Problem(404, "No such sale.")
+        raise NotFound("No such sale.")
     return found
 
 
@@ -275,19 +268,14 @@ async def retry_payment(
 ) -> SaleOut:
     found = await _locked(uow, sale_id)
     if not visible_to(who, found.sale):
-        raise Problem(404, "No such sale.")
-    try:
-        transition = domain.retry_payment(found.state)
-        change = domain.check_payment(
-            payment.method,
-            found.sale.total_cents,
-            payment.installments,
-            payment.cash_received_cents,
-        )
-    except SaleConflict as exc:
-        raise Problem(409, str(exc)) from None
-    except SaleError as exc:
-        raise Problem(422, str(exc)) from None
+        raise NotFound("No such sale.")
+    transition = domain.retry_payment(found.state)
+    change = domain.check_payment(
+        payment.method,
+        found.sale.total_cents,
+        payment.installments,
+        payment.cash_received_cents,
+    )
     await store.save_state(
         uow.conn,
         sale_id,
@@ -319,10 +307,7 @@ async def retry_payment(
 
 async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
     found = await _locked(uow, sale_id)
-    try:
-        transition = domain.cancel(found.state)
-    except SaleConflict as exc:
-        raise Problem(409, str(exc)) from None
+    transition = domain.cancel(found.state)
     await store.save_state(uow.conn, sale_id, transition.state)
     await uow.emit(
         SaleCancelled(
@@ -340,9 +325,8 @@ async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
 async def _for_event(uow: UnitOfWork, sale_id: str) -> store.SaleRow:
     found = await store.get_sale(uow.conn, UUID(sale_id), for_update=True)
     if found is None:
-        # The sale's own transaction committed before its events left; this cannot be
-        # applied yet, so let the broker retry (409 is retryable).
-        raise Problem(409, f"Sale {sale_id} is not known here yet.")
+        # The sale's own transaction committed before its events left: not yet.
+        raise NotYet(f"Sale {sale_id} is not known here yet.")
     return found
 
 

@@ -1,8 +1,9 @@
 """Counter fraud (issue 14): a vendedor's discount above the limit needs an admin, on the spot.
 
-complete-sale on the real PostgreSQL, with approvals signed here by a key these tests
-publish (the same shape auth's `POST /api/auth/approvals` issues: EdDSA, audience
-`acougue-approval`, role admin, purpose discount, 120 s, jti).
+complete-sale on the real PostgreSQL, with approvals made here as auth's
+`POST /api/auth/approvals` makes them (`approval_claims`, signed by `TokenIssuer`: EdDSA,
+audience `acougue-approval`, role admin, purpose discount, 120 s, jti), but by a key these
+tests publish.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ import time
 import uuid
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import SecretStr
 
 from functions.sales import service
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.scale_labels import DEFAULT_MASK, ScaleMask
+from shared.auth.approvals import APPROVAL_AUDIENCE, APPROVAL_TTL_SECONDS, approval_claims
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import ALGORITHM, StaticKeys, public_jwk
-from shared.config import FunctionSettings
+from shared.auth.tokens import StaticKeys, TokenIssuer, public_jwk
 from shared.contracts.sales import SaleIn
-from shared.errors import Problem
+from shared.domain_errors import Refused
+from shared.errors import Problem, http_problem
 from shared.events.catalog import ProductState
 from shared.runtime import Runtime
+from tests.functions.support import function_runtime
 from tests.support.database import ProvisionedDatabase
 
 ISSUER = "acougue-auth"
@@ -42,36 +43,20 @@ POLICY = service.DiscountPolicy(
 
 
 def approval(key: Ed25519PrivateKey = KEY, **overrides: Any) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": "acougue-approval",
-        "sub": ADMIN_ID,
-        "preferred_username": "admin",
-        "role": "admin",
-        "purpose": "discount",
-        "iat": now,
-        "exp": now + 120,
-        "jti": str(uuid.uuid4()),
-    }
-    claims.update(overrides)
-    claims = {k: v for k, v in claims.items() if v is not None}
-    kid = public_jwk(key.public_key())["kid"]
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+    """ADMIN's approval of a discount as auth issues it, signed by `key`, with `overrides`
+    (None drops a claim)."""
+    claims = {**approval_claims(ADMIN, "discount", issuer=ISSUER), **overrides}
+    signer = TokenIssuer(
+        key, issuer=ISSUER, audience=APPROVAL_AUDIENCE, ttl_seconds=APPROVAL_TTL_SECONDS
+    )
+    return signer.sign({k: v for k, v in claims.items() if v is not None})
 
 
 @pytest.fixture
 async def runtime(database: ProvisionedDatabase) -> Runtime:
-    runtime = Runtime(
-        FunctionSettings(
-            function_target="complete_sale",
-            database_url=SecretStr(database.role_dsn("sales")),
-            k_sink=None,
-            auth_jwks_url="http://127.0.0.1:1/unused",
-            event_authentication="off",
-        )
+    return function_runtime(
+        database, "sales", "complete_sale", k_sink=None, event_authentication="off"
     )
-    return runtime
 
 
 @pytest.fixture
@@ -122,9 +107,10 @@ async def sell(
 
 
 async def refused(runtime: Runtime, product_id: str, discount: int, **kw: Any) -> Problem:
-    with pytest.raises(Problem) as caught:
+    """The service's refusal as the API answers it (shared.errors.http_problem)."""
+    with pytest.raises(Refused) as caught:
         await sell(runtime, product_id, discount, **kw)
-    return caught.value
+    return http_problem(caught.value)
 
 
 async def test_a_vendedor_gives_up_to_the_limit_alone(runtime: Runtime, product_id: str) -> None:

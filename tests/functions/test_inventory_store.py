@@ -7,29 +7,24 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from pydantic import SecretStr
 
 from functions.inventory import service, store
-from shared.config import FunctionSettings
 from shared.contracts.inventory import MovementIn
 from shared.db.uow import UnitOfWork
+from shared.domain_errors import NotYet
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.sales import SalePaid
 from shared.runtime import Runtime
 from shared.subscriber import On, Subscriber
+from tests.functions.support import function_runtime
 from tests.support.database import ProvisionedDatabase
 
 
 @pytest.fixture
 def runtime(database: ProvisionedDatabase) -> Runtime:
-    return Runtime(
-        FunctionSettings(
-            function_target="apply_sale_to_stock",
-            database_url=SecretStr(database.role_dsn("inventory")),
-            k_sink=None,  # events stay in the outbox; these tests look at the stock
-            auth_jwks_url="http://127.0.0.1:1/unused",
-            db_pool_max=10,
-        )
+    # k_sink None: events stay in the outbox; these tests look at the stock
+    return function_runtime(
+        database, "inventory", "apply_sale_to_stock", k_sink=None, db_pool_max=10
     )
 
 
@@ -152,6 +147,6 @@ async def test_a_refund_returns_exactly_what_the_sale_took(runtime: Runtime) -> 
 
 async def test_a_refund_before_its_sale_waits(runtime: Runtime) -> None:
     product_id = await _product(runtime)
-    with pytest.raises(service.SaleNotYetApplied):
+    with pytest.raises(NotYet, match="has not left stock yet"):
         async with await runtime.unit_of_work() as uow:
             await service.apply_refund(uow, _sale(product_id, "1.000"))
