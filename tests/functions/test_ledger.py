@@ -8,22 +8,22 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
+import psycopg.sql
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from functions.finance import service, store
-from shared.config import FunctionSettings
 from shared.contracts.finance import ExpenseIn
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.inventory import Cause, MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
 from shared.events.sales import SaleCompleted
 from shared.runtime import Runtime
+from tests.functions.support import function_runtime
 from tests.support.database import ProvisionedDatabase
 
 SAO_PAULO = timedelta(hours=-3)
@@ -32,14 +32,7 @@ _years = count(1900)  # each example posts in its own far-off year: the ledger i
 
 @pytest.fixture
 def runtime(database: ProvisionedDatabase) -> Runtime:
-    return Runtime(
-        FunctionSettings(
-            function_target="post_ledger_entry",
-            database_url=SecretStr(database.role_dsn("finance")),
-            k_sink=None,
-            auth_jwks_url="http://127.0.0.1:1/unused",
-        )
-    )
+    return function_runtime(database, "finance", "post_ledger_entry", k_sink=None)
 
 
 def _event(type_: str, data: Any, when: datetime) -> Envelope:
@@ -103,14 +96,21 @@ def _movement(
     )
 
 
+async def _entry(conn: psycopg.AsyncConnection[Any], occurred_at: LiteralString) -> uuid.UUID:
+    """An entry written straight to the table, for the database's own checks to judge the
+    lines a test adds (`occurred_at` is SQL: now() is the transaction's time)."""
+    entry = uuid.uuid4()
+    insert = psycopg.sql.SQL(
+        "INSERT INTO entries (id, occurred_at, cause, cause_id, description)"
+        " VALUES (%s, {}, 'test', %s, 'x')"
+    ).format(psycopg.sql.SQL(occurred_at))
+    await conn.execute(insert, (entry, str(entry)))
+    return entry
+
+
 async def test_the_database_refuses_an_unbalanced_entry(database: ProvisionedDatabase) -> None:
     async with await psycopg.AsyncConnection.connect(database.role_dsn("finance")) as conn:
-        entry = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO entries (id, occurred_at, cause, cause_id, description)"
-            " VALUES (%s, now(), 'test', %s, 'x')",
-            (entry, str(entry)),
-        )
+        entry = await _entry(conn, "now()")
         await conn.execute(
             "INSERT INTO entry_lines (entry_id, line, account, debit_cents, occurred_at)"
             " VALUES (%s, 1, 'caixa', 100, now())",
@@ -313,12 +313,7 @@ async def test_any_sequence_of_events_keeps_the_books_balanced_and_the_figures_e
 
 async def test_lines_cannot_drift_from_their_entry(database: ProvisionedDatabase) -> None:
     async with await psycopg.AsyncConnection.connect(database.role_dsn("finance")) as conn:
-        entry = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO entries (id, occurred_at, cause, cause_id, description)"
-            " VALUES (%s, '2026-01-02 12:00Z', 'test', %s, 'x')",
-            (entry, str(entry)),
-        )
+        entry = await _entry(conn, "'2026-01-02 12:00Z'")
         for line, account, debit, credit, when in (
             (1, "caixa", 100, 0, "2026-01-02 12:00Z"),
             (2, "receita_vendas", 0, 100, "2026-02-02 12:00Z"),

@@ -5,37 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 
 from shared import tracecontext
-from shared.config import FunctionSettings
 from shared.events.catalog import CategoryCreated
 from shared.events.envelope import new_envelope
 from shared.runtime import Runtime
+from tests.functions.support import function_runtime, published_by
 from tests.support.database import ProvisionedDatabase
-from tests.support.servers import free_port, serve
+from tests.support.servers import free_port
 from tests.support.sink import RecordingSink
 
 
-@pytest.fixture
-def sink() -> Iterator[tuple[RecordingSink, str]]:
-    recorder = RecordingSink()
-    with serve(recorder.app()) as url:
-        yield recorder, url
-
-
 def _runtime(database: ProvisionedDatabase, k_sink: str | None) -> Runtime:
-    return Runtime(
-        FunctionSettings(
-            function_target="create_category",
-            database_url=SecretStr(database.role_dsn("catalog")),
-            k_sink=k_sink,
-            auth_jwks_url="http://127.0.0.1:1/unused",
-        )
-    )
+    return function_runtime(database, "catalog", "create_category", k_sink=k_sink)
 
 
 @pytest.fixture
@@ -44,6 +28,15 @@ async def clean_outbox(database: ProvisionedDatabase) -> None:
 
     async with await psycopg.AsyncConnection.connect(database.admin_dsn, autocommit=True) as conn:
         await conn.execute("TRUNCATE catalog.outbox, catalog.inbox")
+
+
+@pytest.fixture
+def publishing(
+    database: ProvisionedDatabase, sink: tuple[RecordingSink, str], clean_outbox: None
+) -> tuple[RecordingSink, Runtime]:
+    """A function that publishes to the sink on commit, its outbox empty to begin with."""
+    recorder, url = sink
+    return recorder, _runtime(database, url)
 
 
 async def _unpublished(runtime: Runtime) -> int:
@@ -60,12 +53,10 @@ def _event(name: str) -> CategoryCreated:
     return CategoryCreated(category_id=str(uuid.uuid4()), name=name)
 
 
-@pytest.mark.usefixtures("clean_outbox")
 async def test_committed_event_is_published_once_with_its_trace(
-    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+    publishing: tuple[RecordingSink, Runtime],
 ) -> None:
-    recorder, url = sink
-    runtime = _runtime(database, url)
+    recorder, runtime = publishing
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     tracecontext.set_current(tracecontext.TraceContext(traceparent))
     async with await runtime.unit_of_work(actor="user-1") as uow:
@@ -87,12 +78,10 @@ async def test_committed_event_is_published_once_with_its_trace(
     assert len(recorder.received) == 1
 
 
-@pytest.mark.usefixtures("clean_outbox")
 async def test_uncommitted_work_leaves_no_event(
-    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+    publishing: tuple[RecordingSink, Runtime],
 ) -> None:
-    recorder, url = sink
-    runtime = _runtime(database, url)
+    recorder, runtime = publishing
 
     async def failing_command() -> None:
         async with await runtime.unit_of_work() as uow:
@@ -137,10 +126,9 @@ async def test_event_left_by_a_failed_publish_is_swept_later(
 
 @pytest.mark.usefixtures("clean_outbox")
 async def test_concurrent_sweeps_keep_each_aggregates_order_and_publish_once(
-    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+    database: ProvisionedDatabase, slow_sink: tuple[RecordingSink, str]
 ) -> None:
-    recorder, url = sink
-    recorder.delay = 0.02
+    recorder, url = slow_sink
     writer = _runtime(database, None)  # no K_SINK: everything waits for the sweep
     expected: dict[str, list[str]] = {}
     for aggregate in ("a", "b", "c"):
@@ -154,10 +142,7 @@ async def test_concurrent_sweeps_keep_each_aggregates_order_and_publish_once(
     await asyncio.gather(*(s.outbox.relay() for s in sweepers))
     await asyncio.gather(*(s.outbox.relay() for s in sweepers))
 
-    published: dict[str, list[str]] = {}
-    for received in recorder.received:
-        published.setdefault(received.headers["ce-subject"], []).append(received.headers["ce-id"])
-    assert published == expected
+    assert published_by(recorder, lambda headers: headers["ce-subject"]) == expected
     assert await _unpublished(writer) == 0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
@@ -21,7 +20,6 @@ from pydantic import SecretStr
 from functions.relay.settings import RelaySettings
 from functions.relay.sweep import Relay
 from shared import tracecontext
-from shared.config import FunctionSettings
 from shared.db import outbox
 from shared.db.migrations import RELAY
 from shared.db.pool import LazyPool
@@ -29,18 +27,12 @@ from shared.events.envelope import new_envelope
 from shared.events.payments import PixReceived
 from shared.publisher import Publisher
 from shared.runtime import Runtime
+from tests.functions.support import function_runtime, published_by
 from tests.support.database import ProvisionedDatabase
-from tests.support.servers import free_port, serve
+from tests.support.servers import free_port
 from tests.support.sink import RecordingSink
 
 WRITERS = {"catalog": "create_category", "payments": "process_payment", "sales": "complete_sale"}
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[RecordingSink, str]]:
-    recorder = RecordingSink()
-    with serve(recorder.app()) as url:
-        yield recorder, url
 
 
 @pytest.fixture
@@ -62,13 +54,7 @@ async def clean_outboxes(database: ProvisionedDatabase) -> None:
 
 def _writer(database: ProvisionedDatabase, domain: str) -> Runtime:
     """A domain's function with no K_SINK: what it writes waits for the relay."""
-    return Runtime(
-        FunctionSettings(
-            function_target=WRITERS[domain],
-            database_url=SecretStr(database.role_dsn(domain)),
-            auth_jwks_url="http://127.0.0.1:1/unused",
-        )
-    )
+    return function_runtime(database, domain, WRITERS[domain])
 
 
 def _relay(database: ProvisionedDatabase, url: str) -> Relay:
@@ -160,10 +146,9 @@ def test_the_relay_role_may_mark_a_row_published(database: ProvisionedDatabase) 
 
 @pytest.mark.usefixtures("clean_outboxes")
 async def test_concurrent_relays_publish_every_domain_once_in_each_aggregates_order(
-    database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
+    database: ProvisionedDatabase, slow_sink: tuple[RecordingSink, str]
 ) -> None:
-    recorder, url = sink
-    recorder.delay = 0.01
+    recorder, url = slow_sink
     expected: dict[tuple[str, str], list[str]] = {}
     for domain in WRITERS:
         writer = _writer(database, domain)
@@ -175,10 +160,9 @@ async def test_concurrent_relays_publish_every_domain_once_in_each_aggregates_or
     await asyncio.gather(*(r.sweep() for r in relays))
     await asyncio.gather(*(r.sweep() for r in relays))
 
-    published: dict[tuple[str, str], list[str]] = {}
-    for received in recorder.received:
-        key = (received.headers["ce-source"].replace("-", "_"), received.headers["ce-subject"])
-        published.setdefault(key, []).append(received.headers["ce-id"])
+    published = published_by(
+        recorder, lambda headers: (headers["ce-source"].replace("-", "_"), headers["ce-subject"])
+    )
     assert published == expected  # once each, in order, the writer's own source kept
     assert set((await _unpublished(database)).values()) == {0}
 
@@ -214,14 +198,7 @@ async def test_a_scheduled_event_waits_until_due_and_holds_back_nothing_else(
     database: ProvisionedDatabase, sink: tuple[RecordingSink, str]
 ) -> None:
     recorder, url = sink
-    payments = Runtime(
-        FunctionSettings(
-            function_target="process_payment",
-            database_url=SecretStr(database.role_dsn("payments")),
-            k_sink=url,
-            auth_jwks_url="http://127.0.0.1:1/unused",
-        )
-    )
+    payments = function_runtime(database, "payments", "process_payment", k_sink=url)
     sale = str(uuid.uuid4())
     notice = PixReceived(
         payment_id=str(uuid.uuid4()), sale_id=sale, attempt=1, txid="T" * 25, amount_cents=100

@@ -8,21 +8,21 @@ when its catalogue version is newer than the one it keeps (issue 14).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from functions.inventory import service as inventory_service
 from functions.sales import service as sales_service
-from shared.config import FunctionSettings
 from shared.db.uow import UnitOfWork
 from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
 from shared.runtime import Runtime
 from shared.subscriber import On, Subscriber
+from tests.functions.support import function_runtime
 from tests.support.database import ProvisionedDatabase
 
 Apply = Callable[[UnitOfWork, ProductState], Awaitable[bool]]
@@ -34,15 +34,7 @@ READ_MODELS: dict[str, tuple[str, str, Apply]] = {
 
 def _subscriber(database: ProvisionedDatabase, read_model: str) -> tuple[Runtime, Subscriber]:
     target, domain, apply = READ_MODELS[read_model]
-    runtime = Runtime(
-        FunctionSettings(
-            function_target=target,
-            database_url=SecretStr(database.role_dsn(domain)),
-            k_sink=None,
-            auth_jwks_url="http://127.0.0.1:1/unused",
-            event_authentication="off",
-        )
-    )
+    runtime = function_runtime(database, domain, target, k_sink=None, event_authentication="off")
 
     async def on_product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
         await apply(uow, payload)
@@ -96,42 +88,55 @@ FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("read_model", sorted(READ_MODELS))
+@dataclass(frozen=True)
+class KeptProduct:
+    """A fresh product as one read model keeps it: states go in, its price comes back."""
+
+    runtime: Runtime
+    subscriber: Subscriber
+    product_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    async def apply(self, version: int, price_cents: int, when: datetime) -> bool:
+        return await self.subscriber.apply(_event(self.product_id, version, price_cents, when))
+
+    async def price(self) -> tuple[int, int]:
+        return await _price(self.runtime, self.product_id)
+
+
+@pytest.fixture(params=sorted(READ_MODELS))
+async def product(
+    database: ProvisionedDatabase, request: pytest.FixtureRequest
+) -> AsyncIterator[KeptProduct]:
+    """Each read model of the catalogue in turn, its pool closed after the test."""
+    runtime, subscriber = _subscriber(database, request.param)
+    try:
+        yield KeptProduct(runtime, subscriber)
+    finally:
+        await runtime.pool.close()
+
+
 async def test_an_older_version_never_overwrites_a_newer_one_whatever_its_time(
-    database: ProvisionedDatabase, read_model: str
+    product: KeptProduct,
 ) -> None:
-    runtime, subscriber = _subscriber(database, read_model)
-    product_id = str(uuid.uuid4())
-    try:
-        assert await subscriber.apply(_event(product_id, 1, 5000, NOW))
-        assert await subscriber.apply(_event(product_id, 3, 6990, NOW))
-        # An old state dated far in the future (the forged "price 1 centavo" of issue 14).
-        await subscriber.apply(_event(product_id, 2, 1, FAR_FUTURE))
-        assert await _price(runtime, product_id) == (6990, 3)
-        # A late duplicate of the creation, or the same version again, changes nothing.
-        await subscriber.apply(_event(product_id, 1, 1, FAR_FUTURE))
-        await subscriber.apply(_event(product_id, 3, 1, FAR_FUTURE))
-        assert await _price(runtime, product_id) == (6990, 3)
-        # The next real update wins even when its clock is behind: time is not the order.
-        assert await subscriber.apply(_event(product_id, 4, 7490, LONG_AGO))
-        assert await _price(runtime, product_id) == (7490, 4)
-    finally:
-        await runtime.pool.close()
+    assert await product.apply(1, 5000, NOW)
+    assert await product.apply(3, 6990, NOW)
+    # An old state dated far in the future (the forged "price 1 centavo" of issue 14).
+    await product.apply(2, 1, FAR_FUTURE)
+    assert await product.price() == (6990, 3)
+    # A late duplicate of the creation, or the same version again, changes nothing.
+    await product.apply(1, 1, FAR_FUTURE)
+    await product.apply(3, 1, FAR_FUTURE)
+    assert await product.price() == (6990, 3)
+    # The next real update wins even when its clock is behind: time is not the order.
+    assert await product.apply(4, 7490, LONG_AGO)
+    assert await product.price() == (7490, 4)
 
 
-@pytest.mark.parametrize("read_model", sorted(READ_MODELS))
-async def test_states_arriving_out_of_order_end_at_the_newest(
-    database: ProvisionedDatabase, read_model: str
-) -> None:
-    runtime, subscriber = _subscriber(database, read_model)
-    product_id = str(uuid.uuid4())
-    try:
-        # The broker may deliver an update before the creation (retries, redelivery).
-        assert await subscriber.apply(_event(product_id, 2, 5500, NOW))
-        await subscriber.apply(_event(product_id, 1, 5000, NOW))
-        assert await _price(runtime, product_id) == (5500, 2)
-    finally:
-        await runtime.pool.close()
+async def test_states_arriving_out_of_order_end_at_the_newest(product: KeptProduct) -> None:
+    # The broker may deliver an update before the creation (retries, redelivery).
+    assert await product.apply(2, 5500, NOW)
+    await product.apply(1, 5000, NOW)
+    assert await product.price() == (5500, 2)
 
 
 def test_a_product_event_without_a_version_is_refused() -> None:
