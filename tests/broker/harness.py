@@ -1,4 +1,5 @@
-"""Real components for the broker's tests: a recording subscriber and a running broker.
+"""Real components for the broker's tests: a recording subscriber, a running broker, and
+the events they carry (the Triggers and Broker they are wired by: specs.py).
 
 The subscriber is a Starlette app served by uvicorn on a free port; it records every request
 on arrival and answers as each path is scripted (status, optional delay), so tests observe
@@ -21,24 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.broker.specs import SALE_COMPLETED, SUBSCRIBER
 from tooling.broker.app import create_app
 from tooling.broker.backend import Backend
 from tooling.broker.rabbitmq_layout import Layout, delete
 from tooling.broker.serving import serving
 from tooling.broker.settings import BrokerSettings
 from tooling.broker.wiring import Wiring
-from tooling.manifests import (
-    BrokerSpec,
-    DeliverySpec,
-    Destination,
-    ServiceSpec,
-    Topology,
-    TriggerSpec,
-)
+from tooling.manifests import Topology
 
-SUBSCRIBER = "sub"
-NAMESPACE = "acougue-test"
-SALE_COMPLETED = "com.acougue.sale.completed"
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 @dataclass(frozen=True)
@@ -103,35 +96,6 @@ async def recording_subscriber() -> AsyncIterator[Recorder]:
     async with serving(recorder.app()) as url:
         recorder.url = url
         yield recorder
-
-
-def trigger(
-    name: str,
-    filter: Mapping[str, str] | None = None,
-    *,
-    path: str | None = None,
-    uri: str | None = None,
-    delivery: DeliverySpec | None = None,
-    parallelism: int = 1,
-) -> TriggerSpec:
-    """A Trigger delivering to the recorder at `/<name>` (or to an absolute `uri`)."""
-    subscriber = (
-        Destination(uri=uri) if uri else Destination(service=SUBSCRIBER, uri=path or f"/{name}")
-    )
-    return TriggerSpec(name, "default", dict(filter or {}), subscriber, delivery, parallelism)
-
-
-def delivery(
-    retry: int | None = 2, delay: float = 0.02, *, sink: str | None = "/dls", **more: Any
-) -> DeliverySpec:
-    dead_letter_sink = Destination(service=SUBSCRIBER, uri=sink) if sink else None
-    return DeliverySpec(retry=retry, backoff_delay=delay, dead_letter_sink=dead_letter_sink, **more)
-
-
-def topology(triggers: list[TriggerSpec], broker_delivery: DeliverySpec | None) -> Topology:
-    broker = BrokerSpec("default", NAMESPACE, "RabbitMQBroker", broker_delivery)
-    services = {SUBSCRIBER: ServiceSpec(name=SUBSCRIBER, domain="test", publishes=False)}
-    return Topology({"default": broker}, triggers, services, [])
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,8 @@ import logging
 import httpx
 import pytest
 
-from tests.broker.harness import (
-    Recorder,
-    binary_headers,
-    delivery,
-    new_id,
-    running_broker,
-    topology,
-    trigger,
-)
+from tests.broker.harness import Received, Recorder, binary_headers, new_id, running_broker
+from tests.broker.specs import delivery, topology, trigger
 from tooling.broker.serving import free_port
 from tooling.manifests import Topology
 
@@ -38,6 +31,23 @@ def _topology(dead_letter_sink: str | None = "/dls") -> Topology:
         ],
         delivery(retry=2, delay=0.02, sink=dead_letter_sink),
     )
+
+
+async def _dead_letter_of(
+    client: httpx.AsyncClient, broker_url: str, recorder: Recorder, event_type: str
+) -> Received:
+    """Publish one event of `event_type` and wait for the dead letter it ends as."""
+    await client.post(broker_url, headers=binary_headers(new_id(), event_type), content=b"{}")
+    [dead] = await recorder.wait_for("/dls", 1)
+    return dead
+
+
+def _assert_dispatch_error(dead: Received, error: str) -> None:
+    """No answer came (timeout, refused connection): Knative records it as a 500 with the
+    client's error as the data."""
+    assert dead.headers["ce-knativeerrorcode"] == "500"
+    data = base64.b64decode(dead.headers["ce-knativeerrordata"])
+    assert data.startswith(f"dispatch error: {error}".encode())
 
 
 async def test_a_5xx_is_retried_with_exponential_backoff_then_dead_lettered(
@@ -68,8 +78,7 @@ async def test_a_non_retryable_4xx_is_dead_lettered_at_once(
 ) -> None:
     recorder.answer("/reject", 400)
     async with running_broker(_topology(), recorder, amqp) as broker:
-        await client.post(broker.url, headers=binary_headers(new_id(), REJECT), content=b"{}")
-        [dead] = await recorder.wait_for("/dls", 1)
+        dead = await _dead_letter_of(client, broker.url, recorder, REJECT)
         await asyncio.sleep(0.1)
     assert len(recorder.on("/reject")) == 1
     assert dead.headers["ce-knativeerrorcode"] == "400"
@@ -80,13 +89,9 @@ async def test_a_timeout_is_retried_and_recorded_as_500(
 ) -> None:
     recorder.answer("/slow", 200, delay=1.0)
     async with running_broker(_topology(), recorder, amqp) as broker:
-        await client.post(broker.url, headers=binary_headers(new_id(), SLOW), content=b"{}")
-        [dead] = await recorder.wait_for("/dls", 1)
+        dead = await _dead_letter_of(client, broker.url, recorder, SLOW)
     assert len(recorder.on("/slow")) == 2
-    assert dead.headers["ce-knativeerrorcode"] == "500"
-    assert base64.b64decode(dead.headers["ce-knativeerrordata"]).startswith(
-        b"dispatch error: ReadTimeout"
-    )
+    _assert_dispatch_error(dead, "ReadTimeout")
 
 
 async def test_an_unreachable_subscriber_is_retried_then_dead_lettered(
@@ -95,13 +100,9 @@ async def test_an_unreachable_subscriber_is_retried_then_dead_lettered(
     nowhere = f"http://127.0.0.1:{free_port()}/gone"
     wiring = topology([trigger("gone", {"type": FAIL}, uri=nowhere)], delivery(retry=1, delay=0.01))
     async with running_broker(wiring, recorder, amqp) as broker:
-        await client.post(broker.url, headers=binary_headers(new_id(), FAIL), content=b"{}")
-        [dead] = await recorder.wait_for("/dls", 1)
+        dead = await _dead_letter_of(client, broker.url, recorder, FAIL)
     assert dead.headers["ce-knativeerrordest"] == nowhere
-    assert dead.headers["ce-knativeerrorcode"] == "500"
-    assert base64.b64decode(dead.headers["ce-knativeerrordata"]).startswith(
-        b"dispatch error: ConnectError"
-    )
+    _assert_dispatch_error(dead, "ConnectError")
 
 
 async def test_a_refusing_dead_letter_sink_never_loses_the_event(

@@ -7,28 +7,10 @@ import json
 
 import httpx
 
-from tests.broker.harness import (
-    NAMESPACE,
-    SALE_COMPLETED,
-    Recorder,
-    binary_headers,
-    delivery,
-    new_id,
-    running_broker,
-    topology,
-    trigger,
-)
+from tests.broker.harness import TRACEPARENT, Recorder, binary_headers, new_id, running_broker
+from tests.broker.specs import NAMESPACE, SALE_COMPLETED, sales_topology, trigger
 
-TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-
-TOPOLOGY = topology(
-    [
-        trigger("all"),
-        trigger("sales", {"type": SALE_COMPLETED}),
-        trigger("mine", {"type": SALE_COMPLETED, "actor": "u-1"}),
-    ],
-    delivery(),
-)
+TOPOLOGY = sales_topology(trigger("mine", {"type": SALE_COMPLETED, "actor": "u-1"}))
 
 
 async def test_a_binary_event_is_delivered_in_binary_mode_with_its_trace(

@@ -12,14 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.broker.harness import (
-    NAMESPACE,
-    Recorder,
-    binary_headers,
-    delete_layout,
-    new_id,
-    unique_prefix,
-)
+from tests.broker.harness import Recorder, binary_headers, delete_layout, new_id, unique_prefix
+from tests.broker.specs import NAMESPACE
 from tooling.broker.rabbitmq_layout import Layout
 from tooling.broker.serving import free_port
 from tooling.broker.settings import BrokerSettings

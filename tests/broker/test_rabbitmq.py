@@ -14,31 +14,20 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from aio_pika.exceptions import ChannelPreconditionFailed
 
 from tests.broker.harness import (
-    NAMESPACE,
-    SALE_COMPLETED,
+    TRACEPARENT,
     Recorder,
     RunningBroker,
     binary_headers,
-    delivery,
     new_id,
     running_broker,
-    topology,
-    trigger,
 )
+from tests.broker.specs import NAMESPACE, sales_topology, trigger
 from tooling.broker.app import create_app
 from tooling.broker.rabbitmq import RabbitMQBackend
 from tooling.broker.serving import free_port, serving
 from tooling.broker.settings import BrokerSettings
 
-TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-TOPOLOGY = topology(
-    [
-        trigger("all"),
-        trigger("sales", {"type": SALE_COMPLETED}),
-        trigger("slow", {"type": "test.slow"}),
-    ],
-    delivery(),
-)
+TOPOLOGY = sales_topology(trigger("slow", {"type": "test.slow"}))
 
 
 def _backend(broker: RunningBroker) -> RabbitMQBackend:

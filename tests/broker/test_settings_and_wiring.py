@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from tests.broker.harness import delivery, topology, trigger
+from tests.broker.specs import delivery, topology, trigger
 from tooling.broker import ConfigurationError, create_app
 from tooling.broker.rabbitmq import redacted
 from tooling.broker.settings import BrokerSettings

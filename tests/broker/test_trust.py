@@ -13,18 +13,8 @@ import pytest
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key, public_jwk
 from shared.events import identity
-from tests.broker.harness import (
-    NAMESPACE,
-    SALE_COMPLETED,
-    SUBSCRIBER,
-    Recorder,
-    binary_headers,
-    delivery,
-    new_id,
-    running_broker,
-    topology,
-    trigger,
-)
+from tests.broker.harness import Recorder, binary_headers, new_id, running_broker
+from tests.broker.specs import NAMESPACE, SALE_COMPLETED, SUBSCRIBER, delivery, topology, trigger
 
 TOPOLOGY = topology([trigger("sales", {"type": SALE_COMPLETED})], delivery(retry=0))
 SALE = b'{"sale_id": "s-1"}'
