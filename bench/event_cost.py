@@ -31,18 +31,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.broker.harness import binary_headers, delete_layout
+from tests.broker.specs import SUBSCRIBER, delivery, topology, trigger
 from tooling.broker.app import create_app
-from tooling.broker.rabbitmq_layout import QUORUM, Layout, delete
+from tooling.broker.rabbitmq_layout import QUORUM, Layout
 from tooling.broker.serving import serving
 from tooling.broker.settings import BrokerSettings
-from tooling.manifests import (
-    BrokerSpec,
-    DeliverySpec,
-    Destination,
-    ServiceSpec,
-    Topology,
-    TriggerSpec,
-)
+from tooling.manifests import Topology
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 WARM_UP = 50
@@ -82,25 +77,21 @@ class Sink:
 
 
 def _topology() -> Topology:
-    broker = BrokerSpec(
-        "default", "bench", "RabbitMQBroker", DeliverySpec(retry=5, backoff_delay=0.2)
-    )
-    trigger = TriggerSpec("sink", "default", {}, Destination(service="sink"), None, 1)
-    return Topology(
-        {"default": broker}, [trigger], {"sink": ServiceSpec("sink", "bench", False)}, []
-    )
+    """One Trigger, no filter, to the sink's `/`; 5 retries, no dead letters. Wired as the
+    broker's tests wire theirs (the sink is their SUBSCRIBER)."""
+    return topology([trigger("sink", path="/")], delivery(retry=5, delay=0.2, sink=None))
 
 
 async def through_broker(label: str, amqp_url: str | None, events: int) -> Timings:
     sink = Sink()
-    topology = _topology()
+    wiring = _topology()
     async with serving(sink.app()) as sink_url:
         settings = BrokerSettings(
             amqp_url=amqp_url,
-            service_urls={"sink": sink_url},
+            service_urls={SUBSCRIBER: sink_url},
             resource_prefix=f"bench-{uuid.uuid4().hex[:8]}.",
         )
-        app = create_app(settings, topology)
+        app = create_app(settings, wiring)
         try:
             async with serving(app) as broker_url, httpx.AsyncClient() as client:
                 accepted, delivered = [], []
@@ -109,7 +100,7 @@ async def through_broker(label: str, amqp_url: str | None, events: int) -> Timin
                     answered = sink.expect(event_id)
                     started = time.perf_counter()
                     response = await client.post(
-                        broker_url, headers=_headers(event_id), content=PAYLOAD
+                        broker_url, headers=binary_headers(event_id), content=PAYLOAD
                     )
                     took = time.perf_counter() - started
                     if response.status_code != 202:
@@ -120,7 +111,7 @@ async def through_broker(label: str, amqp_url: str | None, events: int) -> Timin
                         delivered.append(done - started)
         finally:
             if amqp_url:
-                await _delete(amqp_url, Layout(settings.resource_prefix, app.state.wiring))
+                await delete_layout(amqp_url, Layout(settings.resource_prefix, app.state.wiring))
     return Timings(label, accepted, delivered)
 
 
@@ -173,22 +164,6 @@ async def raw_amqp(amqp_url: str, events: int) -> Timings:
         await consumer.close()
         await publisher.close()
     return Timings("raw aio-pika (confirm + consume)", accepted, delivered)
-
-
-def _headers(event_id: str) -> dict[str, str]:
-    return {
-        "ce-specversion": "1.0",
-        "ce-id": event_id,
-        "ce-source": "/acougue/complete-sale",
-        "ce-type": "com.acougue.sale.completed",
-        "content-type": "application/json",
-    }
-
-
-async def _delete(amqp_url: str, layout: Layout) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        await delete(await connection.channel(), layout)
 
 
 async def _reachable(amqp_url: str) -> bool:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 
+from bench.function_start import cloud_event
 from shared.auth.tokens import StaticKeys, generate_private_key_pem, load_private_key
 from shared.events import identity, ownership
 from shared.events.identity import PublishToken, TokenSigner, TokenVerifier
@@ -26,18 +26,13 @@ from shared.subscriber import parse_cloud_event
 AUDIENCE = identity.service_audience("acougue-system", "update-sale-status")
 SUBJECT = identity.service_account("acougue-system", "t-oidc-eventing.knative.dev-trigger")
 TYPE = "com.acougue.payment.approved"
-HEADERS = {
-    "ce-specversion": "1.0",
-    "ce-id": str(uuid.uuid4()),
-    "ce-source": "/acougue/process-payment",
-    "ce-type": TYPE,
-    "ce-time": "2026-12-06T12:00:00Z",
-    "content-type": "application/json",
-}
-BODY = (
+HEADERS, BODY = cloud_event(
+    TYPE,
     b'{"payment_id":"5d1c4e5e-8d3e-4b51-9c43-2b8e0d9a1f00","sale_id":"'
     b'8a2f8f7e-3a51-4f0e-9a5e-0c3c4f0e8b11","attempt":1,"method":"debit",'
-    b'"amount_cents":4590,"fee_cents":89}'
+    b'"amount_cents":4590,"fee_cents":89}',
+    source="/acougue/process-payment",
+    time="2026-12-06T12:00:00Z",
 )
 
 

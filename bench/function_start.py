@@ -44,13 +44,17 @@ def _spawn(target: str, source: str, env: dict[str, str], port: int) -> subproce
 BENCH_EVENT_TYPE = "com.acougue.bench.ping"
 
 
-def cloud_event(type_: str, body: bytes = b'{"n": 1}') -> tuple[dict[str, str], bytes]:
-    """Headers and body of a binary-mode CloudEvent with a fresh id."""
+def cloud_event(
+    type_: str, body: bytes = b'{"n": 1}', *, source: str = "/bench", **attributes: str
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a binary-mode CloudEvent with a fresh id (and any further
+    `attributes`, e.g. time)."""
     headers = {
         "ce-specversion": "1.0",
         "ce-id": str(uuid.uuid4()),
-        "ce-source": "/bench",
+        "ce-source": source,
         "ce-type": type_,
+        **{f"ce-{name}": value for name, value in attributes.items()},
         "content-type": "application/json",
     }
     return headers, body
