@@ -257,17 +257,27 @@ async def _receive(
     client: httpx.AsyncClient, product_id: str, item: DemoProduct, lot: str, today: date
 ) -> None:
     await _until(f"{item.name} in stock", partial(_known_to_stock, client, product_id))
-    body: dict[str, Any] = {
-        "product_id": product_id,
-        "kind": "receipt",
-        "quantity": item.receive,
+    details: dict[str, Any] = {
         "unit_cost_cents": item.cost_cents,
         "lot": lot,
         "paid_with": "payable" if item.unit == "kg" else "bank",
     }
     if item.expires_in_days is not None:
-        body["expires_on"] = (today + timedelta(days=item.expires_in_days)).isoformat()
-    _check(await client.post("/api/inventory/movements", json=body), f"receipt of {item.name}")
+        details["expires_on"] = (today + timedelta(days=item.expires_in_days)).isoformat()
+    await _movement(client, product_id, "receipt", item.receive, f"receipt of {item.name}", details)
+
+
+async def _movement(
+    client: httpx.AsyncClient,
+    product_id: str,
+    kind: str,
+    quantity: str,
+    what: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A stock movement as the stock screen posts it: receipts, losses and counts alike."""
+    body = {"product_id": product_id, "kind": kind, "quantity": quantity, **(details or {})}
+    _check(await client.post("/api/inventory/movements", json=body), what)
 
 
 async def _desossa(client: httpx.AsyncClient, products: dict[str, dict[str, Any]]) -> None:
@@ -288,29 +298,9 @@ async def _desossa(client: httpx.AsyncClient, products: dict[str, dict[str, Any]
         "desossa of the forequarter",
     )
     # A little loss and a count, as a real week has.
-    _check(
-        await client.post(
-            "/api/inventory/movements",
-            json={
-                "product_id": products["Coxa e sobrecoxa"]["id"],
-                "kind": "loss",
-                "quantity": "0.850",
-                "reason": "quebra de resfriamento",
-            },
-        ),
-        "loss",
-    )
-    _check(
-        await client.post(
-            "/api/inventory/movements",
-            json={
-                "product_id": products["Sal grosso 1 kg"]["id"],
-                "kind": "count",
-                "quantity": "28",
-            },
-        ),
-        "count",
-    )
+    loss = {"reason": "quebra de resfriamento"}
+    await _movement(client, products["Coxa e sobrecoxa"]["id"], "loss", "0.850", "loss", loss)
+    await _movement(client, products["Sal grosso 1 kg"]["id"], "count", "28", "count")
 
 
 def _quantity(rng: random.Random, item: DemoProduct) -> str:

@@ -166,17 +166,11 @@ def _log_attempt(
     }
     metrics().increment("broker.deliveries", tags=tags)
     metrics().distribution("broker.delivery.duration", round(attempt.seconds * 1000, 1), tags)
+    # One line per attempt, the same words whatever the outcome, so a log search finds both.
+    attempt_line = "event %s (%s) via %s: status %s, attempt %d, %.1f ms"
+    values = (envelope.id, envelope.type, label, status, number, fields["duration_ms"])
     if verdict is Verdict.DELIVERED:
-        logger.info(
-            "delivered event %s (%s) via %s: status %s, attempt %d, %.1f ms",
-            envelope.id,
-            envelope.type,
-            label,
-            status,
-            number,
-            fields["duration_ms"],
-            extra=fields,
-        )
+        logger.info("delivered " + attempt_line, *values, extra=fields)
         return
     if verdict is Verdict.RETRY and wait > 0:
         outcome = f"retrying in {wait:.3g}s"
@@ -184,14 +178,4 @@ def _log_attempt(
         outcome = "retries exhausted"
     else:
         outcome = "not retryable"
-    logger.warning(
-        "failed event %s (%s) via %s: status %s, attempt %d, %.1f ms, %s",
-        envelope.id,
-        envelope.type,
-        label,
-        status,
-        number,
-        fields["duration_ms"],
-        outcome,
-        extra=fields,
-    )
+    logger.warning("failed " + attempt_line + ", %s", *values, outcome, extra=fields)
