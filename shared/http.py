@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from re import Pattern
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from shared import tracecontext, tracing
 from shared.auth.guard import authenticate, authorize
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import KeysUnavailable
+from shared.contracts.endpoints import Endpoint
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Refused
 from shared.errors import Problem, http_problem, invalid_json_problem, validation_problem
@@ -41,7 +41,6 @@ log = logging.getLogger("acougue.http")
 M = TypeVar("M", bound=BaseModel)
 Result = Response | BaseModel | dict[str, Any] | list[Any]
 Handler = Callable[["RequestContext"], Awaitable[Result]]
-PUBLIC: frozenset[Role] | None = None
 # The API's bodies are small JSON documents; a larger one is refused before it is read,
 # so that no caller (authenticated or not) can make a function hold megabytes.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -99,23 +98,14 @@ class RequestContext:
             raise Problem(401, "Authentication required.")
         return self.principal
 
-    def query_int(self, name: str, default: int, *, low: int, high: int) -> int:
-        """A whole-number query parameter within [low, high]; 422 naming it otherwise."""
-        raw = self.request.query_params.get(name, str(default))
-        # ASCII only: "²".isdigit() holds, but int("²") raises (a 500).
-        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-            raise Problem(422, f"{name} must be a whole number from {low} to {high}.")
-        return int(raw)
-
-    def query_date(self, name: str) -> date | None:
-        """An ISO date query parameter (the shop's local day), or None when absent."""
-        raw = self.request.query_params.get(name)
-        if not raw:
-            return None
+    def query(self, model: type[M]) -> M:
+        """The query string as the endpoint's query model (the gateway validated the same
+        model already); an empty value counts as absent; 422 naming each bad parameter."""
+        given = {k: v for k, v in self.request.query_params.items() if v != ""}
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise Problem(422, f"{name} must be a date such as 2026-11-29.") from None
+            return model.model_validate(given)
+        except ValidationError as exc:
+            raise validation_problem(exc) from None
 
     async def body(self, model: type[M]) -> M:
         """The JSON body as `model`: 413 past the limit (nothing more is read), 422 if bad."""
@@ -139,18 +129,33 @@ class RequestContext:
 
 @dataclass(frozen=True)
 class Route:
-    method: str
-    path: str
+    """An endpoint (declared once, in `shared.contracts.endpoints`) and what serves it."""
+
+    endpoint: Endpoint
     handler: Handler
-    roles: frozenset[Role] | None
-    status: int = 200
     _regex: Pattern[str] = field(init=False, repr=False, compare=False)
     _convertors: dict[str, Convertor[Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        regex, _, convertors = compile_path(self.path)
+        regex, _, convertors = compile_path(self.endpoint.path)
         object.__setattr__(self, "_regex", regex)
         object.__setattr__(self, "_convertors", convertors)
+
+    @property
+    def method(self) -> str:
+        return self.endpoint.method
+
+    @property
+    def path(self) -> str:
+        return self.endpoint.path
+
+    @property
+    def roles(self) -> frozenset[Role] | None:
+        return self.endpoint.roles
+
+    @property
+    def status(self) -> int:
+        return self.endpoint.status
 
     def match(self, path: str) -> dict[str, Any] | None:
         found = self._regex.match(path)
@@ -159,16 +164,15 @@ class Route:
         return {k: self._convertors[k].convert(v) for k, v in found.groupdict().items()}
 
 
-def roles(*allowed: Role) -> frozenset[Role]:
-    return frozenset(allowed)
-
-
 class HttpFunction:
     def __init__(
         self, runtime: Runtime, routes: Iterable[Route], *, max_body_bytes: int | None = None
     ) -> None:
         self.runtime = runtime
         self.routes = list(routes)
+        served_by = {route.endpoint.function for route in self.routes}
+        if len(served_by) > 1:  # one Knative Service per HttpFunction
+            raise ValueError(f"One function's routes name several functions: {served_by}")
         # Read when the function starts, so a malformed MAX_BODY_BYTES stops it at once.
         self.max_body_bytes = (
             BodyLimit().max_body_bytes if max_body_bytes is None else max_body_bytes

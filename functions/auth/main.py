@@ -14,16 +14,16 @@ from starlette.responses import JSONResponse, Response
 from functions.auth import domain, store
 from functions.auth.settings import AuthSettings
 from shared.auth.approvals import APPROVAL_TTL_SECONDS, approval_claims
-from shared.auth.forms import ApprovalIn, PasswordChangeIn
 from shared.auth.guard import authenticate
 from shared.auth.passwords import hash_password_async, needs_rehash, verify_password_async
-from shared.auth.principal import ALL_ROLES, Principal, Role
+from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier, load_private_key
-from shared.contracts.auth import LoginIn, UserIn, UserOut, UserPatch
+from shared.contracts import endpoints as api
+from shared.contracts.auth import ApprovalIn, LoginIn, PasswordChangeIn, UserIn, UserOut, UserPatch
 from shared.db.pool import Conn
 from shared.errors import Problem
 from shared.events.auth import UserCreated, UserUpdated
-from shared.http import PUBLIC, HttpFunction, RequestContext, Route, roles
+from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.runtime import Runtime
 
@@ -50,8 +50,6 @@ LIMIT = domain.LoginLimit(
 PURGE_BATCH = 200
 REFRESH_COOKIE = "acougue_refresh"
 COOKIE_PATH = "/api/auth"
-ADMIN = roles(Role.ADMIN)
-SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
 BAD_CREDENTIALS = "Usuário ou senha inválidos."
 
 
@@ -409,19 +407,19 @@ async def _jwks(ctx: RequestContext) -> Response:
 _auth_fn = HttpFunction(
     runtime,
     [
-        Route("POST", "/api/auth/login", _login, PUBLIC),
-        Route("POST", "/api/auth/refresh", _refresh, PUBLIC),
-        Route("POST", "/api/auth/logout", _logout, PUBLIC),
+        Route(api.LOGIN, _login),
+        Route(api.REFRESH, _refresh),
+        Route(api.LOGOUT, _logout),
         # Both authenticate the token themselves: a session that must change its password
         # may call them, where every other route answers 403.
-        Route("POST", "/api/auth/check", _check, PUBLIC),
-        Route("POST", "/api/auth/password", _change_password, PUBLIC),
-        Route("POST", "/api/auth/approvals", _approve, SELLERS),
-        Route("GET", "/api/me", _me, ALL_ROLES),
-        Route("GET", "/api/users", _list_users, ADMIN),
-        Route("POST", "/api/users", _create_user, ADMIN, status=201),
-        Route("PATCH", "/api/users/{user_id:uuid}", _update_user, ADMIN),
-        Route("GET", "/.well-known/jwks.json", _jwks, PUBLIC),
+        Route(api.CHECK_SESSION, _check),
+        Route(api.CHANGE_PASSWORD, _change_password),
+        Route(api.APPROVE, _approve),
+        Route(api.ME, _me),
+        Route(api.LIST_USERS, _list_users),
+        Route(api.CREATE_USER, _create_user),
+        Route(api.UPDATE_USER, _update_user),
+        Route(api.JWKS, _jwks),
     ],
 )
 

@@ -10,20 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from functions.catalog import domain, store
-from shared.auth.principal import ALL_ROLES, Role
 from shared.config import FunctionSettings
+from shared.contracts import endpoints as api
 from shared.contracts.catalog import CategoryIn, CategoryOut, ProductIn, ProductOut, ProductPatch
+from shared.contracts.queries import ProductsQuery
 from shared.domain_errors import NotFound
-from shared.errors import Problem
 from shared.events.catalog import CategoryCreated, ProductCreated, ProductUpdated
-from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.runtime import Runtime
 
 settings = FunctionSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
-WRITERS = roles(Role.ADMIN, Role.ESTOQUISTA)
 
 
 async def _create_category(ctx: RequestContext) -> CategoryOut:
@@ -75,23 +74,12 @@ async def _get_product(ctx: RequestContext) -> ProductOut:
     return product
 
 
-def _active_filter(raw: str | None) -> bool | None:
-    if raw in (None, ""):
-        return None
-    if raw in ("true", "1"):
-        return True
-    if raw in ("false", "0"):
-        return False
-    raise Problem(422, "active must be true or false.")
-
-
 async def _list_products(ctx: RequestContext) -> dict[str, object]:
-    query = ctx.request.query_params.get("q")
-    if query is not None and len(query) > 120:
-        raise Problem(422, "q is too long (at most 120 characters).")
-    active = _active_filter(ctx.request.query_params.get("active"))
+    query = ctx.query(ProductsQuery)
     async with await ctx.unit_of_work() as uow:
-        products = await store.search_products(uow.conn, query=query, active=active, limit=500)
+        products = await store.search_products(
+            uow.conn, query=query.q, active=query.active, limit=500
+        )
     return {"items": [p.model_dump(mode="json") for p in products]}
 
 
@@ -101,21 +89,15 @@ async def _list_categories(ctx: RequestContext) -> dict[str, object]:
     return {"items": [c.model_dump(mode="json") for c in categories]}
 
 
-_create_category_fn = HttpFunction(
-    runtime, [Route("POST", "/api/categories", _create_category, WRITERS, status=201)]
-)
-_create_product_fn = HttpFunction(
-    runtime, [Route("POST", "/api/products", _create_product, WRITERS, status=201)]
-)
-_update_product_fn = HttpFunction(
-    runtime, [Route("PATCH", "/api/products/{product_id:uuid}", _update_product, WRITERS)]
-)
+_create_category_fn = HttpFunction(runtime, [Route(api.CREATE_CATEGORY, _create_category)])
+_create_product_fn = HttpFunction(runtime, [Route(api.CREATE_PRODUCT, _create_product)])
+_update_product_fn = HttpFunction(runtime, [Route(api.UPDATE_PRODUCT, _update_product)])
 _catalog_query_fn = HttpFunction(
     runtime,
     [
-        Route("GET", "/api/products", _list_products, ALL_ROLES),
-        Route("GET", "/api/products/{product_id:uuid}", _get_product, ALL_ROLES),
-        Route("GET", "/api/categories", _list_categories, ALL_ROLES),
+        Route(api.LIST_PRODUCTS, _list_products),
+        Route(api.GET_PRODUCT, _get_product),
+        Route(api.LIST_CATEGORIES, _list_categories),
     ],
 )
 

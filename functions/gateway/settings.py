@@ -7,23 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from shared.config import AuthVerificationSettings
+from shared.contracts.endpoints import GATEWAY_UPSTREAMS
 
-REQUIRED_SERVICES = (
-    "auth",
-    "create-category",
-    "create-product",
-    "update-product",
-    "catalog-query",
-    "event-log",
-    "dead-letter",
-    "register-movement",
-    "inventory-query",
-    "complete-sale",
-    "cancel-sale",
-    "sales-query",
-    "post-ledger-entry",
-    "finance-report",
-)
+# Every function the gateway forwards to, from the endpoints that it serves.
+REQUIRED_SERVICES = GATEWAY_UPSTREAMS
 
 
 # The API's bodies are small JSON documents (a sale of a few hundred lines is ~100 KiB);

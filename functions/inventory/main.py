@@ -12,15 +12,16 @@ from starlette.responses import Response
 
 from functions.inventory import service, store
 from shared import shop_time
-from shared.auth.principal import ALL_ROLES, Role
 from shared.config import FunctionSettings
+from shared.contracts import endpoints as api
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
+from shared.contracts.queries import MovementsQuery, StockQuery
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
 from shared.events.sales import SalePaid, SaleRefunded, SaleSettled
-from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.money import cents
 from shared.runtime import Runtime
@@ -30,7 +31,6 @@ from shared.units import parse_quantity
 settings = FunctionSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
-STOCK_KEEPERS = roles(Role.ADMIN, Role.ESTOQUISTA)
 
 
 # -- register-movement ------------------------------------------------------------------
@@ -53,10 +53,6 @@ async def _breakdown(ctx: RequestContext) -> BreakdownOut:
 
 
 # -- inventory-query --------------------------------------------------------------------
-
-
-def _days(ctx: RequestContext) -> int:
-    return ctx.query_int("expiring_within_days", 3, low=0, high=365)
 
 
 def _stock(row: dict[str, object]) -> StockOut:
@@ -82,7 +78,9 @@ async def _levels(ctx: RequestContext, product_id: UUID | None) -> list[StockOut
     today = shop_time.today()
     async with await ctx.unit_of_work() as uow:
         rows = await store.stock_levels(
-            uow.conn, product_id=product_id, expiring_by=today + timedelta(days=_days(ctx))
+            uow.conn,
+            product_id=product_id,
+            expiring_by=today + timedelta(days=ctx.query(StockQuery).expiring_within_days),
         )
     return [_stock(r) for r in rows]
 
@@ -92,7 +90,7 @@ COST_FIELDS = frozenset({"average_cost_cents"})
 
 
 def _shown(ctx: RequestContext, stock: StockOut) -> dict[str, object]:
-    hidden = set() if ctx.user.role in STOCK_KEEPERS else set(COST_FIELDS)
+    hidden = set() if ctx.user.role in api.STOCK_KEEPERS else set(COST_FIELDS)
     return stock.model_dump(mode="json", exclude=hidden)
 
 
@@ -108,14 +106,9 @@ async def _stock_one(ctx: RequestContext) -> dict[str, object]:
 
 
 async def _movements(ctx: RequestContext) -> dict[str, object]:
-    raw = ctx.request.query_params.get("product_id")
-    try:
-        product_id = UUID(raw) if raw else None
-    except ValueError:
-        raise Problem(422, "product_id must be a UUID.") from None
-    limit = ctx.query_int("limit", 100, low=1, high=1000)
+    query = ctx.query(MovementsQuery)
     async with await ctx.unit_of_work() as uow:
-        rows = await store.movements(uow.conn, product_id=product_id, limit=limit)
+        rows = await store.movements(uow.conn, product_id=query.product_id, limit=query.limit)
     return {"items": [MovementOut(**r).model_dump(mode="json") for r in rows]}
 
 
@@ -137,16 +130,16 @@ async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> N
 _register_fn = HttpFunction(
     runtime,
     [
-        Route("POST", "/api/inventory/movements", _register, STOCK_KEEPERS, status=201),
-        Route("POST", "/api/inventory/breakdowns", _breakdown, STOCK_KEEPERS, status=201),
+        Route(api.REGISTER_MOVEMENT, _register),
+        Route(api.REGISTER_BREAKDOWN, _breakdown),
     ],
 )
 _query_fn = HttpFunction(
     runtime,
     [
-        Route("GET", "/api/inventory/stock", _stock_list, ALL_ROLES),
-        Route("GET", "/api/inventory/stock/{product_id:uuid}", _stock_one, ALL_ROLES),
-        Route("GET", "/api/inventory/movements", _movements, STOCK_KEEPERS),
+        Route(api.STOCK_LEVELS, _stock_list),
+        Route(api.STOCK_OF_PRODUCT, _stock_one),
+        Route(api.STOCK_MOVEMENTS, _movements),
     ],
 )
 _sales_events = Subscriber(runtime, [On(SalePaid, _sale_paid), On(SaleRefunded, _sale_refunded)])

@@ -9,13 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from functions.platform import store
-from shared.auth.principal import Role
 from shared.config import FunctionSettings
+from shared.contracts import endpoints as api
+from shared.contracts.queries import DeadLettersQuery, EventsQuery
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.envelope import Envelope
 from shared.events.registry import Payload
-from shared.http import HttpFunction, RequestContext, Route, is_delivery, roles
+from shared.http import HttpFunction, RequestContext, Route, is_delivery
 from shared.logs import configure_logging
 from shared.runtime import Runtime
 from shared.subscriber import Subscriber
@@ -23,11 +24,6 @@ from shared.subscriber import Subscriber
 settings = FunctionSettings()
 configure_logging(settings.function_name)
 runtime = Runtime(settings)
-ADMIN = roles(Role.ADMIN)
-
-
-def _limit(ctx: RequestContext) -> int:
-    return ctx.query_int("limit", 50, low=1, high=500)
 
 
 async def _record(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> None:
@@ -35,9 +31,9 @@ async def _record(uow: UnitOfWork, event: Envelope, payload: Payload | None) -> 
 
 
 async def _recent(ctx: RequestContext) -> dict[str, object]:
-    type_ = ctx.request.query_params.get("type") or None
+    query = ctx.query(EventsQuery)
     async with await ctx.unit_of_work() as uow:
-        items = await store.recent_events(uow.conn, limit=_limit(ctx), type_=type_)
+        items = await store.recent_events(uow.conn, limit=query.limit, type_=query.type)
     return {"items": items}
 
 
@@ -55,7 +51,7 @@ class DeadLetterSink(Subscriber):
 
 async def _dead_letters(ctx: RequestContext) -> dict[str, object]:
     async with await ctx.unit_of_work() as uow:
-        items = await store.list_dead_letters(uow.conn, limit=_limit(ctx))
+        items = await store.list_dead_letters(uow.conn, limit=ctx.query(DeadLettersQuery).limit)
     return {"items": items}
 
 
@@ -72,13 +68,13 @@ async def _replay(ctx: RequestContext) -> Response:
     return Response(status_code=202)
 
 
-_event_log_http = HttpFunction(runtime, [Route("GET", "/api/events", _recent, ADMIN)])
+_event_log_http = HttpFunction(runtime, [Route(api.RECENT_EVENTS, _recent)])
 _event_log_events = Subscriber(runtime, [], every_event=_record)
 _dead_letter_http = HttpFunction(
     runtime,
     [
-        Route("GET", "/api/dead-letters", _dead_letters, ADMIN),
-        Route("POST", "/api/dead-letters/{dead_letter_id:uuid}/replay", _replay, ADMIN),
+        Route(api.DEAD_LETTERS, _dead_letters),
+        Route(api.REPLAY_DEAD_LETTER, _replay),
     ],
 )
 _dead_letter_events = DeadLetterSink(runtime, [])

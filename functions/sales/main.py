@@ -16,13 +16,16 @@ from functions.sales.settings import SalesSettings
 from shared import shop_time
 from shared.auth.principal import Role
 from shared.auth.tokens import RemoteJwks
+from shared.contracts import endpoints as api
+from shared.contracts.endpoints import IDEMPOTENCY_KEY_MAX
+from shared.contracts.queries import SalesQuery
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
 from shared.db.uow import UnitOfWork
 from shared.errors import Problem
 from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
 from shared.events.envelope import Envelope
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
-from shared.http import HttpFunction, RequestContext, Route, roles
+from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.pix import qr_svg
 from shared.runtime import Runtime
@@ -36,9 +39,6 @@ DISCOUNTS = service.DiscountPolicy(
     limit_percent={Role.VENDEDOR: settings.vendedor_discount_limit_percent},
     verifier=ApprovalVerifier(RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer),
 )
-SELLERS = roles(Role.ADMIN, Role.VENDEDOR)
-ADMIN = roles(Role.ADMIN)
-KEY_LIMIT = 200
 
 
 # -- complete-sale ----------------------------------------------------------------------
@@ -48,8 +48,8 @@ def _idempotency_key(ctx: RequestContext) -> str:
     key = ctx.request.headers.get("idempotency-key", "").strip()
     if not key:
         raise Problem(400, "The Idempotency-Key header is required: one key per sale.")
-    if len(key) > KEY_LIMIT or "\x00" in key:
-        raise Problem(400, f"The Idempotency-Key must be at most {KEY_LIMIT} characters.")
+    if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
+        raise Problem(400, f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters.")
     return key
 
 
@@ -110,13 +110,8 @@ def _local_midnight(day: date) -> datetime:
 
 
 async def _list(ctx: RequestContext) -> dict[str, object]:
-    first, last = ctx.query_date("from"), ctx.query_date("to")
-    status = ctx.request.query_params.get("status") or None
-    if status not in (None, "pending_payment", "paid", "payment_failed", "cancelled", "refunded"):
-        raise Problem(
-            422, "status must be one of pending_payment, paid, payment_failed, cancelled, refunded."
-        )
-    limit = ctx.query_int("limit", 200, low=1, high=1000)
+    query = ctx.query(SalesQuery)
+    first, last = query.from_, query.to
     own = UUID(ctx.user.user_id) if ctx.user.role is Role.VENDEDOR else None
     async with await ctx.unit_of_work() as uow:
         sales = await store.list_sales(
@@ -124,8 +119,8 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
             seller_id=own,
             since=_local_midnight(first) if first else None,
             until=_local_midnight(last + timedelta(days=1)) if last else None,
-            status=status,
-            limit=limit,
+            status=query.status,
+            limit=query.limit,
         )
     return {"items": [s.model_dump(mode="json") for s in sales]}
 
@@ -156,19 +151,17 @@ async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> N
 _complete_fn = HttpFunction(
     runtime,
     [
-        Route("POST", "/api/sales", _complete, SELLERS, status=201),
-        Route("POST", "/api/sales/{sale_id:uuid}/payments", _retry, SELLERS),
+        Route(api.COMPLETE_SALE, _complete),
+        Route(api.RETRY_PAYMENT, _retry),
     ],
 )
-_cancel_fn = HttpFunction(
-    runtime, [Route("POST", "/api/sales/{sale_id:uuid}/cancel", _cancel, ADMIN)]
-)
+_cancel_fn = HttpFunction(runtime, [Route(api.CANCEL_SALE, _cancel)])
 _query_fn = HttpFunction(
     runtime,
     [
-        Route("GET", "/api/sales", _list, SELLERS),
-        Route("GET", "/api/sales/{sale_id:uuid}", _get, SELLERS),
-        Route("GET", "/api/sales/{sale_id:uuid}/pix.svg", _pix_qr, SELLERS),
+        Route(api.LIST_SALES, _list),
+        Route(api.GET_SALE, _get),
+        Route(api.PIX_QR_CODE, _pix_qr),
     ],
 )
 _status_events = Subscriber(

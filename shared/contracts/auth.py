@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,17 @@ from shared.vocabulary import RoleName
 class LoginIn(Strict):
     username: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=200)
+
+
+class ApprovalIn(LoginIn):
+    """An admin's credentials, typed at the counter to approve one seller's request."""
+
+    purpose: Literal["discount"]
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
 
 
 class UserIn(Strict):

@@ -34,7 +34,9 @@ def test_an_api_caller_gets_the_refusals_own_status(refusal: Refused, status: in
 
 
 def test_extra_fields_join_the_problem_body() -> None:
-    body = json.loads(http_problem(Forbidden("no", code="x", limit_cents=10)).response().body)
+    body = json.loads(
+        bytes(http_problem(Forbidden("no", code="x", limit_cents=10)).response().body)
+    )
     assert (body["status"], body["code"], body["limit_cents"]) == (403, "x", 10)
 
 

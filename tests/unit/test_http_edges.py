@@ -19,10 +19,14 @@ from starlette.types import Message, Receive, Scope, Send
 from functions.gateway import edge
 from functions.gateway.settings import REQUIRED_SERVICES, GatewaySettings
 from shared.errors import Problem
-from shared.http import PUBLIC, HttpFunction, RequestContext, Route
+from shared.contracts.endpoints import Endpoint
+from shared.contracts.queries import EventsQuery
+from shared.http import HttpFunction, RequestContext, Route
 from shared.runtime import Runtime
 
 LIMIT = 1000
+# A public endpoint of a test function: the body guards run before any token check.
+NOTES = Endpoint("POST", "/notes", "notes", None, "notes", "Notes")
 
 
 class Note(BaseModel):
@@ -36,9 +40,7 @@ def _function(reads: list[int]) -> TestClient:
         note = await ctx.body(Note)
         return {"length": len(note.text)}
 
-    fn = HttpFunction(
-        cast(Runtime, None), [Route("POST", "/notes", echo, PUBLIC)], max_body_bytes=LIMIT
-    )
+    fn = HttpFunction(cast(Runtime, None), [Route(NOTES, echo)], max_body_bytes=LIMIT)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         async def counting() -> Message:
@@ -78,9 +80,7 @@ async def test_a_function_stops_reading_a_chunked_body_at_the_limit() -> None:
         await ctx.body(Note)
         return {}
 
-    fn = HttpFunction(
-        cast(Runtime, None), [Route("POST", "/notes", echo, PUBLIC)], max_body_bytes=LIMIT
-    )
+    fn = HttpFunction(cast(Runtime, None), [Route(NOTES, echo)], max_body_bytes=LIMIT)
     scope = {"type": "http", "method": "POST", "path": "/notes", "headers": [], "query_string": b""}
     answer = await fn(Request(scope, receive))
     assert answer.status_code == 413
@@ -97,8 +97,9 @@ def test_a_whole_number_parameter_written_with_a_superscript_is_a_422() -> None:
     request = Request({"type": "http", "query_string": b"limit=%C2%B2", "headers": []})
     context = RequestContext(request, cast(Runtime, None), {}, None)
     with pytest.raises(Problem) as refused:
-        context.query_int("limit", 10, low=1, high=100)
+        context.query(EventsQuery)
     assert refused.value.status == 422
+    assert refused.value.errors is not None and refused.value.errors[0]["loc"] == ["limit"]
 
 
 def _gateway_like(checked: list[str]) -> TestClient:
