@@ -22,29 +22,15 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/deploy/lib.sh"
 
-
 COMMAND=up
-TAG=""
-while [ $# -gt 0 ]; do
+# take_command ARG (for parse_args): what to do.
+take_command() {
   case "$1" in
-  --dry-run | -n) DRY_RUN=1 ;;
-  --tag)
-    [ $# -ge 2 ] || die "--tag needs a value"
-    TAG="$2"
-    shift
-    ;;
   up | teardown | status) COMMAND="$1" ;;
-  -h | --help)
-    usage "${BASH_SOURCE[0]}"
-    exit 0
-    ;;
-  *)
-    usage "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
+  *) return 1 ;;
   esac
-  shift
-done
+}
+parse_args --tag take_command "$@"
 export DRY_RUN
 
 RELEASES_SERVING="https://github.com/knative/serving/releases/download/knative-v$KNATIVE_SERVING_VERSION"
@@ -113,16 +99,9 @@ ensure_python() {
 
 # -- steps --------------------------------------------------------------------------------
 create_cluster() {
-  local clusters name exists=0
+  local clusters
   clusters="$(query kind get clusters 2>/dev/null || true)"
-  while read -r name; do
-    if [ "$name" = "$CLUSTER_NAME" ]; then
-      exists=1
-    fi
-  done <<EOF
-$clusters
-EOF
-  if [ "$exists" = 1 ]; then
+  if has_line "$clusters" "$CLUSTER_NAME"; then
     say "Kind cluster $CLUSTER_NAME exists: reusing it"
   else
     say "Kind cluster $CLUSTER_NAME ($KIND_NODE_IMAGE, host ports 80 and 443 -> Kourier)"
@@ -303,8 +282,7 @@ summary() {
 cmd_up() {
   check_prerequisites docker kind kubectl kn
   ensure_python
-  [ -n "$TAG" ] || TAG="$(default_tag)"
-  valid_tag "$TAG" || die "not a valid image tag: $TAG"
+  resolve_tag
   if is_dry_run; then
     say "Dry run: the plan for cluster $CLUSTER_NAME (context $KUBE_CONTEXT), images tagged $TAG"
   fi
@@ -314,7 +292,8 @@ cmd_up() {
   install_eventing
   install_rabbitmq_operators
   install_namespace_and_rabbitmq
-  "$DEPLOY_DIR/images.sh" --tag "$TAG"
+  # shellcheck disable=SC2119 # no SERVICE: every image
+  build_images
   create_secrets
   install_postgres
   install_datadog

@@ -16,31 +16,8 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-
-TAG=""
-NAMES=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-  --dry-run | -n) DRY_RUN=1 ;;
-  --tag)
-    [ $# -ge 2 ] || die "--tag needs a value"
-    TAG="$2"
-    shift
-    ;;
-  -h | --help)
-    usage "${BASH_SOURCE[0]}"
-    exit 0
-    ;;
-  -*)
-    usage "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
-  *) NAMES+=("$1") ;;
-  esac
-  shift
-done
-[ -n "$TAG" ] || TAG="$(default_tag)"
-valid_tag "$TAG" || die "not a valid image tag: $TAG"
+parse_args --tag take_name "$@"
+resolve_tag
 need_python
 
 ARCHIVES="$(mktemp -d)"

@@ -24,37 +24,9 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-
-TAG=""
-BUILD=1
-NAMES=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-  --dry-run | -n) DRY_RUN=1 ;;
-  --no-build) BUILD=0 ;;
-  --tag)
-    [ $# -ge 2 ] || die "--tag needs a value"
-    TAG="$2"
-    shift
-    ;;
-  -h | --help)
-    usage "${BASH_SOURCE[0]}"
-    exit 0
-    ;;
-  -*)
-    usage "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
-  *) NAMES+=("$1") ;;
-  esac
-  shift
-done
-[ "${#NAMES[@]}" -gt 0 ] || {
-  usage "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
-[ -n "$TAG" ] || TAG="$(default_tag)"
-valid_tag "$TAG" || die "not a valid image tag: $TAG"
+parse_args "--tag --no-build" take_name "$@"
+[ "${#NAMES[@]}" -gt 0 ] || usage_error
+resolve_tag
 need_python
 
 ALL=0
@@ -129,12 +101,10 @@ deploy_triggers() {
   rm -f "$RECORDS"
 }
 
-if [ "$BUILD" = 1 ]; then
-  if [ "$ALL" = 1 ]; then
-    "$DEPLOY_DIR/images.sh" --tag "$TAG"
-  else
-    "$DEPLOY_DIR/images.sh" --tag "$TAG" "${NAMES[@]}"
-  fi
+if [ "$ALL" = 1 ]; then
+  build_images
+else
+  build_images "${NAMES[@]}"
 fi
 
 if [ "$ALL" = 1 ]; then

@@ -20,6 +20,9 @@ NAMESPACE=acougue-system
 DRY_RUN="${DRY_RUN:-0}"
 PY=""
 ARGS=()
+TAG=""
+BUILD=1
+NAMES=()
 RECORDS=""
 SECRET_DIR=""
 export DRY_RUN ACOUGUE_CLUSTER="$CLUSTER_NAME"
@@ -37,6 +40,71 @@ is_dry_run() { [ "$DRY_RUN" = 1 ]; }
 # usage SCRIPT: the script's leading comment block (after the #! line), as help.
 usage() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${1:-$0}"
+}
+
+# usage_error: an argument the script does not take, or one it needs missing: the help on
+# stderr, exit 2.
+usage_error() {
+  usage >&2
+  exit 2
+}
+
+# parse_args OPTIONS TAKE ARG...: the command line. Every script takes --dry-run (-n) and
+# -h/--help; OPTIONS names which of `--tag TAG` (into TAG) and `--no-build` (BUILD=0) it
+# takes too. Any other argument goes to the function TAKE, which fails on one it does not
+# take; with TAKE "" there are none. An argument nothing takes is a usage error.
+parse_args() {
+  local options=" $1 " take="$2"
+  shift 2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+    --dry-run | -n) DRY_RUN=1 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --tag | --no-build)
+      case "$options" in
+      *" $1 "*) ;;
+      *) usage_error ;;
+      esac
+      if [ "$1" = --no-build ]; then
+        BUILD=0
+      else
+        [ $# -ge 2 ] || die "--tag needs a value"
+        TAG="$2"
+        shift
+      fi
+      ;;
+    *)
+      if [ -z "$take" ] || ! "$take" "$1"; then
+        usage_error
+      fi
+      ;;
+    esac
+    shift
+  done
+}
+
+# take_name ARG: for parse_args, a name (not an option) into the array NAMES.
+take_name() {
+  case "$1" in
+  -*) return 1 ;;
+  esac
+  NAMES+=("$1")
+}
+
+# has_line LINES LINE: whether one of LINES (blanks around each trimmed) is LINE.
+has_line() {
+  local line
+  while read -r line; do
+    if [ "$line" = "$2" ]; then
+      return 0
+    fi
+  done <<EOF
+$1
+EOF
+  return 1
 }
 
 # Print a command the way it would be typed (arguments quoted where needed).
@@ -181,6 +249,19 @@ valid_tag() {
   "" | *[!A-Za-z0-9_.-]*) return 1 ;;
   *) [ "${#1}" -le 128 ] ;;
   esac
+}
+
+# resolve_tag: TAG as given (--tag), or this build's default; dies when it is no image tag.
+resolve_tag() {
+  [ -n "$TAG" ] || TAG="$(default_tag)"
+  valid_tag "$TAG" || die "not a valid image tag: $TAG"
+}
+
+# build_images [SERVICE... | migrate]: deploy/images.sh at TAG, unless --no-build.
+build_images() {
+  if [ "$BUILD" = 1 ]; then
+    "$DEPLOY_DIR/images.sh" --tag "$TAG" "$@"
+  fi
 }
 
 # version_ge HAVE NEED: dotted versions, numerically (a leading "v" is ignored).

@@ -10,31 +10,8 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-
-TAG=""
-BUILD=1
-while [ $# -gt 0 ]; do
-  case "$1" in
-  --dry-run | -n) DRY_RUN=1 ;;
-  --no-build) BUILD=0 ;;
-  --tag)
-    [ $# -ge 2 ] || die "--tag needs a value"
-    TAG="$2"
-    shift
-    ;;
-  -h | --help)
-    usage "${BASH_SOURCE[0]}"
-    exit 0
-    ;;
-  *)
-    usage "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
-  esac
-  shift
-done
-[ -n "$TAG" ] || TAG="$(default_tag)"
-valid_tag "$TAG" || die "not a valid image tag: $TAG"
+parse_args "--tag --no-build" "" "$@"
+resolve_tag
 need_python
 
 JOB=acougue-migrate
@@ -42,9 +19,7 @@ JOB_FILE="$DEPLOY_DIR/cluster/migrate-job.yaml"
 target="$(plan build-targets migrate)" || die "cannot read the manifests"
 repo="${target%% *}"
 
-if [ "$BUILD" = 1 ]; then
-  "$DEPLOY_DIR/images.sh" --tag "$TAG" migrate
-fi
+build_images migrate
 
 say "Migrations: Job $JOB with $repo:$TAG"
 kc delete job "$JOB" --namespace "$NAMESPACE" --ignore-not-found --wait=true

@@ -14,50 +14,30 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-
 SERVICE=""
 REVISION=""
 LATEST=0
-while [ $# -gt 0 ]; do
+# take_arg ARG (for parse_args): --latest, then SERVICE, then REVISION.
+take_arg() {
   case "$1" in
-  --dry-run | -n) DRY_RUN=1 ;;
   --latest) LATEST=1 ;;
-  -h | --help)
-    usage "${BASH_SOURCE[0]}"
-    exit 0
-    ;;
-  -*)
-    usage "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
+  -*) return 1 ;;
   *)
     if [ -z "$SERVICE" ]; then
       SERVICE="$1"
     elif [ -z "$REVISION" ]; then
       REVISION="$1"
     else
-      usage "${BASH_SOURCE[0]}" >&2
-      exit 2
+      return 1
     fi
     ;;
   esac
-  shift
-done
-[ -n "$SERVICE" ] || {
-  usage "${BASH_SOURCE[0]}" >&2
-  exit 2
 }
+parse_args "" take_arg "$@"
+[ -n "$SERVICE" ] || usage_error
 need_python
 services="$(plan services)" || die "cannot read the manifests"
-known=0
-while read -r name; do
-  if [ "$name" = "$SERVICE" ]; then
-    known=1
-  fi
-done <<EOF
-$services
-EOF
-[ "$known" = 1 ] || die "no function $SERVICE in knative/services/"
+has_line "$services" "$SERVICE" || die "no function $SERVICE in knative/services/"
 
 if [ "$LATEST" = 1 ]; then
   say "$SERVICE: all traffic to its latest revision"

@@ -149,6 +149,9 @@ def test_script_is_strict_bash(script: Path) -> None:
     assert script.stat().st_mode & stat.S_IXUSR, f"{script.name} is not executable"
     assert "mapfile" not in text, "keep to bash 3.2 (macOS)"
     assert "declare -A" not in text, "keep to bash 3.2 (macOS)"
+    # deploy/lib.sh, found from the script's own folder (not the caller's working directory).
+    lib = "deploy/lib.sh" if script.parent == REPO else "lib.sh"
+    assert f'\n. "$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)/{lib}"\n' in text
 
 
 def test_every_version_is_pinned_once_and_used() -> None:
@@ -536,3 +539,36 @@ def test_scripts_explain_themselves_and_refuse_unknown_options(
     assert refused.returncode == 2
     assert "--dry-run" in refused.stderr
     assert not commands(refused.stdout)
+
+
+# The scripts share one parser (deploy/lib.sh's parse_args); each takes only its own options.
+NOT_TAKEN = [
+    ("kind-setup.sh", "--no-build"),
+    ("kind-setup.sh", "create-product"),
+    ("deploy/images.sh", "--no-build"),
+    ("deploy/migrate.sh", "migrate"),
+    ("deploy/kn-deploy.sh", "--latest", "all"),
+    ("deploy/kn-deploy.sh",),
+    ("deploy/rollback.sh", "--tag", "t1", "create-product"),
+    ("deploy/rollback.sh", "create-product", "create-product-00001", "create-product-00002"),
+    ("deploy/rollback.sh",),
+]
+
+
+@pytest.mark.parametrize("argv", NOT_TAKEN, ids=" ".join)
+def test_scripts_refuse_what_they_do_not_take(argv: tuple[str, ...], tmp_path: Path) -> None:
+    refused = run_script([str(REPO / argv[0]), "--dry-run", *argv[1:]], tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--dry-run" in refused.stderr, "the help"
+    assert not refused.stdout
+
+
+def test_a_bad_tag_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    for argv, error in (
+        (["deploy/images.sh", "--tag"], "error: --tag needs a value"),
+        (["deploy/kn-deploy.sh", "--tag", "a/b", "all"], "error: not a valid image tag: a/b"),
+    ):
+        done = run_script([str(REPO / argv[0]), "--dry-run", *argv[1:]], tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip() == error
+        assert not done.stdout
