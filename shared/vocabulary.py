@@ -1,4 +1,4 @@
-"""The shop's words that cross domains, defined once: roles and payment methods.
+"""The shop's words that cross domains, defined once: roles, payment methods, sale states.
 
 Events, HTTP contracts, the gateway's pages and the functions all name these; a second
 spelling is how a value accepted in one place is refused (or silently mismatched) in another.
@@ -13,6 +13,8 @@ from shared.auth.principal import Role
 RoleName = Literal["admin", "estoquista", "vendedor"]
 PaymentMethod = Literal["pix", "debit", "credit", "cash"]
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
+SaleStatus = Literal["pending_payment", "paid", "payment_failed", "cancelled", "refunded"]
+SALE_STATUSES: tuple[SaleStatus, ...] = get_args(SaleStatus)
 
 if {role.value for role in Role} != set(get_args(RoleName)):  # checked on import, and by a test
     raise RuntimeError("RoleName and shared.auth.principal.Role disagree")

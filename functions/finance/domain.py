@@ -11,23 +11,22 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
+from shared.contracts.finance import ExpenseCategory
 from shared.domain_errors import Invalid
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved
 from shared.money import allocate
 from shared.shop_time import SHOP_ZONE
+from shared.vocabulary import PaymentMethod
 
-SHOP_TIME = SHOP_ZONE
-PAYMENT_ACCOUNT = {
+# Where each payment method's money lands (pinned by tests/unit/test_posting_rules.py).
+PAYMENT_ACCOUNT: dict[PaymentMethod, str] = {
     "cash": "caixa",
     "pix": "banco",
     "debit": "recebiveis_cartao",
     "credit": "recebiveis_cartao",
 }
 PAID_WITH_ACCOUNT = {"cash": "caixa", "bank": "banco", "payable": "fornecedores_a_pagar"}
-ExpenseCategory = Literal[
-    "aluguel", "energia", "agua", "salarios", "fornecedores", "manutencao", "impostos", "outras"
-]
 
 
 class PostingError(Invalid):
@@ -191,7 +190,7 @@ def movement(event: MovementRegistered, occurred_at: datetime) -> Posting | None
 
 def noon_of(day: date) -> datetime:
     """A date-only fact (an expense's day) sits mid-day in the shop's time zone."""
-    return datetime.combine(day, time(12), SHOP_TIME)
+    return datetime.combine(day, time(12), SHOP_ZONE)
 
 
 def expense(

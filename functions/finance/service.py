@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from functions.finance import domain, store
 from functions.finance.domain import Posting
+from shared import shop_time
 from shared.contracts.finance import CashOperationIn, ExpenseIn
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import NotYet
@@ -89,7 +90,7 @@ async def expense(uow: UnitOfWork, body: ExpenseIn) -> str:
 
 
 async def cash_operation(uow: UnitOfWork, body: CashOperationIn, today: datetime) -> str | None:
-    day = body.day or today.astimezone(domain.SHOP_TIME).date()
+    day = body.day or shop_time.today(today)
     if body.kind == "opening":
         await store.set_opening_cash(uow.conn, day, body.amount_cents, uow.actor)
         return None

@@ -10,6 +10,7 @@ from shared.domain_errors import Conflict, Invalid
 from shared.events.sales import MAX_SALE_CENTS
 from shared.money import cents
 from shared.units import MAX_LINE_QUANTITY
+from shared.vocabulary import SALE_STATUSES
 
 THOUSANDTH = Decimal("0.001")
 
@@ -93,11 +94,17 @@ def check_payment(
 
 
 class Status(StrEnum):
+    """The sale's states, as shared.vocabulary.SaleStatus spells them (checked on import)."""
+
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     PAYMENT_FAILED = "payment_failed"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+
+
+if {status.value for status in Status} != set(SALE_STATUSES):
+    raise RuntimeError("sales.domain.Status and shared.vocabulary.SaleStatus disagree")
 
 
 class Emit(StrEnum):

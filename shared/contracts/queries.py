@@ -10,8 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.sales import SaleStatus
 from shared.domain_errors import Invalid
+from shared.vocabulary import SaleStatus
 
 # A report or a ledger listing covers at most about three years.
 MAX_PERIOD_DAYS = 3 * 366

@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts.catalog import Strict
 from shared.units import LineQuantity, Quantity
-from shared.vocabulary import PaymentMethod
+from shared.vocabulary import PaymentMethod, SaleStatus
 
 Method = PaymentMethod
-SaleStatus = Literal["pending_payment", "paid", "payment_failed", "cancelled", "refunded"]
 
 
 class SaleItemIn(Strict):
