@@ -4,6 +4,7 @@ every stock movement, expense and cash operation, and that every posting balance
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -122,43 +123,114 @@ def test_a_card_fee_is_an_expense_taken_from_the_receivable(
     _balances(posting)
 
 
-def test_revenue_is_split_per_cut_to_the_centavo() -> None:
-    # 1000 split 1:2 → 333.33 and 666.67: the largest remainder takes the odd centavo
-    posting = finance.payment_approved(
-        _approved("pix", 1000), [(PICANHA, 1000), (FRALDINHA, 2000)], WHEN
-    )
+@pytest.mark.parametrize(
+    ("method", "amount", "items", "lines"),
+    [
+        pytest.param(
+            "pix",
+            1000,
+            [(PICANHA, 1000), (FRALDINHA, 2000)],
+            (
+                Line("banco", debit_cents=1000),
+                Line("receita_vendas", credit_cents=333, product_id=PICANHA),
+                Line("receita_vendas", credit_cents=667, product_id=FRALDINHA),
+            ),
+            id="1000 split 1:2, the largest remainder takes the odd centavo",
+        ),
+        pytest.param(
+            "cash",
+            9000,
+            [(PICANHA, 6000), (FRALDINHA, 4000)],
+            (
+                Line("caixa", debit_cents=9000),
+                Line("receita_vendas", credit_cents=5400, product_id=PICANHA),
+                Line("receita_vendas", credit_cents=3600, product_id=FRALDINHA),
+            ),
+            id="a discounted sale splits what was paid",
+        ),
+        pytest.param(
+            "cash",
+            500,
+            [],
+            (Line("caixa", debit_cents=500), Line("receita_vendas", credit_cents=500)),
+            id="no known items: one revenue line",
+        ),
+        pytest.param(
+            "cash",
+            500,
+            [(PICANHA, 0), (FRALDINHA, 0)],
+            (Line("caixa", debit_cents=500), Line("receita_vendas", credit_cents=500)),
+            id="items worth nothing: one revenue line",
+        ),
+        pytest.param(
+            "cash",
+            2,
+            [(PICANHA, 1), (FRALDINHA, 0), ("acem", 1)],
+            (
+                Line("caixa", debit_cents=2),
+                Line("receita_vendas", credit_cents=1, product_id=PICANHA),
+                Line("receita_vendas", credit_cents=1, product_id="acem"),
+            ),
+            id="a cut whose share is zero gets no line",
+        ),
+    ],
+)
+def test_revenue_is_split_per_cut_to_the_centavo(
+    method: PaymentMethod, amount: int, items: list[tuple[str, int]], lines: tuple[Line, ...]
+) -> None:
+    posting = finance.payment_approved(_approved(method, amount), items, WHEN)
     assert posting is not None
-    assert posting.lines == (
-        Line("banco", debit_cents=1000),
-        Line("receita_vendas", credit_cents=333, product_id=PICANHA),
-        Line("receita_vendas", credit_cents=667, product_id=FRALDINHA),
-    )
-
-
-def test_a_discounted_sale_splits_what_was_paid() -> None:
-    # lines of 6000 and 4000, R$ 10,00 off: 9000 paid, split 5400 / 3600
-    posting = finance.payment_approved(
-        _approved("cash", 9000), [(PICANHA, 6000), (FRALDINHA, 4000)], WHEN
-    )
-    assert posting is not None
-    assert posting.lines == (
-        Line("caixa", debit_cents=9000),
-        Line("receita_vendas", credit_cents=5400, product_id=PICANHA),
-        Line("receita_vendas", credit_cents=3600, product_id=FRALDINHA),
-    )
-
-
-def test_revenue_without_known_items_is_one_line() -> None:
-    posting = finance.payment_approved(_approved("cash", 500), [], WHEN)
-    assert posting is not None
-    assert posting.lines == (
-        Line("caixa", debit_cents=500),
-        Line("receita_vendas", credit_cents=500),
-    )
+    assert posting.lines == lines
 
 
 def test_a_zero_sale_posts_nothing() -> None:
     assert finance.payment_approved(_approved("cash", 0), [(PICANHA, 0)], WHEN) is None
+
+
+def test_a_payment_posting_says_what_was_paid_and_keeps_the_payments_facts() -> None:
+    event = PaymentApproved(
+        payment_id=PAYMENT,
+        sale_id=SALE,
+        attempt=2,
+        method="cash",
+        amount_cents=4725,
+        fee_cents=0,
+        cash_received_cents=5000,
+        change_cents=275,
+    )
+    posting = finance.payment_approved(event, [(PICANHA, 4725)], WHEN)
+    assert posting is not None
+    assert posting.description == "Venda 5a1e0000 paga (cash)"
+    assert posting.occurred_at == WHEN
+    assert posting.reverses is None
+    assert posting.meta == {
+        "payment_id": PAYMENT,
+        "attempt": 2,
+        "fee_cents": 0,
+        "cash_received_cents": 5000,
+        "change_cents": 275,
+    }
+
+
+def test_a_card_payment_keeps_its_installments_and_fee() -> None:
+    event = PaymentApproved(
+        payment_id=PAYMENT,
+        sale_id=SALE,
+        attempt=1,
+        method="credit",
+        amount_cents=15000,
+        fee_cents=449,
+        installments=3,
+    )
+    posting = finance.payment_approved(event, [(PICANHA, 15000)], WHEN)
+    assert posting is not None
+    assert posting.description == "Venda 5a1e0000 paga (credit)"
+    assert posting.meta == {
+        "payment_id": PAYMENT,
+        "attempt": 1,
+        "fee_cents": 449,
+        "installments": 3,
+    }
 
 
 # -- refunds: the reversal of the sale's posting -------------------------------------------
@@ -218,7 +290,9 @@ def test_a_refund_takes_the_money_back_out_of_the_same_account(
     assert refund.occurred_at == LATER
     assert refund.sale_id == SALE
     assert refund.payment_method == method
-    assert refund.description.startswith("Estorno: ")
+    assert refund.description == f"Estorno: Venda 5a1e0000 paga ({method})"
+    assert refund.meta == sale.meta
+    assert refund.meta is not sale.meta  # a copy: the sale's posting stays as it was
     _balances(refund)
     net_sale, net_refund = _by_account(sale), _by_account(refund)
     assert {account: -cents for account, cents in net_sale.items()} == net_refund
@@ -234,6 +308,7 @@ def _movement(
     *,
     paid_with: Literal["cash", "bank", "payable"] | None = None,
     cause: Cause | None = None,
+    reason: str | None = None,
 ) -> MovementRegistered:
     return MovementRegistered.model_validate(
         {
@@ -246,6 +321,7 @@ def _movement(
             "balance_after": "10.000",
             "cause": cause or Cause(type="manual", id=None),
             "paid_with": paid_with,
+            "reason": reason,
         }
     )
 
@@ -298,6 +374,26 @@ def _movement(
             (Line("perdas_estoque", debit_cents=2468), Line("estoque", credit_cents=2468)),
             "Ajuste de inventário (falta)",
         ),
+        (
+            _movement("count", "0.001", 3),  # the smallest surplus is still a surplus
+            (Line("estoque", debit_cents=3), Line("perdas_estoque", credit_cents=3)),
+            "Ajuste de inventário (sobra)",
+        ),
+        (
+            _movement("count", "-0.001", -3),
+            (Line("perdas_estoque", debit_cents=3), Line("estoque", credit_cents=3)),
+            "Ajuste de inventário (falta)",
+        ),
+        (
+            _movement("loss", "-0.200", -658, reason="avaria"),
+            (Line("perdas_estoque", debit_cents=658), Line("estoque", credit_cents=658)),
+            "Perda de estoque (avaria)",
+        ),
+        (
+            _movement("sale", "-0.001", -1, cause=Cause(type="sale", id=SALE)),
+            (Line("cmv", debit_cents=1, product_id=PICANHA), Line("estoque", credit_cents=1)),
+            "CMV da venda",
+        ),
     ],
 )
 def test_each_movement_kind_moves_its_accounts(
@@ -309,6 +405,8 @@ def test_each_movement_kind_moves_its_accounts(
     assert posting.description == description
     assert posting.cause == "inventory.movement"
     assert posting.cause_id == "mv-1"
+    assert posting.occurred_at == WHEN
+    assert (posting.payment_method, posting.reverses) == (None, None)
     assert posting.sale_id == (SALE if event.cause.type == "sale" else None)
     assert posting.meta == {
         "product_id": PICANHA,
@@ -347,56 +445,108 @@ def test_an_expense_is_paid_from_the_drawer_or_the_bank(
     )
     assert posting.occurred_at.hour == 12
     assert posting.occurred_at.date() == date(2026, 3, 10)
-    assert posting.occurred_at.utcoffset() is not None
+    assert posting.occurred_at == datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # noon, UTC-3
     assert posting.meta == {"category": "energia", "paid_with": paid_with}
+    assert (posting.cause, posting.cause_id) == ("expense", "ex-1")
+    assert posting.description == "Conta de luz"
+    assert (posting.sale_id, posting.payment_method, posting.reverses) == (None, None, None)
+
+
+def test_an_expense_of_one_centavo_is_posted() -> None:
+    posting = finance.expense("ex-2", "outras", 1, "Sacola", date(2026, 3, 10), "cash")
+    assert posting.lines == (Line("despesa_outras", debit_cents=1), Line("caixa", credit_cents=1))
 
 
 @pytest.mark.parametrize("amount", [0, -1])
 def test_an_expense_needs_a_positive_amount(amount: int) -> None:
-    with pytest.raises(PostingError):
+    with pytest.raises(PostingError, match=r"^an expense has a positive amount$"):
         finance.expense("ex-1", "outras", amount, "x", date(2026, 3, 10), "cash")
 
 
-def test_sangria_moves_cash_from_the_drawer_to_the_bank() -> None:
-    posting = finance.cash_operation("op-1", "sangria", 20000, "depósito", WHEN)
-    assert posting.lines == (Line("banco", debit_cents=20000), Line("caixa", credit_cents=20000))
-    assert posting.cause == "sangria"
+@pytest.mark.parametrize(
+    ("kind", "reason", "lines", "description"),
+    [
+        pytest.param(
+            "sangria",
+            "depósito",
+            (Line("banco", debit_cents=20000), Line("caixa", credit_cents=20000)),
+            "Sangria: depósito",
+            id="sangria moves cash from the drawer to the bank",
+        ),
+        pytest.param(
+            "suprimento",
+            "troco",
+            (Line("caixa", debit_cents=20000), Line("banco", credit_cents=20000)),
+            "Suprimento: troco",
+            id="suprimento brings change from the bank into the drawer",
+        ),
+    ],
+)
+def test_a_cash_operation_moves_money_between_drawer_and_bank(
+    kind: Literal["sangria", "suprimento"], reason: str, lines: tuple[Line, ...], description: str
+) -> None:
+    posting = finance.cash_operation("op-1", kind, 20000, reason, WHEN)
+    assert posting.lines == lines
+    assert (posting.cause, posting.cause_id, posting.occurred_at) == (kind, "op-1", WHEN)
+    assert posting.description == description
+    assert posting.meta == {"reason": reason}
 
 
-def test_suprimento_brings_change_from_the_bank_into_the_drawer() -> None:
-    posting = finance.cash_operation("op-2", "suprimento", 5000, "troco", WHEN)
-    assert posting.lines == (Line("caixa", debit_cents=5000), Line("banco", credit_cents=5000))
-    assert posting.cause == "suprimento"
+def test_a_cash_operation_of_one_centavo_is_posted() -> None:
+    posting = finance.cash_operation("op-3", "suprimento", 1, "troco", WHEN)
+    assert posting.lines == (Line("caixa", debit_cents=1), Line("banco", credit_cents=1))
 
 
 @pytest.mark.parametrize("amount", [0, -1])
 def test_a_cash_operation_needs_a_positive_amount(amount: int) -> None:
-    with pytest.raises(PostingError):
+    with pytest.raises(PostingError, match=r"^a cash operation has a positive amount$"):
         finance.cash_operation("op-1", "sangria", amount, "x", WHEN)
 
 
 # -- every posting balances ------------------------------------------------------------------
 
 
-def test_an_unbalanced_posting_is_refused() -> None:
-    with pytest.raises(PostingError, match="differ"):
-        Posting(
-            "x", "1", WHEN, "x", (Line("caixa", debit_cents=100), Line("banco", credit_cents=99))
-        )
-
-
 @pytest.mark.parametrize(
-    "lines",
+    ("lines", "message"),
     [
-        (Line("caixa", debit_cents=100),),
-        (Line("caixa", debit_cents=100), Line("banco", credit_cents=100, debit_cents=1)),
-        (Line("caixa", debit_cents=100), Line("banco")),
-        (Line("caixa", debit_cents=-100), Line("banco", credit_cents=-100)),
+        (
+            (Line("caixa", debit_cents=100), Line("banco", credit_cents=99)),
+            "debits 100 and credits 99 differ",
+        ),
+        ((Line("caixa", debit_cents=100),), "a posting needs at least two lines"),
+        ((), "a posting needs at least two lines"),
+        (
+            (Line("caixa", debit_cents=100), Line("banco", credit_cents=100, debit_cents=1)),
+            "each line is either a debit or a credit",
+        ),
+        (
+            (Line("caixa", debit_cents=100), Line("banco")),
+            "each line is either a debit or a credit",
+        ),
+        (
+            (Line("caixa", debit_cents=-100), Line("banco", credit_cents=-100)),
+            "amounts are positive; the side says debit or credit",
+        ),
+        (
+            (Line("caixa", debit_cents=100), Line("banco", credit_cents=-100)),
+            "amounts are positive; the side says debit or credit",
+        ),
     ],
 )
-def test_malformed_postings_are_refused(lines: tuple[Line, ...]) -> None:
-    with pytest.raises(PostingError):
+def test_malformed_postings_are_refused(lines: tuple[Line, ...], message: str) -> None:
+    with pytest.raises(PostingError, match=f"^{re.escape(message)}$"):
         Posting("x", "1", WHEN, "x", lines)
+
+
+def test_a_posting_of_two_one_centavo_lines_is_well_formed() -> None:
+    posting = Posting("x", "1", WHEN, "x", (Line("caixa", 1), Line("banco", credit_cents=1)))
+    assert (posting.meta, posting.reverses, posting.sale_id) == ({}, None, None)
+
+
+def test_a_line_reverses_by_swapping_its_sides() -> None:
+    line = Line("cmv", debit_cents=7, product_id=PICANHA)
+    assert line.reversed() == Line("cmv", credit_cents=7, product_id=PICANHA)
+    assert line.reversed().reversed() == line
 
 
 methods = st.sampled_from(["cash", "pix", "debit", "credit"])
