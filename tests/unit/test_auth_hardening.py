@@ -87,6 +87,53 @@ def test_hops_count_from_the_right_and_zero_means_the_peer() -> None:
     assert domain.client_address("", "peer", trusted_hops=1, trusted_networks=()) == "peer"
 
 
+def test_a_bracketed_ipv6_proxy_is_recognized() -> None:
+    found = domain.client_address(
+        "2001:db8::7, [fd00::30]", None, trusted_hops=1, trusted_networks=("fd00::/8",)
+    )
+    assert found == "2001:db8::7"
+
+
+def test_a_trusted_network_may_be_written_with_host_bits() -> None:
+    """A network with host bits (10.244.0.1/16) is read as the operator means it, not refused."""
+    found = domain.client_address(
+        "203.0.113.7, 10.244.0.30, 10.244.0.51",
+        None,
+        trusted_hops=1,
+        trusted_networks=("10.244.0.1/16",),
+    )
+    assert found == "203.0.113.7"
+
+
+def test_when_every_hop_is_a_proxy_the_left_most_entry_is_the_client() -> None:
+    found = domain.client_address(
+        "10.244.0.12, 10.244.0.30, 10.244.0.51",
+        None,
+        trusted_hops=1,
+        trusted_networks=POD_NETWORK,
+    )
+    assert found == "10.244.0.12"
+
+
+def test_an_entry_that_is_no_address_stops_the_walk() -> None:
+    found = domain.client_address(
+        "203.0.113.7, proxy.local, 10.244.0.51", None, trusted_hops=1, trusted_networks=POD_NETWORK
+    )
+    assert found == "proxy.local"
+
+
+def test_the_address_is_cut_to_64_characters() -> None:
+    long = "x" * 100
+    assert domain.client_address(long, None, trusted_hops=1, trusted_networks=()) == "x" * 64
+    assert domain.client_address("", long, trusted_hops=1, trusted_networks=()) == "x" * 64
+    assert domain.client_address("a", long, trusted_hops=0, trusted_networks=()) == "x" * 64
+
+
+def test_no_peer_and_no_forwarded_entry_is_unknown() -> None:
+    assert domain.client_address(" , ", None, trusted_hops=1, trusted_networks=()) == "unknown"
+    assert domain.client_address("a", None, trusted_hops=0, trusted_networks=()) == "unknown"
+
+
 # -- the login throttle -------------------------------------------------------------------
 
 LIMIT = domain.LoginLimit(per_username=5, per_address=30, window=timedelta(minutes=15))
@@ -111,6 +158,66 @@ def test_another_address_is_never_slowed_by_an_attackers_failures() -> None:
     # The attacker's 29 failures for "admin" from their address weigh nothing elsewhere.
     elsewhere = domain.FailureCounts(pair=0, address=0, last_pair=None, oldest_address=None)
     assert domain.retry_after(LIMIT, elsewhere, NOW) is None
+
+
+def test_the_delay_starts_at_one_second_at_the_limit() -> None:
+    assert domain.pair_delay(LIMIT, 4) == timedelta(0)
+    assert domain.pair_delay(LIMIT, 5) == timedelta(seconds=1)
+    assert domain.pair_delay(LIMIT, 6) == timedelta(seconds=2)
+    assert domain.pair_delay(LIMIT, 14) == timedelta(seconds=512)
+    assert domain.pair_delay(LIMIT, 15) == timedelta(minutes=15)  # 1024 s, capped
+    assert LIMIT.max_delay == timedelta(minutes=15)  # the documented default
+
+
+def test_the_exponent_stops_at_thirty() -> None:
+    """So that a flood of failures cannot make 2**n absurdly large; 2**30 s is the most."""
+    endless = domain.LoginLimit(
+        per_username=5, per_address=30, window=timedelta(minutes=15), max_delay=timedelta.max
+    )
+    assert domain.pair_delay(endless, 35) == timedelta(seconds=2**30)
+    assert domain.pair_delay(endless, 36) == timedelta(seconds=2**30)
+    assert domain.pair_delay(endless, 34) == timedelta(seconds=2**29)
+
+
+def test_a_pair_is_free_exactly_when_its_delay_ends() -> None:
+    counts = domain.FailureCounts(pair=7, address=7, last_pair=NOW, oldest_address=NOW)  # 4 s
+    assert domain.retry_after(LIMIT, counts, NOW + timedelta(seconds=4)) is None
+    assert domain.retry_after(LIMIT, counts, NOW + timedelta(seconds=3)) == 1
+    # part of a second left still means "wait one second", never zero
+    assert domain.retry_after(LIMIT, counts, NOW + timedelta(seconds=3.9)) == 1
+    assert domain.retry_after(LIMIT, counts, NOW + timedelta(seconds=2.5)) == 2
+
+
+def test_a_pair_at_exactly_the_limit_waits_one_second() -> None:
+    counts = domain.FailureCounts(pair=5, address=5, last_pair=NOW, oldest_address=NOW)
+    assert domain.retry_after(LIMIT, counts, NOW) == 1
+    below = domain.FailureCounts(pair=4, address=4, last_pair=NOW, oldest_address=NOW)
+    assert domain.retry_after(LIMIT, below, NOW) is None
+
+
+def test_an_address_at_exactly_its_limit_waits_for_the_window() -> None:
+    oldest = NOW - timedelta(minutes=10)
+    at_limit = domain.FailureCounts(pair=0, address=30, last_pair=None, oldest_address=oldest)
+    assert domain.retry_after(LIMIT, at_limit, NOW) == 300
+    below = domain.FailureCounts(pair=0, address=29, last_pair=None, oldest_address=oldest)
+    assert domain.retry_after(LIMIT, below, NOW) is None
+    assert domain.retry_after(LIMIT, at_limit, oldest + timedelta(minutes=15)) is None
+
+
+def test_the_longer_of_the_two_waits_wins() -> None:
+    counts = domain.FailureCounts(
+        pair=6, address=30, last_pair=NOW, oldest_address=NOW - timedelta(seconds=890)
+    )
+    assert domain.retry_after(LIMIT, counts, NOW) == 10  # the window's 10 s beat the pair's 2 s
+    counts = domain.FailureCounts(
+        pair=9, address=30, last_pair=NOW, oldest_address=NOW - timedelta(seconds=890)
+    )
+    assert domain.retry_after(LIMIT, counts, NOW) == 16
+
+
+def test_counts_without_a_time_never_block() -> None:
+    counts = domain.FailureCounts(pair=50, address=50, last_pair=None, oldest_address=None)
+    assert domain.retry_after(LIMIT, counts, NOW) is None
 
 
 # -- tokens: security stamp and forced password change ---------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,27 +78,64 @@ def test_passwords_are_argon2id_and_verify_only_themselves() -> None:
 
 
 @pytest.mark.parametrize(
-    ("username", "password"),
-    [("maria", "1234567"), ("maria", "maria"), ("maria", "MARIA"), ("joaozinho", "joaozinho")],
+    ("username", "password", "message"),
+    [
+        ("maria", "1234567", "password: at least 8 characters"),
+        ("maria", "", "password: at least 8 characters"),
+        ("maria", "maria", "password: at least 8 characters"),
+        ("joaozinho", "joaozinho", "password: must not be the username"),
+        ("joaozinho", " JoaoZinho ", "password: must not be the username"),
+        (" JOAOZINHO ", "joaozinho", "password: must not be the username"),
+    ],
 )
-def test_password_policy_refuses(username: str, password: str) -> None:
-    with pytest.raises(domain.PolicyError):
+def test_password_policy_refuses(username: str, password: str, message: str) -> None:
+    """The message reaches the user as the problem's detail."""
+    with pytest.raises(domain.PolicyError, match=f"^{message}$"):
         domain.check_password(username, password)
 
 
-@pytest.mark.parametrize("username", ["ab", "José", "with space", "x" * 41, "a;drop"])
+@pytest.mark.parametrize("password", ["12345678", "maria123", "joaozinho2"])
+def test_password_policy_accepts_eight_characters_and_more(password: str) -> None:
+    domain.check_password("joaozinho", password)  # raises PolicyError when refused
+
+
+@pytest.mark.parametrize("username", ["ab", "José", "with space", "x" * 41, "a;drop", "", "ab\n"])
 def test_username_policy_refuses(username: str) -> None:
-    with pytest.raises(domain.PolicyError):
+    with pytest.raises(
+        domain.PolicyError,
+        match=r"^username: 3 to 40 characters, letters, digits, dot, dash or underscore$",
+    ):
         domain.check_username(username)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("abc", "abc"),
+        ("x" * 40, "x" * 40),
+        ("  Maria.Silva ", "maria.silva"),
+        ("JOAO_2-b", "joao_2-b"),
+        ("a.b", "a.b"),
+    ],
+)
+def test_username_policy_keeps_the_normalized_name(typed: str, kept: str) -> None:
+    assert domain.check_username(typed) == kept
 
 
 def test_refresh_tokens_are_random_and_only_their_hash_is_kept() -> None:
     token, digest = domain.new_refresh_token()
     other, _ = domain.new_refresh_token()
     assert token != other
-    assert len(token) >= 43
+    assert len(token) == 43  # 32 random bytes, URL-safe base64 without padding
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)
     assert digest == domain.hash_refresh_token(token)
     assert token not in digest
+
+
+def test_a_refresh_token_is_kept_as_its_sha256_hex_digest() -> None:
+    assert domain.hash_refresh_token("abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 LIMIT = domain.LoginLimit(per_username=10, per_address=30, window=timedelta(minutes=15))
