@@ -93,3 +93,29 @@ def test_fee_is_within_half_a_centavo_and_ties_go_up(amount: int, bps: int) -> N
     assert abs(fee * 20_000 - exact_twice) <= 10_000
     if exact_twice % 20_000 == 10_000:  # a tie: the fee ends in exactly half a centavo
         assert fee * 20_000 == exact_twice + 10_000
+
+
+@pytest.mark.parametrize(
+    ("amount", "received", "change"),
+    [(4725, 5000, 275), (4725, 4725, 0), (1, 1, 0), (0, 0, 0), (4725, 10000, 5275)],
+)
+def test_cash_covering_the_total_is_approved_with_its_change(
+    amount: int, received: int, change: int
+) -> None:
+    """Exactly the total is enough: the change is then zero, not a refusal."""
+    assert acquirer.decide_cash(amount, received) == acquirer.Decision(
+        approved=True, reason=None, fee_cents=0, change_cents=change
+    )
+
+
+@pytest.mark.parametrize(("amount", "received"), [(4725, 4724), (4725, None), (1, 0), (4725, 0)])
+def test_cash_short_of_the_total_is_declined(amount: int, received: int | None) -> None:
+    assert acquirer.decide_cash(amount, received) == acquirer.Decision(
+        approved=False, reason="dinheiro insuficiente", fee_cents=0, change_cents=None
+    )
+
+
+def test_a_declined_card_says_why_and_carries_nothing_else() -> None:
+    assert acquirer.decide_card(4713, DEBIT_BPS) == acquirer.Decision(
+        approved=False, reason="saldo insuficiente", fee_cents=0, change_cents=None
+    )

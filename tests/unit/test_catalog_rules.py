@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from functions.catalog.domain import apply_patch, fold
+from functions.catalog.domain import apply_patch, fold, product_state
 from shared.contracts.catalog import (
     ProductIn,
     ProductOut,
@@ -95,3 +95,55 @@ def test_patch_can_clear_optional_fields_but_not_required_ones() -> None:
     assert (updated.plu, changed) == (None, ["plu"])
     with pytest.raises(ValueError, match="price_cents"):
         apply_patch(_product(), ProductPatch.model_validate({"price_cents": None}))
+
+
+@pytest.mark.parametrize("field", ["name", "unit", "price_cents", "min_stock", "active"])
+def test_a_patch_cannot_null_a_required_field(field: str) -> None:
+    """The service maps this message to the problem's detail, naming the field."""
+    with pytest.raises(ValueError, match=f"^{field} cannot be null$"):
+        apply_patch(_product(), ProductPatch.model_validate({field: None}))
+
+
+def test_a_patch_lists_every_changed_field_in_order() -> None:
+    product = _product()
+    patch = ProductPatch.model_validate(
+        {"active": False, "name": "Picanha", "min_stock": "2.500", "plu": 11}
+    )
+    updated, changed = apply_patch(product, patch)
+    assert changed == ["active", "min_stock", "plu"]
+    assert (updated.active, updated.min_stock, updated.plu) == (False, Decimal("2.500"), 11)
+    assert updated.name == "Picanha"
+
+
+def test_product_state_spells_the_event_contract() -> None:
+    """Every product event carries these fields; ids and the minimum stock travel as text."""
+    product = _product()
+    assert product_state(product, 3) == {
+        "product_id": str(product.id),
+        "name": "Picanha",
+        "unit": "kg",
+        "price_cents": 8990,
+        "category_id": None,
+        "plu": 10,
+        "barcode": None,
+        "min_stock": "1.000",
+        "active": True,
+        "version": 3,
+    }
+
+
+def test_product_state_carries_the_category_and_barcode_as_text() -> None:
+    category = uuid4()
+    product = _product().model_copy(
+        update={
+            "category_id": category,
+            "barcode": "7891000315507",
+            "unit": "un",
+            "min_stock": Decimal("12"),
+            "active": False,
+        }
+    )
+    state = product_state(product, 1)
+    assert state["category_id"] == str(category)
+    assert state["barcode"] == "7891000315507"
+    assert (state["unit"], state["min_stock"], state["active"]) == ("un", "12.000", False)

@@ -3,6 +3,8 @@ ends included, and nothing outside; the subtotal stops at R$ 1.000.000,00."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -73,3 +75,39 @@ def test_any_discount_within_the_subtotal_is_accepted(lines: list[int], wanted: 
     subtotal = sum(lines)
     discount = min(wanted, subtotal)
     assert domain.totals(lines, discount) == Totals(subtotal, discount, subtotal - discount)
+
+
+@pytest.mark.parametrize(
+    ("grams", "quantity"),
+    [
+        (0, "0.000"),
+        (1, "0.001"),
+        (999, "0.999"),
+        (1000, "1.000"),
+        (2504, "2.504"),
+        (99999, "99.999"),
+    ],
+)
+def test_a_weight_label_in_grams_is_a_quantity_in_kilograms(grams: int, quantity: str) -> None:
+    result = domain.quantity_from_grams(grams)
+    assert result == Decimal(quantity)
+    assert str(result) == quantity  # three places, as stock and the events spell it
+
+
+@pytest.mark.parametrize(
+    ("subtotal", "percent", "limit"),
+    [
+        (10000, 10, 1000),
+        (9999, 10, 999),  # 999.9 rounds down: never a centavo past the limit
+        (19, 10, 1),
+        (9, 10, 0),
+        (10000, 0, 0),
+        (10000, 100, 10000),
+        (0, 10, 0),
+        (4725, 15, 708),  # 708.75
+    ],
+)
+def test_the_sellers_discount_limit_is_a_percent_rounded_down(
+    subtotal: int, percent: int, limit: int
+) -> None:
+    assert domain.discount_limit_cents(subtotal, percent) == limit
