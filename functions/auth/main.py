@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from functions.auth import domain, store
+from functions.auth import domain, service, store
 from functions.auth.settings import AuthSettings
 from shared.auth.approvals import APPROVAL_TTL_SECONDS, approval_claims
 from shared.auth.guard import authenticate
@@ -22,7 +21,7 @@ from shared.contracts import endpoints as api
 from shared.contracts.auth import ApprovalIn, LoginIn, PasswordChangeIn, UserIn, UserOut, UserPatch
 from shared.db.pool import Conn
 from shared.errors import Problem
-from shared.events.auth import UserCreated, UserUpdated
+from shared.events.auth import UserUpdated
 from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.runtime import Runtime
@@ -66,27 +65,6 @@ def _client_address(request: Request) -> str:
 def _secure(request: Request) -> bool:
     proto = request.headers.get("x-forwarded-proto", request.url.scheme)
     return proto.split(",")[0].strip() == "https"
-
-
-def _user_out(user: store.UserRecord) -> UserOut:
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        role=user.role.value,
-        active=user.active,
-        created_at=user.created_at,
-    )
-
-
-def _user_state(user: store.UserRecord) -> dict[str, object]:
-    return {
-        "user_id": str(user.id),
-        "username": user.username,
-        "full_name": user.full_name,
-        "role": user.role.value,
-        "active": user.active,
-    }
 
 
 def _principal(user: store.UserRecord) -> Principal:
@@ -258,74 +236,23 @@ async def _me(ctx: RequestContext) -> dict[str, str]:
 async def _list_users(ctx: RequestContext) -> dict[str, object]:
     async with await ctx.unit_of_work() as uow:
         users = await store.list_users(uow.conn)
-    return {"items": [_user_out(u).model_dump(mode="json") for u in users]}
+    return {"items": [service.user_out(u).model_dump(mode="json") for u in users]}
 
 
 async def _create_user(ctx: RequestContext) -> UserOut:
-    body = await ctx.body(UserIn)
-    username = domain.check_username(body.username)
-    domain.check_password(username, body.password)
-    user = store.UserRecord(
-        id=uuid.uuid4(),
-        username=username,
-        full_name=body.full_name,
-        password_hash=await hash_password_async(body.password),
-        role=Role(body.role),
-        active=True,
-    )
+    user = await service.new_user(await ctx.body(UserIn))
     async with await ctx.unit_of_work() as uow:
-        if not await store.insert_user(uow.conn, user):
-            raise Problem(409, "Este nome de usuário já existe.")
-        await uow.emit(UserCreated(**_user_state(user)), subject=str(user.id))
+        await service.create_user(uow, user)
         await uow.commit()
-    return _user_out(user)
+    return service.user_out(user)
 
 
 async def _update_user(ctx: RequestContext) -> UserOut:
     patch = await ctx.body(UserPatch)
-    user_id: UUID = ctx.params["user_id"]
-    fields = patch.model_fields_set
-    for name in ("role", "active", "password"):
-        if name in fields and getattr(patch, name) is None:
-            raise Problem(422, f"{name} cannot be null.")
     async with await ctx.unit_of_work() as uow:
-        user = await store.find_by_id(uow.conn, user_id, for_update=True)
-        if user is None:
-            raise Problem(404, "No such user.")
-        changed: list[str] = []
-        updated = user
-        if patch.password is not None:
-            domain.check_password(user.username, patch.password)
-            updated = replace(updated, password_hash=await hash_password_async(patch.password))
-            changed.append("password")
-        if "full_name" in fields and patch.full_name != user.full_name:
-            updated = replace(updated, full_name=patch.full_name)
-            changed.append("full_name")
-        if patch.role is not None and patch.role != user.role.value:
-            updated = replace(updated, role=Role(patch.role))
-            changed.append("role")
-        if patch.active is not None and patch.active != user.active:
-            updated = replace(updated, active=patch.active)
-            changed.append("active")
-        losing_admin = (
-            user.role is Role.ADMIN
-            and user.active
-            and (updated.role is not Role.ADMIN or not updated.active)
-        )
-        if losing_admin and await store.active_admins(uow.conn) <= 1:
-            raise Problem(409, "The shop must keep at least one active admin.")
-        if changed:
-            rights = bool({"password", "active", "role"} & set(changed))
-            # New rights or credentials: a new security stamp voids every token now.
-            await store.update_user(uow.conn, updated, new_stamp=rights)
-            if rights:
-                # New credentials or rights: every open session of this user ends.
-                await store.revoke_user_sessions(uow.conn, user.id)
-            await uow.emit(
-                UserUpdated(**_user_state(updated), changed=sorted(changed)), subject=str(user.id)
-            )
-            await uow.commit()
-    return _user_out(updated)
+        updated = await service.update_user(uow, ctx.params["user_id"], patch)
+        await uow.commit()
+    return service.user_out(updated)
 
 
 async def _check(ctx: RequestContext) -> Response:
@@ -373,7 +300,7 @@ async def _change_password(ctx: RequestContext) -> Response:
         await store.revoke_user_sessions(uow.conn, user.id)
         token = await _new_session(uow.conn, updated)
         await uow.emit(
-            UserUpdated(**_user_state(updated), changed=["password"]), subject=str(user.id)
+            UserUpdated(**service.user_state(updated), changed=["password"]), subject=str(user.id)
         )
         await uow.commit()
     fresh = replace(updated, security_version=user.security_version + 1)  # as stored

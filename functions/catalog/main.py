@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from uuid import UUID
-
 import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from functions.catalog import domain, store
+from functions.catalog import service, store
 from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
 from shared.contracts.catalog import CategoryIn, CategoryOut, ProductIn, ProductOut, ProductPatch
 from shared.contracts.queries import ProductsQuery
 from shared.domain_errors import NotFound
-from shared.events.catalog import CategoryCreated, ProductCreated, ProductUpdated
 from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.runtime import Runtime
@@ -27,42 +23,25 @@ runtime = Runtime(settings)
 
 async def _create_category(ctx: RequestContext) -> CategoryOut:
     body = await ctx.body(CategoryIn)
-    category = CategoryOut(id=uuid.uuid4(), name=body.name)
     async with await ctx.unit_of_work() as uow:
-        await store.insert_category(uow.conn, category)
-        await uow.emit(
-            CategoryCreated(category_id=str(category.id), name=category.name),
-            subject=str(category.id),
-        )
+        category = await service.create_category(uow, body)
         await uow.commit()
     return category
 
 
 async def _create_product(ctx: RequestContext) -> ProductOut:
     body = await ctx.body(ProductIn)
-    product = ProductOut(id=uuid.uuid4(), active=True, **body.model_dump())
     async with await ctx.unit_of_work() as uow:
-        await store.insert_product(uow.conn, product)
-        await uow.emit(ProductCreated(**domain.product_state(product, 1)), subject=str(product.id))
+        product = await service.create_product(uow, body)
         await uow.commit()
     return product
 
 
 async def _update_product(ctx: RequestContext) -> ProductOut:
     patch = await ctx.body(ProductPatch)
-    product_id: UUID = ctx.params["product_id"]
     async with await ctx.unit_of_work() as uow:
-        current = await store.get_product(uow.conn, product_id, for_update=True)
-        if current is None:
-            raise NotFound("No such product.")
-        updated, changed = domain.apply_patch(current, patch)
-        if changed:
-            version = await store.update_product(uow.conn, updated)
-            await uow.emit(
-                ProductUpdated(**domain.product_state(updated, version), changed=changed),
-                subject=str(product_id),
-            )
-            await uow.commit()
+        updated = await service.update_product(uow, ctx.params["product_id"], patch)
+        await uow.commit()
     return updated
 
 

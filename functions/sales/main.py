@@ -10,7 +10,7 @@ import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from functions.sales import service, store
+from functions.sales import service, status, store
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.settings import SalesSettings
 from shared import shop_time
@@ -129,19 +129,19 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
 
 
 async def _pending(uow: UnitOfWork, event: Envelope, payload: PaymentPending) -> None:
-    await service.payment_pending(uow, payload)
+    await status.payment_pending(uow, payload)
 
 
 async def _approved(uow: UnitOfWork, event: Envelope, payload: PaymentApproved) -> None:
-    await service.payment_approved(uow, payload)
+    await status.payment_approved(uow, payload)
 
 
 async def _declined(uow: UnitOfWork, event: Envelope, payload: PaymentDeclined) -> None:
-    await service.payment_declined(uow, payload)
+    await status.payment_declined(uow, payload)
 
 
 async def _refunded(uow: UnitOfWork, event: Envelope, payload: PaymentRefunded) -> None:
-    await service.payment_refunded(uow, payload)
+    await status.payment_refunded(uow, payload)
 
 
 async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:

@@ -8,38 +8,25 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from uuid import UUID
 
 from psycopg import errors
 
-from functions.sales import approvals, domain, scale_labels, store
+from functions.sales import approvals, counter_lines, domain, scale_labels, store
 from functions.sales.approvals import ApprovalVerifier
-from functions.sales.domain import Emit, SaleError
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import InvalidToken
-from shared.contracts.catalog import valid_ean13
-from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleItemIn, SaleItemOut, SaleOut
+from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleOut
 from shared.db.uow import UnitOfWork
-from shared.domain_errors import Forbidden, NotFound, NotYet
+from shared.domain_errors import Forbidden, NotFound
 from shared.events.catalog import ProductState
-from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
 from shared.events.sales import (
     PaymentChoice,
     SaleCancelled,
     SaleCompleted,
     SaleItem,
-    SalePaid,
-    SalePaymentFailed,
     SalePaymentRequested,
-    SaleRefunded,
 )
-
-
-def _unprocessable(message: str, barcode: str | None = None) -> SaleError:
-    """A line the counter must fix, naming the scanned barcode when it came from one (the
-    POS shows it)."""
-    return SaleError(message, barcode=barcode) if barcode else SaleError(message)
 
 
 def request_hash(body: SaleIn) -> str:
@@ -50,63 +37,6 @@ def request_hash(body: SaleIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _line(uow: UnitOfWork, item: SaleItemIn, mask: scale_labels.ScaleMask) -> SaleItemOut:
-    """Price and quantity of one line, from the counter's own catalogue."""
-    if item.product_id is not None:
-        product = await store.product_by(uow.conn, "product_id", item.product_id)
-        if product is None or not product.active:
-            raise _unprocessable(f"Unknown or inactive product {item.product_id}.")
-        assert item.quantity is not None
-        quantity, total = item.quantity, domain.line_total(item.quantity, product.price_cents)
-        barcode = None
-    else:
-        barcode = (item.barcode or "").strip()
-        if scale_labels.is_scale_label(barcode):
-            try:
-                label = scale_labels.decode(barcode, mask)
-            except scale_labels.LabelError as exc:
-                raise _unprocessable(str(exc), barcode=barcode) from None
-            product = await store.product_by(uow.conn, "plu", label.plu)
-            if product is None or not product.active:
-                raise _unprocessable(
-                    f"Etiqueta {barcode}: nenhum produto com o PLU {label.plu}.", barcode=barcode
-                )
-            if label.total_cents is not None:
-                total = label.total_cents  # the printed price is what the customer pays
-                quantity = domain.quantity_for_price(total, product.price_cents)
-            else:
-                assert label.weight_grams is not None
-                quantity = domain.quantity_from_grams(label.weight_grams)
-                total = domain.line_total(quantity, product.price_cents)
-        else:
-            if not valid_ean13(barcode):
-                raise _unprocessable(f"Código {barcode}: não é um EAN-13 válido.", barcode=barcode)
-            product = await store.product_by(uow.conn, "barcode", barcode)
-            if product is None or not product.active:
-                raise _unprocessable(f"Código {barcode}: produto não cadastrado.", barcode=barcode)
-            if item.quantity is None and product.unit == "kg":
-                raise _unprocessable(f"Código {barcode}: informe o peso.", barcode=barcode)
-            quantity = item.quantity if item.quantity is not None else Decimal(1)
-            total = domain.line_total(quantity, product.price_cents)
-    if quantity <= 0:
-        raise _unprocessable(f"The line for {product.name} has no quantity.")
-    try:
-        domain.check_line_quantity(quantity)
-    except SaleError as exc:
-        raise _unprocessable(f"{product.name}: {exc}.", barcode=barcode) from None
-    if product.unit == "un" and quantity != quantity.to_integral_value():
-        raise _unprocessable(f"{product.name} is sold by unit: whole quantities only.")
-    return SaleItemOut(
-        product_id=product.product_id,
-        name=product.name,
-        unit=product.unit,
-        quantity=quantity,
-        unit_price_cents=product.price_cents,
-        total_cents=total,
-        barcode=barcode,
-    )
-
-
 def _choice(payment: PaymentIn) -> PaymentChoice:
     return PaymentChoice(
         method=payment.method,
@@ -115,7 +45,7 @@ def _choice(payment: PaymentIn) -> PaymentChoice:
     )
 
 
-def _items(sale: SaleOut) -> list[SaleItem]:
+def items_of(sale: SaleOut) -> list[SaleItem]:
     return [
         SaleItem(
             product_id=str(i.product_id),
@@ -179,7 +109,7 @@ async def complete_sale(
     earlier = await store.find_by_key(uow.conn, seller_id, key)
     if earlier is not None:
         return _replay(earlier, digest), True
-    lines = [await _line(uow, item, mask) for item in body.items]
+    lines = [await counter_lines.priced(uow, item, mask) for item in body.items]
     sums = domain.totals([line.total_cents for line in lines], body.discount_cents)
     change = domain.check_payment(
         body.payment.method,
@@ -233,7 +163,7 @@ async def complete_sale(
             attempt=1,
             total_cents=sale.total_cents,
             payment=_choice(body.payment),
-            items=_items(sale),
+            items=items_of(sale),
             subtotal_cents=sale.subtotal_cents,
             discount_cents=sale.discount_cents,
             discount_approved_by=str(approval.admin_id) if approval else None,
@@ -245,7 +175,7 @@ async def complete_sale(
 
 def _replay(earlier: store.SaleRow, digest: str) -> SaleOut:
     if earlier.request_hash != digest:
-        raise _unprocessable(
+        raise counter_lines.unprocessable(
             "This Idempotency-Key was already used for a different sale; use a new key."
         )
     return earlier.sale
@@ -316,90 +246,6 @@ async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
             total_cents=found.sale.total_cents,
         ),
         subject=str(sale_id),
-    )
-
-
-# -- payment events (update-sale-status) ------------------------------------------------
-
-
-async def _for_event(uow: UnitOfWork, sale_id: str) -> store.SaleRow:
-    found = await store.get_sale(uow.conn, UUID(sale_id), for_update=True)
-    if found is None:
-        # The sale's own transaction committed before its events left: not yet.
-        raise NotYet(f"Sale {sale_id} is not known here yet.")
-    return found
-
-
-async def payment_pending(uow: UnitOfWork, event: PaymentPending) -> None:
-    found = await _for_event(uow, event.sale_id)
-    if found.state.status is domain.Status.PENDING_PAYMENT and event.attempt == found.state.attempt:
-        await store.save_state(
-            uow.conn,
-            found.sale.id,
-            found.state,
-            pix_txid=event.pix.txid,
-            pix_payload=event.pix.payload,
-        )
-
-
-async def payment_approved(uow: UnitOfWork, event: PaymentApproved) -> None:
-    found = await _for_event(uow, event.sale_id)
-    transition = domain.on_payment_approved(found.state, event.attempt)
-    if transition.emit is not Emit.PAID:
-        return
-    details: dict[str, object] = {"payment_status": "approved", "fee_cents": event.fee_cents}
-    if event.pix is not None:
-        details.update(pix_txid=event.pix.txid, pix_payload=event.pix.payload)
-    if event.change_cents is not None:
-        details["change_cents"] = event.change_cents
-    await store.save_state(uow.conn, found.sale.id, transition.state, **details)
-    await uow.emit(
-        SalePaid(
-            sale_id=event.sale_id,
-            seller_id=str(found.sale.seller_id),
-            items=_items(found.sale),
-            total_cents=found.sale.total_cents,
-            payment_method=event.method,
-        ),
-        subject=event.sale_id,
-    )
-
-
-async def payment_declined(uow: UnitOfWork, event: PaymentDeclined) -> None:
-    found = await _for_event(uow, event.sale_id)
-    transition = domain.on_payment_declined(found.state, event.attempt)
-    if transition.emit is not Emit.PAYMENT_FAILED:
-        return
-    await store.save_state(
-        uow.conn,
-        found.sale.id,
-        transition.state,
-        payment_status="declined",
-        payment_reason=event.reason,
-    )
-    await uow.emit(
-        SalePaymentFailed(sale_id=event.sale_id, attempt=event.attempt, reason=event.reason),
-        subject=event.sale_id,
-    )
-
-
-async def payment_refunded(uow: UnitOfWork, event: PaymentRefunded) -> None:
-    found = await _for_event(uow, event.sale_id)
-    transition = domain.on_payment_refunded(found.state, event.attempt)
-    if transition.emit is not Emit.REFUNDED:
-        if found.state.status is domain.Status.CANCELLED:
-            await store.save_state(uow.conn, found.sale.id, found.state, payment_status="refunded")
-        return
-    await store.save_state(uow.conn, found.sale.id, transition.state, payment_status="refunded")
-    await uow.emit(
-        SaleRefunded(
-            sale_id=event.sale_id,
-            seller_id=str(found.sale.seller_id),
-            items=_items(found.sale),
-            total_cents=found.sale.total_cents,
-            payment_method=event.method,
-        ),
-        subject=event.sale_id,
     )
 
 
