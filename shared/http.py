@@ -39,6 +39,7 @@ from shared.runtime import Runtime
 
 log = logging.getLogger("acougue.http")
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 Result = Response | BaseModel | dict[str, Any] | list[Any]
 Handler = Callable[["RequestContext"], Awaitable[Result]]
 # The API's bodies are small JSON documents; a larger one is refused before it is read,
@@ -120,6 +121,14 @@ class RequestContext:
             return model.model_validate(data)
         except ValidationError as exc:
             raise validation_problem(exc) from None
+
+    async def command(self, run: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run a command in one unit of work and commit it: all of it or, on any error,
+        none of it."""
+        async with await self.unit_of_work() as uow:
+            result = await run(uow)
+            await uow.commit()
+        return result
 
     async def unit_of_work(self) -> UnitOfWork:
         return await self.runtime.unit_of_work(

@@ -241,17 +241,13 @@ async def _list_users(ctx: RequestContext) -> dict[str, object]:
 
 async def _create_user(ctx: RequestContext) -> UserOut:
     user = await service.new_user(await ctx.body(UserIn))
-    async with await ctx.unit_of_work() as uow:
-        await service.create_user(uow, user)
-        await uow.commit()
+    await ctx.command(lambda uow: service.create_user(uow, user))
     return service.user_out(user)
 
 
 async def _update_user(ctx: RequestContext) -> UserOut:
     patch = await ctx.body(UserPatch)
-    async with await ctx.unit_of_work() as uow:
-        updated = await service.update_user(uow, ctx.params["user_id"], patch)
-        await uow.commit()
+    updated = await ctx.command(lambda uow: service.update_user(uow, ctx.params["user_id"], patch))
     return service.user_out(updated)
 
 

@@ -23,26 +23,19 @@ runtime = Runtime(settings)
 
 async def _create_category(ctx: RequestContext) -> CategoryOut:
     body = await ctx.body(CategoryIn)
-    async with await ctx.unit_of_work() as uow:
-        category = await service.create_category(uow, body)
-        await uow.commit()
-    return category
+    return await ctx.command(lambda uow: service.create_category(uow, body))
 
 
 async def _create_product(ctx: RequestContext) -> ProductOut:
     body = await ctx.body(ProductIn)
-    async with await ctx.unit_of_work() as uow:
-        product = await service.create_product(uow, body)
-        await uow.commit()
-    return product
+    return await ctx.command(lambda uow: service.create_product(uow, body))
 
 
 async def _update_product(ctx: RequestContext) -> ProductOut:
     patch = await ctx.body(ProductPatch)
-    async with await ctx.unit_of_work() as uow:
-        updated = await service.update_product(uow, ctx.params["product_id"], patch)
-        await uow.commit()
-    return updated
+    return await ctx.command(
+        lambda uow: service.update_product(uow, ctx.params["product_id"], patch)
+    )
 
 
 async def _get_product(ctx: RequestContext) -> ProductOut:

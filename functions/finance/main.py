@@ -56,17 +56,13 @@ async def _movement(uow: UnitOfWork, event: Envelope, payload: MovementRegistere
 
 async def _expense(ctx: RequestContext) -> dict[str, str]:
     body = await ctx.body(ExpenseIn)
-    async with await ctx.unit_of_work() as uow:
-        entry_id = await service.expense(uow, body)
-        await uow.commit()
+    entry_id = await ctx.command(lambda uow: service.expense(uow, body))
     return {"id": entry_id}
 
 
 async def _cash_operation(ctx: RequestContext) -> dict[str, str | None]:
     body = await ctx.body(CashOperationIn)
-    async with await ctx.unit_of_work() as uow:
-        entry_id = await service.cash_operation(uow, body, datetime.now(UTC))
-        await uow.commit()
+    entry_id = await ctx.command(lambda uow: service.cash_operation(uow, body, datetime.now(UTC)))
     return {"id": entry_id}
 
 

@@ -38,18 +38,13 @@ runtime = Runtime(settings)
 
 async def _register(ctx: RequestContext) -> MovementOut:
     body = await ctx.body(MovementIn)
-    async with await ctx.unit_of_work() as uow:
-        movement = await service.register_movement(uow, body)
-        await uow.commit()
+    movement = await ctx.command(lambda uow: service.register_movement(uow, body))
     return MovementOut(**movement.__dict__, created_at=datetime.now(UTC))
 
 
 async def _breakdown(ctx: RequestContext) -> BreakdownOut:
     body = await ctx.body(BreakdownIn)
-    async with await ctx.unit_of_work() as uow:
-        result = await service.breakdown(uow, body)
-        await uow.commit()
-    return result
+    return await ctx.command(lambda uow: service.breakdown(uow, body))
 
 
 # -- inventory-query --------------------------------------------------------------------

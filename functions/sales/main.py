@@ -56,9 +56,9 @@ def _idempotency_key(ctx: RequestContext) -> str:
 async def _complete(ctx: RequestContext) -> Response:
     key = _idempotency_key(ctx)
     body = await ctx.body(SaleIn)
-    async with await ctx.unit_of_work() as uow:
-        sale, replayed = await service.complete_sale(uow, ctx.user, key, body, MASK, DISCOUNTS)
-        await uow.commit()
+    sale, replayed = await ctx.command(
+        lambda uow: service.complete_sale(uow, ctx.user, key, body, MASK, DISCOUNTS)
+    )
     headers = {"Location": f"/api/sales/{sale.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -67,10 +67,9 @@ async def _complete(ctx: RequestContext) -> Response:
 
 async def _retry(ctx: RequestContext) -> SaleOut:
     body = await ctx.body(PaymentIn)
-    async with await ctx.unit_of_work() as uow:
-        sale = await service.retry_payment(uow, ctx.user, ctx.params["sale_id"], body)
-        await uow.commit()
-    return sale
+    return await ctx.command(
+        lambda uow: service.retry_payment(uow, ctx.user, ctx.params["sale_id"], body)
+    )
 
 
 # -- cancel-sale ------------------------------------------------------------------------

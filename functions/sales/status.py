@@ -45,16 +45,7 @@ async def payment_approved(uow: UnitOfWork, event: PaymentApproved) -> None:
     if event.change_cents is not None:
         details["change_cents"] = event.change_cents
     await store.save_state(uow.conn, found.sale.id, transition.state, **details)
-    await uow.emit(
-        SalePaid(
-            sale_id=event.sale_id,
-            seller_id=str(found.sale.seller_id),
-            items=items_of(found.sale),
-            total_cents=found.sale.total_cents,
-            payment_method=event.method,
-        ),
-        subject=event.sale_id,
-    )
+    await _announce(uow, SalePaid, found, event)
 
 
 async def payment_declined(uow: UnitOfWork, event: PaymentDeclined) -> None:
@@ -83,8 +74,18 @@ async def payment_refunded(uow: UnitOfWork, event: PaymentRefunded) -> None:
             await store.save_state(uow.conn, found.sale.id, found.state, payment_status="refunded")
         return
     await store.save_state(uow.conn, found.sale.id, transition.state, payment_status="refunded")
+    await _announce(uow, SaleRefunded, found, event)
+
+
+async def _announce(
+    uow: UnitOfWork,
+    kind: type[SalePaid | SaleRefunded],
+    found: store.SaleRow,
+    event: PaymentApproved | PaymentRefunded,
+) -> None:
+    """sale.paid or sale.refunded: the whole sale, for stock and the ledger."""
     await uow.emit(
-        SaleRefunded(
+        kind(
             sale_id=event.sale_id,
             seller_id=str(found.sale.seller_id),
             items=items_of(found.sale),
