@@ -23,9 +23,35 @@
     return url.pathname + url.search + url.hash;
   }
 
-  function show(text) {
-    msg.textContent = text;
-    msg.className = text ? "msg msg-error" : "msg";
+  /** A form's message line: shows an error, or clears it with "". */
+  const saying = (line) => (text) => {
+    line.textContent = text;
+    line.className = text ? "msg msg-error" : "msg";
+  };
+  const show = saying(msg);
+
+  /** POSTs a JSON body (with the bearer token when there is one); answers the Response. */
+  function post(path, body, token) {
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    return fetch(path, { method: "POST", credentials: "same-origin", headers, body: JSON.stringify(body) });
+  }
+
+  /** Runs send with the form's button disabled and saying busyText; a network error is
+      said with say. The button gets its own text back at the end. */
+  async function sending(button, busyText, say, send) {
+    const idle = button.textContent;
+    say("");
+    button.disabled = true;
+    button.textContent = busyText;
+    try {
+      await send();
+    } catch (_) {
+      say("Sem conexão com o servidor. Verifique a rede e tente de novo.");
+    } finally {
+      button.disabled = false;
+      button.textContent = idle;
+    }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -37,16 +63,8 @@
       (username ? form.password : form.username).focus();
       return;
     }
-    show("");
-    button.disabled = true;
-    button.textContent = "Entrando…";
-    try {
-      const res = await fetch("/api/auth/login", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ username, password }),
-      });
+    await sending(button, "Entrando…", show, async () => {
+      const res = await post("/api/auth/login", { username, password });
       if (res.ok) {
         const session = await res.json(); // the session cookie is set
         if (session.password_change_required) {
@@ -70,12 +88,7 @@
       else show(`Não foi possível entrar agora (erro ${res.status}${detail ? ": " + detail : ""}).`);
       form.password.select();
       form.password.focus();
-    } catch (_) {
-      show("Sem conexão com o servidor. Verifique a rede e tente de novo.");
-    } finally {
-      button.disabled = false;
-      button.textContent = "Entrar";
-    }
+    });
   });
 
   /* First login (the bootstrap admin): the password just used was seen by a log or a
@@ -87,10 +100,7 @@
     const pwForm = document.getElementById("password-form");
     const pwMsg = document.getElementById("password-msg");
     const pwButton = document.getElementById("password-submit");
-    const showPw = (text) => {
-      pwMsg.textContent = text;
-      pwMsg.className = text ? "msg msg-error" : "msg";
-    };
+    const showPw = saying(pwMsg);
     pwForm.new_password.focus();
     pwForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -110,20 +120,8 @@
         pwForm.new_password.select();
         return;
       }
-      showPw("");
-      pwButton.disabled = true;
-      pwButton.textContent = "Trocando…";
-      try {
-        const res = await fetch("/api/auth/password", {
-          method: "POST",
-          credentials: "same-origin",
-          headers: {
-            "Content-Type": "application/json",
-            Accept: "application/json",
-            Authorization: "Bearer " + token,
-          },
-          body: JSON.stringify({ current_password: current, new_password: fresh }),
-        });
+      await sending(pwButton, "Trocando…", showPw, async () => {
+        const res = await post("/api/auth/password", { current_password: current, new_password: fresh }, token);
         if (res.ok) {
           await res.json(); // a new session cookie replaces the old one
           location.replace(nextPath());
@@ -133,12 +131,7 @@
         else if (res.status === 401) showPw("A sessão expirou. Recarregue a página e entre de novo.");
         else if (res.status === 429) showPw("Muitas tentativas. Tente novamente mais tarde.");
         else showPw(`Não foi possível trocar a senha agora (erro ${res.status}).`);
-      } catch (_) {
-        showPw("Sem conexão com o servidor. Verifique a rede e tente de novo.");
-      } finally {
-        pwButton.disabled = false;
-        pwButton.textContent = "Trocar senha e entrar";
-      }
+      });
     });
   }
 })();
