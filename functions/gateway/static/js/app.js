@@ -1,7 +1,10 @@
 /* Açougue UI core: the session (access token in memory, refresh by HttpOnly cookie),
    the API client, pt-BR formatting, small DOM helpers and the page lifecycle.
-   Every page script registers itself with Acougue.page(name, init); init(main) may
-   return a cleanup function, called when the page is left. */
+   Every page script registers itself with Acougue.page(name, init). init(A, $, h, page)
+   runs each time the page is shown: A is Acougue, $(id) finds an element of the page by
+   its id, h is A.h, page.main is the page's <main> and page.alive turns false when the
+   page is left (its open dialogs are closed then). init may return a cleanup function,
+   called when the page is left. */
 (function () {
   "use strict";
 
@@ -567,10 +570,13 @@
 
   let cleanup = null;
   let current = null;
+  let shown = null; // the page that init was given
 
-  function initPage(main) {
-    if (!main || main === current) return;
-    current = main;
+  function leave() {
+    if (shown) {
+      shown.alive = false;
+      for (const dialog of A.$$("dialog[open]", shown.main)) dialog.close();
+    }
     if (typeof cleanup === "function") {
       try {
         cleanup();
@@ -578,7 +584,14 @@
         console.warn(err);
       }
     }
+    shown = null;
     cleanup = null;
+  }
+
+  function initPage(main) {
+    if (!main || main === current) return;
+    current = main;
+    leave();
     const slug = main.dataset.page;
     for (const link of A.$$("[data-nav]")) {
       if (link.dataset.nav === slug) link.setAttribute("aria-current", "page");
@@ -604,7 +617,8 @@
     const init = pages[slug];
     if (init) {
       try {
-        cleanup = init(main) || null;
+        shown = { main, alive: true };
+        cleanup = init(A, (id) => main.querySelector("#" + id), A.h, shown) || null;
       } catch (err) {
         console.error(err);
         A.toast("Erro ao abrir a tela: " + err.message, "error");

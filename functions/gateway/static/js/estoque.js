@@ -1,7 +1,6 @@
 /* Estoque: levels with alerts, receipts, losses, counts, desossa, movement history. */
-(function () {
+window.Acougue.page("estoque", function (A, $, h, page) {
   "use strict";
-  const A = window.Acougue;
   const KINDS = {
     receipt: "Entrada",
     loss: "Perda",
@@ -26,355 +25,346 @@
     return negative ? -v : v;
   }
 
-  A.page("estoque", function (main) {
-    const $ = (id) => main.querySelector("#" + id);
-    const h = A.h;
-    let products = [];
-    let levels = [];
-    let alive = true;
-    let movementLimit = 25;
-    const byId = () => new Map(products.map((p) => [p.id, p]));
+  let products = [];
+  let levels = [];
+  let movementLimit = 25;
+  const byId = () => new Map(products.map((p) => [p.id, p]));
 
-    // ------------------------------------------------------------ levels
-    async function loadLevels() {
-      try {
-        const answer = await A.api("GET", "/api/inventory/stock?expiring_within_days=" + $("lv-days").value);
-        if (!alive) return;
-        levels = answer.items;
-        renderLevels();
-      } catch (err) {
-        A.say($("lv-summary"), err.message, "error");
-      }
+  // ------------------------------------------------------------ levels
+  async function loadLevels() {
+    try {
+      const answer = await A.api("GET", "/api/inventory/stock?expiring_within_days=" + $("lv-days").value);
+      if (!page.alive) return;
+      levels = answer.items;
+      renderLevels();
+    } catch (err) {
+      A.say($("lv-summary"), err.message, "error");
     }
+  }
 
-    function badges(s) {
-      const out = [];
-      if (s.negative) out.push(A.badge("Negativo", "danger"));
-      else if (s.low) out.push(A.badge("Baixo", "warn"));
-      for (const lot of s.expiring || []) {
-        out.push(A.badge(`Vence ${A.date(lot.expires_on)}${lot.lot ? " · lote " + lot.lot : ""} · ${A.quantity(lot.quantity, s.unit)}`, "warn"));
-      }
-      return out;
+  function badges(s) {
+    const out = [];
+    if (s.negative) out.push(A.badge("Negativo", "danger"));
+    else if (s.low) out.push(A.badge("Baixo", "warn"));
+    for (const lot of s.expiring || []) {
+      out.push(A.badge(`Vence ${A.date(lot.expires_on)}${lot.lot ? " · lote " + lot.lot : ""} · ${A.quantity(lot.quantity, s.unit)}`, "warn"));
     }
+    return out;
+  }
 
-    function renderLevels() {
-      const text = $("lv-q").value.trim().toLowerCase();
-      const alertsOnly = $("lv-alerts").checked;
-      const shown = levels
-        .filter((s) => !text || (s.name || "").toLowerCase().includes(text))
-        .filter((s) => !alertsOnly || s.low || s.negative || (s.expiring || []).length)
-        .sort((a, b) => (a.name || "").localeCompare(b.name || "", "pt-BR"));
-      // Costs come only to admin and estoquista; for a vendedor their columns go away.
-      const withCosts = levels.length ? levels.every((s) => Number.isInteger(s.average_cost_cents)) : A.can("admin", "estoquista");
-      const headers = $("lv-rows").closest("table").querySelectorAll("thead th");
-      for (const index of [2, 3]) if (headers[index]) headers[index].hidden = !withCosts;
-      const rows = shown.map((s) =>
+  function renderLevels() {
+    const text = $("lv-q").value.trim().toLowerCase();
+    const alertsOnly = $("lv-alerts").checked;
+    const shown = levels
+      .filter((s) => !text || (s.name || "").toLowerCase().includes(text))
+      .filter((s) => !alertsOnly || s.low || s.negative || (s.expiring || []).length)
+      .sort((a, b) => (a.name || "").localeCompare(b.name || "", "pt-BR"));
+    // Costs come only to admin and estoquista; for a vendedor their columns go away.
+    const withCosts = levels.length ? levels.every((s) => Number.isInteger(s.average_cost_cents)) : A.can("admin", "estoquista");
+    const headers = $("lv-rows").closest("table").querySelectorAll("thead th");
+    for (const index of [2, 3]) if (headers[index]) headers[index].hidden = !withCosts;
+    const rows = shown.map((s) =>
+      h(
+        "tr",
+        { dataset: { product: s.product_id } },
+        h("th", { scope: "row" }, s.name || s.product_id),
+        h("td", { class: "num strong" }, A.quantity(s.quantity, s.unit)),
+        withCosts ? h("td", { class: "num" }, A.money(s.average_cost_cents), h("span", { class: "unit" }, "/" + (s.unit || ""))) : null,
+        withCosts ? h("td", { class: "num" }, A.money(value(s.quantity, s.average_cost_cents))) : null,
+        h("td", { class: "num" }, s.min_stock && s.min_stock !== "0.000" ? A.quantity(s.min_stock, s.unit) : "—"),
+        h("td", {}, badges(s)),
         h(
-          "tr",
-          { dataset: { product: s.product_id } },
-          h("th", { scope: "row" }, s.name || s.product_id),
-          h("td", { class: "num strong" }, A.quantity(s.quantity, s.unit)),
-          withCosts ? h("td", { class: "num" }, A.money(s.average_cost_cents), h("span", { class: "unit" }, "/" + (s.unit || ""))) : null,
-          withCosts ? h("td", { class: "num" }, A.money(value(s.quantity, s.average_cost_cents))) : null,
-          h("td", { class: "num" }, s.min_stock && s.min_stock !== "0.000" ? A.quantity(s.min_stock, s.unit) : "—"),
-          h("td", {}, badges(s)),
+          "td",
+          { class: "actions" },
           h(
-            "td",
-            { class: "actions" },
-            h(
-              "button",
-              { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Movimentações de " + (s.name || ""), onclick: () => showMovements(s.product_id) },
-              "Movimentações"
-            )
+            "button",
+            { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Movimentações de " + (s.name || ""), onclick: () => showMovements(s.product_id) },
+            "Movimentações"
           )
         )
-      );
-      A.fillRows($("lv-rows"), rows, "Nenhum produto no estoque.");
-      const low = levels.filter((s) => s.low && !s.negative).length;
-      const negative = levels.filter((s) => s.negative).length;
-      const expiring = levels.filter((s) => (s.expiring || []).length).length;
-      const total = withCosts ? levels.reduce((sum, s) => sum + value(s.quantity, s.average_cost_cents), 0) : null;
-      const worth = total === null ? "" : ` · valor em estoque ${A.money(total)}`;
-      A.say($("lv-summary"), `${levels.length} produtos${worth} · ${low} abaixo do mínimo · ${negative} negativos · ${expiring} vencendo`, "info");
-    }
+      )
+    );
+    A.fillRows($("lv-rows"), rows, "Nenhum produto no estoque.");
+    const low = levels.filter((s) => s.low && !s.negative).length;
+    const negative = levels.filter((s) => s.negative).length;
+    const expiring = levels.filter((s) => (s.expiring || []).length).length;
+    const total = withCosts ? levels.reduce((sum, s) => sum + value(s.quantity, s.average_cost_cents), 0) : null;
+    const worth = total === null ? "" : ` · valor em estoque ${A.money(total)}`;
+    A.say($("lv-summary"), `${levels.length} produtos${worth} · ${low} abaixo do mínimo · ${negative} negativos · ${expiring} vencendo`, "info");
+  }
 
-    // ------------------------------------------------------------ products
-    async function loadProducts() {
-      const answer = await A.api("GET", "/api/products");
-      products = answer.items.sort((a, b) => a.name.localeCompare(b.name, "pt-BR"));
-      const active = products.filter((p) => p.active);
-      for (const select of A.$$("select[data-products]", main)) {
-        const keep = select.value;
-        A.productOptions(select, active);
-        select.value = keep;
-      }
-      for (const select of A.$$("select[data-output]", main)) {
-        const keep = select.value;
-        A.productOptions(select, active, "Escolha o corte…");
-        select.value = keep;
-      }
-      const mv = $("mv-product");
-      const keep = mv.value;
-      A.productOptions(mv, products, "Todos os produtos");
-      mv.value = keep;
+  // ------------------------------------------------------------ products
+  async function loadProducts() {
+    const answer = await A.api("GET", "/api/products");
+    products = answer.items.sort((a, b) => a.name.localeCompare(b.name, "pt-BR"));
+    const active = products.filter((p) => p.active);
+    for (const select of A.$$("select[data-products]", page.main)) {
+      const keep = select.value;
+      A.productOptions(select, active);
+      select.value = keep;
     }
+    for (const select of A.$$("select[data-output]", page.main)) {
+      const keep = select.value;
+      A.productOptions(select, active, "Escolha o corte…");
+      select.value = keep;
+    }
+    const mv = $("mv-product");
+    const keep = mv.value;
+    A.productOptions(mv, products, "Todos os produtos");
+    mv.value = keep;
+  }
 
-    // ------------------------------------------------------------ tabs
-    const tabs = A.$$("[role=tab]", main);
-    function select(tab) {
-      for (const t of tabs) {
-        const on = t === tab;
-        t.setAttribute("aria-selected", on ? "true" : "false");
-        t.tabIndex = on ? 0 : -1;
-        $(t.getAttribute("aria-controls")).hidden = !on;
-      }
+  // ------------------------------------------------------------ tabs
+  const tabs = A.$$("[role=tab]", page.main);
+  function select(tab) {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
     }
-    tabs.forEach((tab, i) => {
-      tab.addEventListener("click", () => select(tab));
-      tab.addEventListener("keydown", (event) => {
-        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-        if (!step) return;
-        event.preventDefault();
-        const next = tabs[(i + step + tabs.length) % tabs.length];
-        select(next);
-        next.focus();
+  }
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      select(next);
+      next.focus();
+    });
+  });
+
+  // ------------------------------------------------------------ forms
+  function need(cond, msgEl, text, field) {
+    if (cond) return false;
+    A.say(msgEl, text, "error");
+    if (field) field.focus();
+    return true;
+  }
+  const nameOf = (id) => (byId().get(id) || {}).name || "produto";
+  const unitOf = (id) => (byId().get(id) || {}).unit || "kg";
+
+  async function afterChange(productId) {
+    await loadLevels();
+    if (!$("mv-product").value || $("mv-product").value === productId) await loadMovements();
+  }
+
+  $("panel-receipt").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("rc-msg");
+    const product = $("rc-product").value;
+    const qty = A.parseQuantity($("rc-qty").value);
+    const cost = A.parseMoney($("rc-cost").value);
+    if (need(product, m, "Escolha o produto.", $("rc-product"))) return;
+    if (need(qty, m, "Quantidade inválida: use, por exemplo, 12,500.", $("rc-qty"))) return;
+    if (need(cost !== null, m, "Custo inválido: use, por exemplo, 38,00.", $("rc-cost"))) return;
+    const expires = A.readDate($("rc-expires"));
+    if (need(expires !== null, m, "Validade inválida: use dd/mm/aaaa.", $("rc-expires"))) return;
+    const body = { product_id: product, kind: "receipt", quantity: qty, unit_cost_cents: cost, paid_with: $("rc-paid").value };
+    if ($("rc-lot").value.trim()) body.lot = $("rc-lot").value.trim();
+    if (expires) body.expires_on = expires;
+    try {
+      const mv = await A.api("POST", "/api/inventory/movements", { body });
+      const unit = unitOf(product);
+      A.say(m, `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
+      for (const id of ["rc-qty", "rc-cost", "rc-lot", "rc-expires"]) $(id).value = "";
+      await afterChange(product);
+    } catch (err) {
+      A.say(m, err.message, "error");
+    }
+  });
+
+  $("panel-loss").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("ls-msg");
+    const product = $("ls-product").value;
+    const qty = A.parseQuantity($("ls-qty").value);
+    const reason = $("ls-reason").value;
+    if (need(product, m, "Escolha o produto.", $("ls-product"))) return;
+    if (need(qty, m, "Quantidade inválida: use, por exemplo, 0,850.", $("ls-qty"))) return;
+    if (need(reason, m, "Escolha o motivo da perda.", $("ls-reason"))) return;
+    try {
+      const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "loss", quantity: qty, reason } });
+      const unit = unitOf(product);
+      A.say(m, `Perda registrada (${REASONS[reason]}): ${A.quantity(qty, unit)} de ${nameOf(product)}, custo ${A.money(Math.abs(mv.total_cost_cents))}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
+      $("ls-qty").value = "";
+      await afterChange(product);
+    } catch (err) {
+      A.say(m, err.message, "error");
+    }
+  });
+
+  $("panel-count").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("ct-msg");
+    const product = $("ct-product").value;
+    const qty = A.parseQuantity($("ct-qty").value, { allowZero: true });
+    if (need(product, m, "Escolha o produto.", $("ct-product"))) return;
+    if (need(qty, m, "Quantidade inválida: use, por exemplo, 28,000.", $("ct-qty"))) return;
+    try {
+      const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "count", quantity: qty } });
+      const unit = unitOf(product);
+      A.say(m, `Contagem registrada: ajuste de ${A.quantity(mv.quantity, unit)}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
+      $("ct-qty").value = "";
+      await afterChange(product);
+    } catch (err) {
+      A.say(m, err.message, "error");
+    }
+  });
+
+  // ------------------------------------------------------------ desossa
+  let outputSeq = 0;
+  function addOutput() {
+    const n = ++outputSeq;
+    const select = h("select", { id: "ds-out-" + n, "data-output": "" });
+    A.productOptions(select, products.filter((p) => p.active), "Escolha o corte…");
+    const qty = h("input", { id: "ds-outq-" + n, inputmode: "decimal", autocomplete: "off", placeholder: "ex.: 34,500", "data-output-qty": "" });
+    const row = h(
+      "div",
+      { class: "outputs-row" },
+      h("div", { class: "field" }, h("label", { for: "ds-out-" + n }, "Corte"), select),
+      h("div", { class: "field" }, h("label", { for: "ds-outq-" + n }, "Peso (kg)"), qty),
+      h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Remover este corte", onclick: () => row.remove() }, "Remover")
+    );
+    $("ds-outputs").append(row);
+    return row;
+  }
+  $("ds-add").addEventListener("click", () => {
+    const row = addOutput();
+    row.querySelector("select").focus();
+  });
+
+  $("panel-desossa").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("ds-msg");
+    const source = $("ds-source").value;
+    const qty = A.parseQuantity($("ds-qty").value);
+    if (need(source, m, "Escolha a peça.", $("ds-source"))) return;
+    if (need(qty, m, "Peso da peça inválido: use, por exemplo, 100,000.", $("ds-qty"))) return;
+    const outputs = [];
+    for (const row of A.$$(".outputs-row", $("ds-outputs"))) {
+      const product = row.querySelector("select").value;
+      const raw = row.querySelector("input").value;
+      if (!product && !raw.trim()) continue;
+      const q = A.parseQuantity(raw);
+      if (need(product, m, "Escolha o produto de cada corte.", row.querySelector("select"))) return;
+      if (need(q, m, "Peso de corte inválido: use, por exemplo, 34,500.", row.querySelector("input"))) return;
+      outputs.push({ product_id: product, quantity: q });
+    }
+    if (need(outputs.length, m, "Informe ao menos um corte.", $("ds-add"))) return;
+    try {
+      const result = await A.api("POST", "/api/inventory/breakdowns", {
+        body: { source_product_id: source, source_quantity: qty, outputs, cost_allocation: $("ds-alloc").value },
       });
-    });
-
-    // ------------------------------------------------------------ forms
-    function need(cond, msgEl, text, field) {
-      if (cond) return false;
-      A.say(msgEl, text, "error");
-      if (field) field.focus();
-      return true;
+      A.say(m, "Desossa registrada.", "ok");
+      showBreakdown(result);
+      await afterChange(source);
+    } catch (err) {
+      A.say(m, err.message, "error");
     }
-    const nameOf = (id) => (byId().get(id) || {}).name || "produto";
-    const unitOf = (id) => (byId().get(id) || {}).unit || "kg";
+  });
 
-    async function afterChange(productId) {
-      await loadLevels();
-      if (!$("mv-product").value || $("mv-product").value === productId) await loadMovements();
-    }
-
-    $("panel-receipt").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("rc-msg");
-      const product = $("rc-product").value;
-      const qty = A.parseQuantity($("rc-qty").value);
-      const cost = A.parseMoney($("rc-cost").value);
-      if (need(product, m, "Escolha o produto.", $("rc-product"))) return;
-      if (need(qty, m, "Quantidade inválida: use, por exemplo, 12,500.", $("rc-qty"))) return;
-      if (need(cost !== null, m, "Custo inválido: use, por exemplo, 38,00.", $("rc-cost"))) return;
-      const expires = A.readDate($("rc-expires"));
-      if (need(expires !== null, m, "Validade inválida: use dd/mm/aaaa.", $("rc-expires"))) return;
-      const body = { product_id: product, kind: "receipt", quantity: qty, unit_cost_cents: cost, paid_with: $("rc-paid").value };
-      if ($("rc-lot").value.trim()) body.lot = $("rc-lot").value.trim();
-      if (expires) body.expires_on = expires;
-      try {
-        const mv = await A.api("POST", "/api/inventory/movements", { body });
-        const unit = unitOf(product);
-        A.say(m, `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-        for (const id of ["rc-qty", "rc-cost", "rc-lot", "rc-expires"]) $(id).value = "";
-        await afterChange(product);
-      } catch (err) {
-        A.say(m, err.message, "error");
-      }
-    });
-
-    $("panel-loss").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("ls-msg");
-      const product = $("ls-product").value;
-      const qty = A.parseQuantity($("ls-qty").value);
-      const reason = $("ls-reason").value;
-      if (need(product, m, "Escolha o produto.", $("ls-product"))) return;
-      if (need(qty, m, "Quantidade inválida: use, por exemplo, 0,850.", $("ls-qty"))) return;
-      if (need(reason, m, "Escolha o motivo da perda.", $("ls-reason"))) return;
-      try {
-        const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "loss", quantity: qty, reason } });
-        const unit = unitOf(product);
-        A.say(m, `Perda registrada (${REASONS[reason]}): ${A.quantity(qty, unit)} de ${nameOf(product)}, custo ${A.money(Math.abs(mv.total_cost_cents))}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-        $("ls-qty").value = "";
-        await afterChange(product);
-      } catch (err) {
-        A.say(m, err.message, "error");
-      }
-    });
-
-    $("panel-count").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("ct-msg");
-      const product = $("ct-product").value;
-      const qty = A.parseQuantity($("ct-qty").value, { allowZero: true });
-      if (need(product, m, "Escolha o produto.", $("ct-product"))) return;
-      if (need(qty, m, "Quantidade inválida: use, por exemplo, 28,000.", $("ct-qty"))) return;
-      try {
-        const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "count", quantity: qty } });
-        const unit = unitOf(product);
-        A.say(m, `Contagem registrada: ajuste de ${A.quantity(mv.quantity, unit)}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-        $("ct-qty").value = "";
-        await afterChange(product);
-      } catch (err) {
-        A.say(m, err.message, "error");
-      }
-    });
-
-    // ------------------------------------------------------------ desossa
-    let outputSeq = 0;
-    function addOutput() {
-      const n = ++outputSeq;
-      const select = h("select", { id: "ds-out-" + n, "data-output": "" });
-      A.productOptions(select, products.filter((p) => p.active), "Escolha o corte…");
-      const qty = h("input", { id: "ds-outq-" + n, inputmode: "decimal", autocomplete: "off", placeholder: "ex.: 34,500", "data-output-qty": "" });
-      const row = h(
+  function showBreakdown(r) {
+    const box = $("ds-result");
+    const unit = unitOf(r.source_product_id);
+    const produced = r.outputs.reduce((sum, o) => sum + A.thousandths(o.quantity), 0n);
+    const rows = r.outputs.map((o) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, nameOf(o.product_id)),
+        h("td", { class: "num" }, A.quantity(o.quantity, unit)),
+        h("td", { class: "num" }, A.money(o.unit_cost_cents), h("span", { class: "unit" }, "/" + unit)),
+        h("td", { class: "num strong" }, A.money(o.total_cost_cents))
+      )
+    );
+    A.clear(box).append(
+      h("h3", {}, `Desossa de ${A.quantity(r.source_quantity, unit)} de ${nameOf(r.source_product_id)}`),
+      h(
+        "dl",
+        { class: "total-detail result-figures" },
+        h("div", {}, h("dt", {}, "Rendimento"), h("dd", { class: "strong", id: "ds-yield" }, A.percent(r.yield_percent))),
+        h("div", {}, h("dt", {}, "Cortes"), h("dd", {}, A.quantity(A.fromThousandths(produced), unit))),
+        h("div", {}, h("dt", {}, "Perda (aparas)"), h("dd", {}, A.quantity(r.loss_quantity, unit))),
+        h("div", {}, h("dt", {}, "Custo da peça"), h("dd", {}, A.money(r.source_cost_cents))),
+        h("div", {}, h("dt", {}, "Rateio"), h("dd", {}, r.cost_allocation === "value" ? "por valor de venda" : "por peso"))
+      ),
+      h(
         "div",
-        { class: "outputs-row" },
-        h("div", { class: "field" }, h("label", { for: "ds-out-" + n }, "Corte"), select),
-        h("div", { class: "field" }, h("label", { for: "ds-outq-" + n }, "Peso (kg)"), qty),
-        h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Remover este corte", onclick: () => row.remove() }, "Remover")
-      );
-      $("ds-outputs").append(row);
-      return row;
-    }
-    $("ds-add").addEventListener("click", () => {
-      const row = addOutput();
-      row.querySelector("select").focus();
-    });
-
-    $("panel-desossa").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("ds-msg");
-      const source = $("ds-source").value;
-      const qty = A.parseQuantity($("ds-qty").value);
-      if (need(source, m, "Escolha a peça.", $("ds-source"))) return;
-      if (need(qty, m, "Peso da peça inválido: use, por exemplo, 100,000.", $("ds-qty"))) return;
-      const outputs = [];
-      for (const row of A.$$(".outputs-row", $("ds-outputs"))) {
-        const product = row.querySelector("select").value;
-        const raw = row.querySelector("input").value;
-        if (!product && !raw.trim()) continue;
-        const q = A.parseQuantity(raw);
-        if (need(product, m, "Escolha o produto de cada corte.", row.querySelector("select"))) return;
-        if (need(q, m, "Peso de corte inválido: use, por exemplo, 34,500.", row.querySelector("input"))) return;
-        outputs.push({ product_id: product, quantity: q });
-      }
-      if (need(outputs.length, m, "Informe ao menos um corte.", $("ds-add"))) return;
-      try {
-        const result = await A.api("POST", "/api/inventory/breakdowns", {
-          body: { source_product_id: source, source_quantity: qty, outputs, cost_allocation: $("ds-alloc").value },
-        });
-        A.say(m, "Desossa registrada.", "ok");
-        showBreakdown(result);
-        await afterChange(source);
-      } catch (err) {
-        A.say(m, err.message, "error");
-      }
-    });
-
-    function showBreakdown(r) {
-      const box = $("ds-result");
-      const unit = unitOf(r.source_product_id);
-      const produced = r.outputs.reduce((sum, o) => sum + A.thousandths(o.quantity), 0n);
-      const rows = r.outputs.map((o) =>
+        { class: "table-wrap" },
         h(
+          "table",
+          { "aria-label": "Custos dos cortes" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Corte"), h("th", { scope: "col", class: "num" }, "Peso"), h("th", { scope: "col", class: "num" }, "Custo unitário"), h("th", { scope: "col", class: "num" }, "Custo total"))),
+          h("tbody", {}, rows)
+        )
+      )
+    );
+    box.hidden = false;
+  }
+
+  // ------------------------------------------------------------ movements
+  async function loadMovements() {
+    const product = $("mv-product").value;
+    const query = `/api/inventory/movements?limit=${movementLimit}` + (product ? "&product_id=" + product : "");
+    try {
+      const answer = await A.api("GET", query);
+      if (!page.alive) return;
+      const known = byId();
+      const rows = answer.items.map((mv) => {
+        const p = known.get(mv.product_id) || {};
+        const details = [];
+        if (mv.reason) details.push("motivo: " + mv.reason);
+        if (mv.lot) details.push("lote " + mv.lot);
+        if (mv.expires_on) details.push("validade " + A.date(mv.expires_on));
+        if (mv.cause_type === "sale" && mv.cause_id) details.push("venda " + mv.cause_id.slice(0, 8));
+        return h(
           "tr",
           {},
-          h("th", { scope: "row" }, nameOf(o.product_id)),
-          h("td", { class: "num" }, A.quantity(o.quantity, unit)),
-          h("td", { class: "num" }, A.money(o.unit_cost_cents), h("span", { class: "unit" }, "/" + unit)),
-          h("td", { class: "num strong" }, A.money(o.total_cost_cents))
-        )
-      );
-      A.clear(box).append(
-        h("h3", {}, `Desossa de ${A.quantity(r.source_quantity, unit)} de ${nameOf(r.source_product_id)}`),
-        h(
-          "dl",
-          { class: "total-detail result-figures" },
-          h("div", {}, h("dt", {}, "Rendimento"), h("dd", { class: "strong", id: "ds-yield" }, A.percent(r.yield_percent))),
-          h("div", {}, h("dt", {}, "Cortes"), h("dd", {}, A.quantity(A.fromThousandths(produced), unit))),
-          h("div", {}, h("dt", {}, "Perda (aparas)"), h("dd", {}, A.quantity(r.loss_quantity, unit))),
-          h("div", {}, h("dt", {}, "Custo da peça"), h("dd", {}, A.money(r.source_cost_cents))),
-          h("div", {}, h("dt", {}, "Rateio"), h("dd", {}, r.cost_allocation === "value" ? "por valor de venda" : "por peso"))
-        ),
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            { "aria-label": "Custos dos cortes" },
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Corte"), h("th", { scope: "col", class: "num" }, "Peso"), h("th", { scope: "col", class: "num" }, "Custo unitário"), h("th", { scope: "col", class: "num" }, "Custo total"))),
-            h("tbody", {}, rows)
-          )
-        )
-      );
-      box.hidden = false;
+          h("td", {}, A.dateTime(mv.created_at)),
+          h("td", {}, p.name || mv.product_id.slice(0, 8)),
+          h("td", {}, KINDS[mv.kind] || mv.kind),
+          h("td", { class: "num" }, A.quantity(mv.quantity, p.unit)),
+          h("td", { class: "num" }, A.money(mv.unit_cost_cents)),
+          h("td", { class: "num" }, A.money(mv.total_cost_cents)),
+          h("td", { class: "num" }, A.quantity(mv.balance_after, p.unit)),
+          h("td", {}, details.join(" · ") || "—")
+        );
+      });
+      A.fillRows($("mv-rows"), rows, "Nenhuma movimentação.");
+      $("mv-more").hidden = answer.items.length < movementLimit || movementLimit >= 1000;
+    } catch (err) {
+      A.fillRows($("mv-rows"), [], err.message);
     }
-
-    // ------------------------------------------------------------ movements
-    async function loadMovements() {
-      const product = $("mv-product").value;
-      const query = `/api/inventory/movements?limit=${movementLimit}` + (product ? "&product_id=" + product : "");
-      try {
-        const answer = await A.api("GET", query);
-        if (!alive) return;
-        const known = byId();
-        const rows = answer.items.map((mv) => {
-          const p = known.get(mv.product_id) || {};
-          const details = [];
-          if (mv.reason) details.push("motivo: " + mv.reason);
-          if (mv.lot) details.push("lote " + mv.lot);
-          if (mv.expires_on) details.push("validade " + A.date(mv.expires_on));
-          if (mv.cause_type === "sale" && mv.cause_id) details.push("venda " + mv.cause_id.slice(0, 8));
-          return h(
-            "tr",
-            {},
-            h("td", {}, A.dateTime(mv.created_at)),
-            h("td", {}, p.name || mv.product_id.slice(0, 8)),
-            h("td", {}, KINDS[mv.kind] || mv.kind),
-            h("td", { class: "num" }, A.quantity(mv.quantity, p.unit)),
-            h("td", { class: "num" }, A.money(mv.unit_cost_cents)),
-            h("td", { class: "num" }, A.money(mv.total_cost_cents)),
-            h("td", { class: "num" }, A.quantity(mv.balance_after, p.unit)),
-            h("td", {}, details.join(" · ") || "—")
-          );
-        });
-        A.fillRows($("mv-rows"), rows, "Nenhuma movimentação.");
-        $("mv-more").hidden = answer.items.length < movementLimit || movementLimit >= 1000;
-      } catch (err) {
-        A.fillRows($("mv-rows"), [], err.message);
-      }
-    }
-    $("mv-more").addEventListener("click", () => {
-      movementLimit = Math.min(movementLimit * 4, 1000);
-      loadMovements();
-    });
-    function showMovements(productId) {
-      $("mv-product").value = productId;
-      loadMovements();
-      $("mv-title").scrollIntoView({ block: "start" });
-    }
-    $("mv-product").addEventListener("change", () => {
-      movementLimit = 25;
-      loadMovements();
-    });
-
-    $("lv-q").addEventListener("input", renderLevels);
-    $("lv-alerts").addEventListener("change", renderLevels);
-    $("lv-days").addEventListener("change", loadLevels);
-    $("lv-refresh").addEventListener("click", () => {
-      loadLevels();
-      loadMovements();
-    });
-
-    loadProducts()
-      .then(() => {
-        for (let i = 0; i < 3; i++) addOutput();
-      })
-      .catch((err) => A.toast(err.message, "error"))
-      .then(() => Promise.all([loadLevels(), loadMovements()]));
-
-    return () => {
-      alive = false;
-    };
+  }
+  $("mv-more").addEventListener("click", () => {
+    movementLimit = Math.min(movementLimit * 4, 1000);
+    loadMovements();
   });
-})();
+  function showMovements(productId) {
+    $("mv-product").value = productId;
+    loadMovements();
+    $("mv-title").scrollIntoView({ block: "start" });
+  }
+  $("mv-product").addEventListener("change", () => {
+    movementLimit = 25;
+    loadMovements();
+  });
+
+  $("lv-q").addEventListener("input", renderLevels);
+  $("lv-alerts").addEventListener("change", renderLevels);
+  $("lv-days").addEventListener("change", loadLevels);
+  $("lv-refresh").addEventListener("click", () => {
+    loadLevels();
+    loadMovements();
+  });
+
+  loadProducts()
+    .then(() => {
+      for (let i = 0; i < 3; i++) addOutput();
+    })
+    .catch((err) => A.toast(err.message, "error"))
+    .then(() => Promise.all([loadLevels(), loadMovements()]));
+});

@@ -1,9 +1,8 @@
 /* Financeiro (admin): the period's result with a Chart.js chart, by payment method,
    margin per cut, expenses, the drawer (sangria, suprimento, opening float), the daily
    cash closing, CSV exports and the trial balance. All money is integer centavos. */
-(function () {
+window.Acougue.page("financeiro", function (A, $, h, page) {
   "use strict";
-  const A = window.Acougue;
   const CHART_JS = "/static/vendor/chart.umd.min.js";
   const METHOD_ORDER = ["pix", "debit", "credit", "cash"];
   const ACCOUNT_NAMES = {
@@ -31,387 +30,381 @@
   /** Reais as a plain number for the chart's scale only: drawing needs no exactness. */
   const toReais = (cents) => Number(A.centsToDecimal(cents));
 
-  A.page("financeiro", function (main) {
-    const $ = (id) => main.querySelector("#" + id);
-    const h = A.h;
-    let chart = null;
-    let alive = true;
+  let chart = null;
 
-    const today = A.today();
-    A.writeDate($("fin-from"), today.slice(0, 8) + "01");
-    A.writeDate($("fin-to"), today);
-    A.writeDate($("exp-date"), today);
-    A.writeDate($("cl-day"), today);
+  const today = A.today();
+  A.writeDate($("fin-from"), today.slice(0, 8) + "01");
+  A.writeDate($("fin-to"), today);
+  A.writeDate($("exp-date"), today);
+  A.writeDate($("cl-day"), today);
 
-    /** A date field's value, or a message and null (empty: the API's default). */
-    function dateOf(id, msgEl) {
-      const value = A.readDate($(id));
-      if (value === null) {
-        A.say(msgEl, "Data inválida: use dd/mm/aaaa.", "error");
-        $(id).focus();
+  /** A date field's value, or a message and null (empty: the API's default). */
+  function dateOf(id, msgEl) {
+    const value = A.readDate($(id));
+    if (value === null) {
+      A.say(msgEl, "Data inválida: use dd/mm/aaaa.", "error");
+      $(id).focus();
+    }
+    return value;
+  }
+
+  function period() {
+    const params = new URLSearchParams();
+    const from = dateOf("fin-from", $("fin-msg"));
+    const to = dateOf("fin-to", $("fin-msg"));
+    if (from === null || to === null) return null;
+    if (from) params.set("from", from);
+    if (to) params.set("to", to);
+    return params;
+  }
+  const fromText = () => A.readDate($("fin-from")) || "inicio";
+  const toText = () => A.readDate($("fin-to")) || today;
+
+  function missing(err) {
+    if (err && err.status === 404) {
+      $("fin-missing").hidden = false;
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------ the report
+  async function loadReport() {
+    const params = period();
+    if (!params) return;
+    params.set("group_by", $("fin-group").value);
+    let report;
+    try {
+      report = await A.api("GET", "/api/finance/report?" + params.toString());
+    } catch (err) {
+      if (!missing(err)) A.say($("fin-msg"), err.message, "error");
+      return;
+    }
+    if (!page.alive) return;
+    $("fin-missing").hidden = true;
+    A.say($("fin-msg"), `Período de ${A.date(report.from || fromText())} a ${A.date(report.to || toText())}.`, "info");
+    for (const card of A.$$("[data-kpi]", page.main)) {
+      const cents = report[card.dataset.kpi];
+      card.querySelector(".kpi-value").textContent = A.money(cents);
+      if (card.hasAttribute("data-signed")) {
+        card.classList.toggle("positive", cents > 0);
+        card.classList.toggle("negative", cents < 0);
       }
-      return value;
     }
+    renderSeries(report);
+    renderMethods(report);
+    renderMargins(report);
+    await drawChart(report);
+  }
 
-    function period() {
-      const params = new URLSearchParams();
-      const from = dateOf("fin-from", $("fin-msg"));
-      const to = dateOf("fin-to", $("fin-msg"));
-      if (from === null || to === null) return null;
-      if (from) params.set("from", from);
-      if (to) params.set("to", to);
-      return params;
+  function renderSeries(report) {
+    const rows = (report.series || []).map((s) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, periodLabel(s.period, $("fin-group").value)),
+        h("td", { class: "num" }, A.money(s.revenue_cents)),
+        h("td", { class: "num" }, A.money(s.cogs_cents)),
+        h("td", { class: "num" }, A.money(s.expenses_cents)),
+        h("td", { class: "num" }, A.money(s.net_result_cents))
+      )
+    );
+    A.fillRows($("fin-series"), rows, "Sem dados no período.");
+  }
+
+  function methodCents(value) {
+    if (typeof value === "number") return value;
+    if (value && typeof value === "object") {
+      if (typeof value.revenue_cents === "number") return value.revenue_cents;
+      if (typeof value.amount_cents === "number") return value.amount_cents;
     }
-    const fromText = () => A.readDate($("fin-from")) || "inicio";
-    const toText = () => A.readDate($("fin-to")) || today;
+    return 0;
+  }
 
-    function missing(err) {
-      if (err && err.status === 404) {
-        $("fin-missing").hidden = false;
-        return true;
-      }
-      return false;
+  function renderMethods(report) {
+    const by = report.by_payment_method || {};
+    const keys = [...METHOD_ORDER.filter((k) => k in by), ...Object.keys(by).filter((k) => !METHOD_ORDER.includes(k))];
+    const total = keys.reduce((sum, k) => sum + methodCents(by[k]), 0);
+    const rows = keys.map((k) => {
+      const cents = methodCents(by[k]);
+      const share = total ? A.percent(((cents * 100) / total).toFixed(1)) : "—";
+      return h("tr", {}, h("th", { scope: "row" }, A.METHODS[k] || k), h("td", { class: "num" }, A.money(cents)), h("td", { class: "num" }, share));
+    });
+    A.fillRows($("fin-methods"), rows, "Sem vendas no período.");
+  }
+
+  function renderMargins(report) {
+    const items = (report.margin_by_product || []).slice().sort((a, b) => b.gross_profit_cents - a.gross_profit_cents);
+    const rows = items.map((m) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, m.name),
+        h("td", { class: "num" }, A.money(m.revenue_cents)),
+        h("td", { class: "num" }, A.money(m.cogs_cents)),
+        h("td", { class: "num strong" }, A.money(m.gross_profit_cents)),
+        h("td", { class: "num" }, m.margin_percent === null || m.margin_percent === undefined ? "—" : A.percent(m.margin_percent))
+      )
+    );
+    A.fillRows($("fin-margins"), rows, "Sem vendas no período.");
+  }
+
+  async function drawChart(report) {
+    try {
+      await A.loadScript(CHART_JS);
+    } catch (err) {
+      A.say($("fin-msg"), "Não foi possível carregar o gráfico: " + err.message, "error");
+      return;
     }
-
-    // ------------------------------------------------------------ the report
-    async function loadReport() {
-      const params = period();
-      if (!params) return;
-      params.set("group_by", $("fin-group").value);
-      let report;
-      try {
-        report = await A.api("GET", "/api/finance/report?" + params.toString());
-      } catch (err) {
-        if (!missing(err)) A.say($("fin-msg"), err.message, "error");
-        return;
-      }
-      if (!alive) return;
-      $("fin-missing").hidden = true;
-      A.say($("fin-msg"), `Período de ${A.date(report.from || fromText())} a ${A.date(report.to || toText())}.`, "info");
-      for (const card of A.$$("[data-kpi]", main)) {
-        const cents = report[card.dataset.kpi];
-        card.querySelector(".kpi-value").textContent = A.money(cents);
-        if (card.hasAttribute("data-signed")) {
-          card.classList.toggle("positive", cents > 0);
-          card.classList.toggle("negative", cents < 0);
-        }
-      }
-      renderSeries(report);
-      renderMethods(report);
-      renderMargins(report);
-      await drawChart(report);
-    }
-
-    function renderSeries(report) {
-      const rows = (report.series || []).map((s) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, periodLabel(s.period, $("fin-group").value)),
-          h("td", { class: "num" }, A.money(s.revenue_cents)),
-          h("td", { class: "num" }, A.money(s.cogs_cents)),
-          h("td", { class: "num" }, A.money(s.expenses_cents)),
-          h("td", { class: "num" }, A.money(s.net_result_cents))
-        )
-      );
-      A.fillRows($("fin-series"), rows, "Sem dados no período.");
-    }
-
-    function methodCents(value) {
-      if (typeof value === "number") return value;
-      if (value && typeof value === "object") {
-        if (typeof value.revenue_cents === "number") return value.revenue_cents;
-        if (typeof value.amount_cents === "number") return value.amount_cents;
-      }
-      return 0;
-    }
-
-    function renderMethods(report) {
-      const by = report.by_payment_method || {};
-      const keys = [...METHOD_ORDER.filter((k) => k in by), ...Object.keys(by).filter((k) => !METHOD_ORDER.includes(k))];
-      const total = keys.reduce((sum, k) => sum + methodCents(by[k]), 0);
-      const rows = keys.map((k) => {
-        const cents = methodCents(by[k]);
-        const share = total ? A.percent(((cents * 100) / total).toFixed(1)) : "—";
-        return h("tr", {}, h("th", { scope: "row" }, A.METHODS[k] || k), h("td", { class: "num" }, A.money(cents)), h("td", { class: "num" }, share));
-      });
-      A.fillRows($("fin-methods"), rows, "Sem vendas no período.");
-    }
-
-    function renderMargins(report) {
-      const items = (report.margin_by_product || []).slice().sort((a, b) => b.gross_profit_cents - a.gross_profit_cents);
-      const rows = items.map((m) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, m.name),
-          h("td", { class: "num" }, A.money(m.revenue_cents)),
-          h("td", { class: "num" }, A.money(m.cogs_cents)),
-          h("td", { class: "num strong" }, A.money(m.gross_profit_cents)),
-          h("td", { class: "num" }, m.margin_percent === null || m.margin_percent === undefined ? "—" : A.percent(m.margin_percent))
-        )
-      );
-      A.fillRows($("fin-margins"), rows, "Sem vendas no período.");
-    }
-
-    async function drawChart(report) {
-      try {
-        await A.loadScript(CHART_JS);
-      } catch (err) {
-        A.say($("fin-msg"), "Não foi possível carregar o gráfico: " + err.message, "error");
-        return;
-      }
-      if (!alive) return;
-      const series = report.series || [];
-      const groupBy = $("fin-group").value;
-      const data = {
-        labels: series.map((s) => periodLabel(s.period, groupBy)),
-        datasets: [
-          { type: "bar", label: "Receita", data: series.map((s) => toReais(s.revenue_cents)), backgroundColor: "#2e7d46", order: 2 },
-          { type: "bar", label: "CMV", data: series.map((s) => toReais(s.cogs_cents)), backgroundColor: "#8b1a1a", order: 2 },
-          { type: "bar", label: "Despesas", data: series.map((s) => toReais(s.expenses_cents)), backgroundColor: "#c99a2e", order: 2 },
-          {
-            type: "line",
-            label: "Resultado",
-            data: series.map((s) => toReais(s.net_result_cents)),
-            borderColor: "#1457b8",
-            backgroundColor: "#1457b8",
-            tension: 0.2,
-            order: 1,
-          },
-        ],
-      };
-      const money = (value) => A.money(Math.round(value * 100));
-      const reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      if (chart) {
-        chart.data = data;
-        chart.update();
-        return;
-      }
-      const Chart = window.Chart;
-      chart = new Chart($("fin-chart"), {
-        data,
-        options: {
-          locale: "pt-BR",
-          responsive: true,
-          maintainAspectRatio: false,
-          animation: reduced ? false : { duration: 300 },
-          interaction: { mode: "index", intersect: false },
-          scales: {
-            y: { ticks: { callback: (value) => A.moneyCompact(Math.round(value * 100)) } },
-          },
-          plugins: {
-            legend: { position: "bottom" },
-            tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${money(ctx.parsed.y)}` } },
-          },
+    if (!page.alive) return;
+    const series = report.series || [];
+    const groupBy = $("fin-group").value;
+    const data = {
+      labels: series.map((s) => periodLabel(s.period, groupBy)),
+      datasets: [
+        { type: "bar", label: "Receita", data: series.map((s) => toReais(s.revenue_cents)), backgroundColor: "#2e7d46", order: 2 },
+        { type: "bar", label: "CMV", data: series.map((s) => toReais(s.cogs_cents)), backgroundColor: "#8b1a1a", order: 2 },
+        { type: "bar", label: "Despesas", data: series.map((s) => toReais(s.expenses_cents)), backgroundColor: "#c99a2e", order: 2 },
+        {
+          type: "line",
+          label: "Resultado",
+          data: series.map((s) => toReais(s.net_result_cents)),
+          borderColor: "#1457b8",
+          backgroundColor: "#1457b8",
+          tension: 0.2,
+          order: 1,
         },
-      });
-    }
-
-    // ------------------------------------------------------------ CSV exports
-    async function csv(path, name) {
-      const params = period();
-      if (!params) return;
-      try {
-        const res = await A.api("GET", path + "?" + params.toString(), { raw: true, headers: { Accept: "text/csv" } });
-        A.download(await res.blob(), name);
-        A.say($("fin-msg"), `Arquivo ${name} baixado.`, "ok");
-      } catch (err) {
-        if (!missing(err)) A.say($("fin-msg"), err.message, "error");
-      }
-    }
-    $("fin-csv-report").addEventListener("click", () => csv("/api/finance/report.csv", `resultado-${fromText()}-${toText()}.csv`));
-    $("fin-csv-entries").addEventListener("click", () => csv("/api/finance/entries.csv", `lancamentos-${fromText()}-${toText()}.csv`));
-
-    // ------------------------------------------------------------ expenses
-    $("exp-form").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("exp-msg");
-      const amount = A.parseMoney($("exp-amount").value);
-      const description = $("exp-description").value.trim();
-      if (!amount) {
-        A.say(m, "Valor inválido: use, por exemplo, 1.297,45.", "error");
-        $("exp-amount").focus();
-        return;
-      }
-      if (!description) {
-        A.say(m, "Descreva a despesa.", "error");
-        $("exp-description").focus();
-        return;
-      }
-      const occurredOn = A.readDate($("exp-date"));
-      if (!occurredOn) {
-        A.say(m, "Informe a data da despesa (dd/mm/aaaa).", "error");
-        $("exp-date").focus();
-        return;
-      }
-      const body = {
-        category: $("exp-category").value,
-        amount_cents: amount,
-        description,
-        occurred_on: occurredOn,
-        paid_with: $("exp-paid").value,
-      };
-      try {
-        await A.api("POST", "/api/finance/expenses", { body });
-        A.say(m, `Despesa de ${A.money(amount)} lançada (${$("exp-category").selectedOptions[0].textContent}).`, "ok");
-        $("exp-amount").value = "";
-        $("exp-description").value = "";
-        await Promise.all([loadReport(), loadClosing(), loadTrialBalance()]);
-      } catch (err) {
-        if (!missing(err)) A.say(m, err.message, "error");
-      }
-    });
-
-    // ------------------------------------------------------------ the drawer and the closing
-    function fact(label, value) {
-      return h("div", {}, h("dt", {}, label), h("dd", {}, value));
-    }
-    function diff(cents) {
-      if (cents === null || cents === undefined) return "—";
-      return h("span", { class: cents < 0 ? "diff-neg" : cents > 0 ? "diff-pos" : "" }, (cents > 0 ? "+" : "") + A.money(cents));
-    }
-
-    async function loadClosing() {
-      const day = dateOf("cl-day", $("cl-status"));
-      if (!day) return;
-      let c;
-      try {
-        c = await A.api("GET", "/api/finance/cash-closing?day=" + day);
-      } catch (err) {
-        if (!missing(err)) A.say($("cl-status"), err.message, "error");
-        return;
-      }
-      if (!alive) return;
-      A.clear($("cl-cash")).append(
-        fact("Troco inicial", A.money(c.opening_float_cents)),
-        fact("Vendas em dinheiro", A.money(c.cash_sales_cents)),
-        fact("Troco dado", A.money(c.change_given_cents)),
-        fact("Estornos em dinheiro", A.money(c.cash_refunds_cents)),
-        fact("Sangrias", A.money(c.sangria_cents)),
-        fact("Suprimentos", A.money(c.suprimento_cents)),
-        fact("Despesas pagas do caixa", A.money(c.cash_paid_out_cents))
-      );
-      const expected = c.expected || {};
-      const counted = c.counted || null;
-      const difference = c.difference || null;
-      const rows = METHOD_ORDER.filter((k) => k in expected).map((k) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, A.METHODS[k]),
-          h("td", { class: "num" }, A.money(expected[k])),
-          h("td", { class: "num" }, counted && k in counted ? A.money(counted[k]) : "—"),
-          h("td", { class: "num" }, difference ? diff(difference[k]) : "—")
-        )
-      );
-      A.fillRows($("cl-methods"), rows, "Sem movimento.");
-      $("cl-status").textContent = c.closed_at
-        ? `Caixa de ${A.date(c.day)} fechado em ${A.dateTime(c.closed_at)}.`
-        : `Caixa de ${A.date(c.day)} ainda não foi fechado.`;
-    }
-    $("cl-filter").addEventListener("submit", (event) => {
-      event.preventDefault();
-      loadClosing();
-    });
-
-    $("op-form").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("op-msg");
-      const kind = $("op-kind").value;
-      const amount = A.parseMoney($("op-amount").value);
-      const reason = $("op-reason").value.trim();
-      if (amount === null || (kind !== "opening" && amount === 0)) {
-        A.say(m, "Valor inválido: use, por exemplo, 200,00.", "error");
-        $("op-amount").focus();
-        return;
-      }
-      if (kind !== "opening" && !reason) {
-        A.say(m, "Informe o motivo da sangria ou do suprimento.", "error");
-        $("op-reason").focus();
-        return;
-      }
-      const day = dateOf("cl-day", m);
-      if (!day) return;
-      const body = { kind, amount_cents: amount, day };
-      if (reason) body.reason = reason;
-      try {
-        await A.api("POST", "/api/finance/cash-operations", { body });
-        const names = { opening: "Troco inicial", sangria: "Sangria", suprimento: "Suprimento" };
-        A.say(m, `${names[kind]} de ${A.money(amount)} registrado.`, "ok");
-        $("op-amount").value = "";
-        $("op-reason").value = "";
-        await loadClosing();
-      } catch (err) {
-        if (!missing(err)) A.say(m, err.message, "error");
-      }
-    });
-
-    $("cc-form").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const m = $("cc-msg");
-      const counted = {};
-      for (const k of METHOD_ORDER) {
-        const field = $("cc-" + k);
-        const value = field.value.trim() ? A.parseMoney(field.value) : 0;
-        if (value === null) {
-          A.say(m, `Valor inválido em ${A.METHODS[k]}.`, "error");
-          field.focus();
-          return;
-        }
-        counted[k] = value;
-      }
-      const day = dateOf("cl-day", m);
-      if (!day) return;
-      try {
-        await A.api("POST", "/api/finance/cash-closing", { body: { day, counted } });
-        A.say(m, `Caixa de ${A.date(day)} fechado.`, "ok");
-        await loadClosing();
-      } catch (err) {
-        if (!missing(err)) A.say(m, err.message, "error");
-      }
-    });
-
-    // ------------------------------------------------------------ trial balance
-    async function loadTrialBalance() {
-      let tb;
-      try {
-        tb = await A.api("GET", "/api/finance/trial-balance?to=" + (A.readDate($("fin-to")) || today));
-      } catch (err) {
-        missing(err);
-        return;
-      }
-      if (!alive) return;
-      const rows = tb.accounts.map((a) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, a.name || ACCOUNT_NAMES[a.account] || a.account),
-          h("td", { class: "num" }, A.money(a.debit_cents)),
-          h("td", { class: "num" }, A.money(a.credit_cents)),
-          h("td", { class: "num" }, A.money(a.balance_cents))
-        )
-      );
-      A.fillRows($("tb-rows"), rows, "Nenhum lançamento.");
-      A.clear($("tb-foot")).append(
-        h("tr", {}, h("th", { scope: "row" }, "Total"), h("td", { class: "num" }, A.money(tb.total_debit_cents)), h("td", { class: "num" }, A.money(tb.total_credit_cents)), h("td", {}, ""))
-      );
-    }
-
-    $("fin-filter").addEventListener("submit", (event) => {
-      event.preventDefault();
-      loadReport();
-      loadTrialBalance();
-    });
-    $("fin-group").addEventListener("change", loadReport);
-
-    loadReport();
-    loadClosing();
-    loadTrialBalance();
-
-    return () => {
-      alive = false;
-      if (chart) chart.destroy();
+      ],
     };
+    const money = (value) => A.money(Math.round(value * 100));
+    const reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (chart) {
+      chart.data = data;
+      chart.update();
+      return;
+    }
+    const Chart = window.Chart;
+    chart = new Chart($("fin-chart"), {
+      data,
+      options: {
+        locale: "pt-BR",
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: reduced ? false : { duration: 300 },
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { ticks: { callback: (value) => A.moneyCompact(Math.round(value * 100)) } },
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${money(ctx.parsed.y)}` } },
+        },
+      },
+    });
+  }
+
+  // ------------------------------------------------------------ CSV exports
+  async function csv(path, name) {
+    const params = period();
+    if (!params) return;
+    try {
+      const res = await A.api("GET", path + "?" + params.toString(), { raw: true, headers: { Accept: "text/csv" } });
+      A.download(await res.blob(), name);
+      A.say($("fin-msg"), `Arquivo ${name} baixado.`, "ok");
+    } catch (err) {
+      if (!missing(err)) A.say($("fin-msg"), err.message, "error");
+    }
+  }
+  $("fin-csv-report").addEventListener("click", () => csv("/api/finance/report.csv", `resultado-${fromText()}-${toText()}.csv`));
+  $("fin-csv-entries").addEventListener("click", () => csv("/api/finance/entries.csv", `lancamentos-${fromText()}-${toText()}.csv`));
+
+  // ------------------------------------------------------------ expenses
+  $("exp-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("exp-msg");
+    const amount = A.parseMoney($("exp-amount").value);
+    const description = $("exp-description").value.trim();
+    if (!amount) {
+      A.say(m, "Valor inválido: use, por exemplo, 1.297,45.", "error");
+      $("exp-amount").focus();
+      return;
+    }
+    if (!description) {
+      A.say(m, "Descreva a despesa.", "error");
+      $("exp-description").focus();
+      return;
+    }
+    const occurredOn = A.readDate($("exp-date"));
+    if (!occurredOn) {
+      A.say(m, "Informe a data da despesa (dd/mm/aaaa).", "error");
+      $("exp-date").focus();
+      return;
+    }
+    const body = {
+      category: $("exp-category").value,
+      amount_cents: amount,
+      description,
+      occurred_on: occurredOn,
+      paid_with: $("exp-paid").value,
+    };
+    try {
+      await A.api("POST", "/api/finance/expenses", { body });
+      A.say(m, `Despesa de ${A.money(amount)} lançada (${$("exp-category").selectedOptions[0].textContent}).`, "ok");
+      $("exp-amount").value = "";
+      $("exp-description").value = "";
+      await Promise.all([loadReport(), loadClosing(), loadTrialBalance()]);
+    } catch (err) {
+      if (!missing(err)) A.say(m, err.message, "error");
+    }
   });
-})();
+
+  // ------------------------------------------------------------ the drawer and the closing
+  function fact(label, value) {
+    return h("div", {}, h("dt", {}, label), h("dd", {}, value));
+  }
+  function diff(cents) {
+    if (cents === null || cents === undefined) return "—";
+    return h("span", { class: cents < 0 ? "diff-neg" : cents > 0 ? "diff-pos" : "" }, (cents > 0 ? "+" : "") + A.money(cents));
+  }
+
+  async function loadClosing() {
+    const day = dateOf("cl-day", $("cl-status"));
+    if (!day) return;
+    let c;
+    try {
+      c = await A.api("GET", "/api/finance/cash-closing?day=" + day);
+    } catch (err) {
+      if (!missing(err)) A.say($("cl-status"), err.message, "error");
+      return;
+    }
+    if (!page.alive) return;
+    A.clear($("cl-cash")).append(
+      fact("Troco inicial", A.money(c.opening_float_cents)),
+      fact("Vendas em dinheiro", A.money(c.cash_sales_cents)),
+      fact("Troco dado", A.money(c.change_given_cents)),
+      fact("Estornos em dinheiro", A.money(c.cash_refunds_cents)),
+      fact("Sangrias", A.money(c.sangria_cents)),
+      fact("Suprimentos", A.money(c.suprimento_cents)),
+      fact("Despesas pagas do caixa", A.money(c.cash_paid_out_cents))
+    );
+    const expected = c.expected || {};
+    const counted = c.counted || null;
+    const difference = c.difference || null;
+    const rows = METHOD_ORDER.filter((k) => k in expected).map((k) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, A.METHODS[k]),
+        h("td", { class: "num" }, A.money(expected[k])),
+        h("td", { class: "num" }, counted && k in counted ? A.money(counted[k]) : "—"),
+        h("td", { class: "num" }, difference ? diff(difference[k]) : "—")
+      )
+    );
+    A.fillRows($("cl-methods"), rows, "Sem movimento.");
+    $("cl-status").textContent = c.closed_at
+      ? `Caixa de ${A.date(c.day)} fechado em ${A.dateTime(c.closed_at)}.`
+      : `Caixa de ${A.date(c.day)} ainda não foi fechado.`;
+  }
+  $("cl-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadClosing();
+  });
+
+  $("op-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("op-msg");
+    const kind = $("op-kind").value;
+    const amount = A.parseMoney($("op-amount").value);
+    const reason = $("op-reason").value.trim();
+    if (amount === null || (kind !== "opening" && amount === 0)) {
+      A.say(m, "Valor inválido: use, por exemplo, 200,00.", "error");
+      $("op-amount").focus();
+      return;
+    }
+    if (kind !== "opening" && !reason) {
+      A.say(m, "Informe o motivo da sangria ou do suprimento.", "error");
+      $("op-reason").focus();
+      return;
+    }
+    const day = dateOf("cl-day", m);
+    if (!day) return;
+    const body = { kind, amount_cents: amount, day };
+    if (reason) body.reason = reason;
+    try {
+      await A.api("POST", "/api/finance/cash-operations", { body });
+      const names = { opening: "Troco inicial", sangria: "Sangria", suprimento: "Suprimento" };
+      A.say(m, `${names[kind]} de ${A.money(amount)} registrado.`, "ok");
+      $("op-amount").value = "";
+      $("op-reason").value = "";
+      await loadClosing();
+    } catch (err) {
+      if (!missing(err)) A.say(m, err.message, "error");
+    }
+  });
+
+  $("cc-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("cc-msg");
+    const counted = {};
+    for (const k of METHOD_ORDER) {
+      const field = $("cc-" + k);
+      const value = field.value.trim() ? A.parseMoney(field.value) : 0;
+      if (value === null) {
+        A.say(m, `Valor inválido em ${A.METHODS[k]}.`, "error");
+        field.focus();
+        return;
+      }
+      counted[k] = value;
+    }
+    const day = dateOf("cl-day", m);
+    if (!day) return;
+    try {
+      await A.api("POST", "/api/finance/cash-closing", { body: { day, counted } });
+      A.say(m, `Caixa de ${A.date(day)} fechado.`, "ok");
+      await loadClosing();
+    } catch (err) {
+      if (!missing(err)) A.say(m, err.message, "error");
+    }
+  });
+
+  // ------------------------------------------------------------ trial balance
+  async function loadTrialBalance() {
+    let tb;
+    try {
+      tb = await A.api("GET", "/api/finance/trial-balance?to=" + (A.readDate($("fin-to")) || today));
+    } catch (err) {
+      missing(err);
+      return;
+    }
+    if (!page.alive) return;
+    const rows = tb.accounts.map((a) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, a.name || ACCOUNT_NAMES[a.account] || a.account),
+        h("td", { class: "num" }, A.money(a.debit_cents)),
+        h("td", { class: "num" }, A.money(a.credit_cents)),
+        h("td", { class: "num" }, A.money(a.balance_cents))
+      )
+    );
+    A.fillRows($("tb-rows"), rows, "Nenhum lançamento.");
+    A.clear($("tb-foot")).append(
+      h("tr", {}, h("th", { scope: "row" }, "Total"), h("td", { class: "num" }, A.money(tb.total_debit_cents)), h("td", { class: "num" }, A.money(tb.total_credit_cents)), h("td", {}, ""))
+    );
+  }
+
+  $("fin-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadReport();
+    loadTrialBalance();
+  });
+  $("fin-group").addEventListener("change", loadReport);
+
+  loadReport();
+  loadClosing();
+  loadTrialBalance();
+
+  return () => {
+    if (chart) chart.destroy();
+  };
+});
