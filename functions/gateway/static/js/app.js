@@ -247,12 +247,28 @@
     tbody.append(...rows);
   };
 
+  /** A table of rows built here (its <tbody> filled already): columns are the header
+      cells, the first a text, the others numbers (aligned right). */
+  A.table = function (label, columns, rows) {
+    const heads = columns.map((text, i) => A.h("th", { scope: "col", class: i ? "num" : null }, text));
+    return A.h("div", { class: "table-wrap" }, A.h("table", { "aria-label": label }, A.h("thead", {}, A.h("tr", {}, heads)), A.h("tbody", {}, rows)));
+  };
+
   /** A form's message line (role=status or alert): ok / error / info. */
   A.say = function (target, text, kind) {
     if (!target) return;
     target.textContent = text || "";
     target.className = "msg" + (text ? " msg-" + (kind || "info") : "");
     target.setAttribute("role", kind === "error" ? "alert" : "status");
+  };
+
+  /** A form's check: unless ok, says text as an error on target, focuses field and
+      answers true (then the form stops: if (A.need(...)) return;). */
+  A.need = function (ok, target, text, field) {
+    if (ok) return false;
+    A.say(target, text, "error");
+    if (field) field.focus();
+    return true;
   };
 
   A.toast = function (text, kind) {

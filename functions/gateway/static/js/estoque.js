@@ -137,12 +137,6 @@ window.Acougue.page("estoque", function (A, $, h, page) {
   });
 
   // ------------------------------------------------------------ forms
-  function need(cond, msgEl, text, field) {
-    if (cond) return false;
-    A.say(msgEl, text, "error");
-    if (field) field.focus();
-    return true;
-  }
   const nameOf = (id) => (byId().get(id) || {}).name || "produto";
   const unitOf = (id) => (byId().get(id) || {}).unit || "kg";
 
@@ -151,29 +145,39 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     if (!$("mv-product").value || $("mv-product").value === productId) await loadMovements();
   }
 
+  /** Registers a movement (body), says what it did (said(mv, unit)) on m, empties the
+      fields emptied names and reloads what it changed. */
+  async function record(m, body, said, emptied) {
+    try {
+      const mv = await A.api("POST", "/api/inventory/movements", { body });
+      A.say(m, said(mv, unitOf(body.product_id)), "ok");
+      for (const id of emptied) $(id).value = "";
+      await afterChange(body.product_id);
+    } catch (err) {
+      A.say(m, err.message, "error");
+    }
+  }
+
   $("panel-receipt").addEventListener("submit", async (event) => {
     event.preventDefault();
     const m = $("rc-msg");
     const product = $("rc-product").value;
     const qty = A.parseQuantity($("rc-qty").value);
     const cost = A.parseMoney($("rc-cost").value);
-    if (need(product, m, "Escolha o produto.", $("rc-product"))) return;
-    if (need(qty, m, "Quantidade inválida: use, por exemplo, 12,500.", $("rc-qty"))) return;
-    if (need(cost !== null, m, "Custo inválido: use, por exemplo, 38,00.", $("rc-cost"))) return;
+    if (A.need(product, m, "Escolha o produto.", $("rc-product"))) return;
+    if (A.need(qty, m, "Quantidade inválida: use, por exemplo, 12,500.", $("rc-qty"))) return;
+    if (A.need(cost !== null, m, "Custo inválido: use, por exemplo, 38,00.", $("rc-cost"))) return;
     const expires = A.readDate($("rc-expires"));
-    if (need(expires !== null, m, "Validade inválida: use dd/mm/aaaa.", $("rc-expires"))) return;
+    if (A.need(expires !== null, m, "Validade inválida: use dd/mm/aaaa.", $("rc-expires"))) return;
     const body = { product_id: product, kind: "receipt", quantity: qty, unit_cost_cents: cost, paid_with: $("rc-paid").value };
     if ($("rc-lot").value.trim()) body.lot = $("rc-lot").value.trim();
     if (expires) body.expires_on = expires;
-    try {
-      const mv = await A.api("POST", "/api/inventory/movements", { body });
-      const unit = unitOf(product);
-      A.say(m, `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-      for (const id of ["rc-qty", "rc-cost", "rc-lot", "rc-expires"]) $(id).value = "";
-      await afterChange(product);
-    } catch (err) {
-      A.say(m, err.message, "error");
-    }
+    await record(
+      m,
+      body,
+      (mv, unit) => `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.`,
+      ["rc-qty", "rc-cost", "rc-lot", "rc-expires"]
+    );
   });
 
   $("panel-loss").addEventListener("submit", async (event) => {
@@ -182,18 +186,15 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     const product = $("ls-product").value;
     const qty = A.parseQuantity($("ls-qty").value);
     const reason = $("ls-reason").value;
-    if (need(product, m, "Escolha o produto.", $("ls-product"))) return;
-    if (need(qty, m, "Quantidade inválida: use, por exemplo, 0,850.", $("ls-qty"))) return;
-    if (need(reason, m, "Escolha o motivo da perda.", $("ls-reason"))) return;
-    try {
-      const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "loss", quantity: qty, reason } });
-      const unit = unitOf(product);
-      A.say(m, `Perda registrada (${REASONS[reason]}): ${A.quantity(qty, unit)} de ${nameOf(product)}, custo ${A.money(Math.abs(mv.total_cost_cents))}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-      $("ls-qty").value = "";
-      await afterChange(product);
-    } catch (err) {
-      A.say(m, err.message, "error");
-    }
+    if (A.need(product, m, "Escolha o produto.", $("ls-product"))) return;
+    if (A.need(qty, m, "Quantidade inválida: use, por exemplo, 0,850.", $("ls-qty"))) return;
+    if (A.need(reason, m, "Escolha o motivo da perda.", $("ls-reason"))) return;
+    await record(
+      m,
+      { product_id: product, kind: "loss", quantity: qty, reason },
+      (mv, unit) => `Perda registrada (${REASONS[reason]}): ${A.quantity(qty, unit)} de ${nameOf(product)}, custo ${A.money(Math.abs(mv.total_cost_cents))}. Saldo: ${A.quantity(mv.balance_after, unit)}.`,
+      ["ls-qty"]
+    );
   });
 
   $("panel-count").addEventListener("submit", async (event) => {
@@ -201,17 +202,14 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     const m = $("ct-msg");
     const product = $("ct-product").value;
     const qty = A.parseQuantity($("ct-qty").value, { allowZero: true });
-    if (need(product, m, "Escolha o produto.", $("ct-product"))) return;
-    if (need(qty, m, "Quantidade inválida: use, por exemplo, 28,000.", $("ct-qty"))) return;
-    try {
-      const mv = await A.api("POST", "/api/inventory/movements", { body: { product_id: product, kind: "count", quantity: qty } });
-      const unit = unitOf(product);
-      A.say(m, `Contagem registrada: ajuste de ${A.quantity(mv.quantity, unit)}. Saldo: ${A.quantity(mv.balance_after, unit)}.`, "ok");
-      $("ct-qty").value = "";
-      await afterChange(product);
-    } catch (err) {
-      A.say(m, err.message, "error");
-    }
+    if (A.need(product, m, "Escolha o produto.", $("ct-product"))) return;
+    if (A.need(qty, m, "Quantidade inválida: use, por exemplo, 28,000.", $("ct-qty"))) return;
+    await record(
+      m,
+      { product_id: product, kind: "count", quantity: qty },
+      (mv, unit) => `Contagem registrada: ajuste de ${A.quantity(mv.quantity, unit)}. Saldo: ${A.quantity(mv.balance_after, unit)}.`,
+      ["ct-qty"]
+    );
   });
 
   // ------------------------------------------------------------ desossa
@@ -241,19 +239,19 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     const m = $("ds-msg");
     const source = $("ds-source").value;
     const qty = A.parseQuantity($("ds-qty").value);
-    if (need(source, m, "Escolha a peça.", $("ds-source"))) return;
-    if (need(qty, m, "Peso da peça inválido: use, por exemplo, 100,000.", $("ds-qty"))) return;
+    if (A.need(source, m, "Escolha a peça.", $("ds-source"))) return;
+    if (A.need(qty, m, "Peso da peça inválido: use, por exemplo, 100,000.", $("ds-qty"))) return;
     const outputs = [];
     for (const row of A.$$(".outputs-row", $("ds-outputs"))) {
       const product = row.querySelector("select").value;
       const raw = row.querySelector("input").value;
       if (!product && !raw.trim()) continue;
       const q = A.parseQuantity(raw);
-      if (need(product, m, "Escolha o produto de cada corte.", row.querySelector("select"))) return;
-      if (need(q, m, "Peso de corte inválido: use, por exemplo, 34,500.", row.querySelector("input"))) return;
+      if (A.need(product, m, "Escolha o produto de cada corte.", row.querySelector("select"))) return;
+      if (A.need(q, m, "Peso de corte inválido: use, por exemplo, 34,500.", row.querySelector("input"))) return;
       outputs.push({ product_id: product, quantity: q });
     }
-    if (need(outputs.length, m, "Informe ao menos um corte.", $("ds-add"))) return;
+    if (A.need(outputs.length, m, "Informe ao menos um corte.", $("ds-add"))) return;
     try {
       const result = await A.api("POST", "/api/inventory/breakdowns", {
         body: { source_product_id: source, source_quantity: qty, outputs, cost_allocation: $("ds-alloc").value },
@@ -291,16 +289,7 @@ window.Acougue.page("estoque", function (A, $, h, page) {
         h("div", {}, h("dt", {}, "Custo da peça"), h("dd", {}, A.money(r.source_cost_cents))),
         h("div", {}, h("dt", {}, "Rateio"), h("dd", {}, r.cost_allocation === "value" ? "por valor de venda" : "por peso"))
       ),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { "aria-label": "Custos dos cortes" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Corte"), h("th", { scope: "col", class: "num" }, "Peso"), h("th", { scope: "col", class: "num" }, "Custo unitário"), h("th", { scope: "col", class: "num" }, "Custo total"))),
-          h("tbody", {}, rows)
-        )
-      )
+      A.table("Custos dos cortes", ["Corte", "Peso", "Custo unitário", "Custo total"], rows)
     );
     box.hidden = false;
   }

@@ -224,22 +224,10 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     const m = $("exp-msg");
     const amount = A.parseMoney($("exp-amount").value);
     const description = $("exp-description").value.trim();
-    if (!amount) {
-      A.say(m, "Valor inválido: use, por exemplo, 1.297,45.", "error");
-      $("exp-amount").focus();
-      return;
-    }
-    if (!description) {
-      A.say(m, "Descreva a despesa.", "error");
-      $("exp-description").focus();
-      return;
-    }
+    if (A.need(amount, m, "Valor inválido: use, por exemplo, 1.297,45.", $("exp-amount"))) return;
+    if (A.need(description, m, "Descreva a despesa.", $("exp-description"))) return;
     const occurredOn = A.readDate($("exp-date"));
-    if (!occurredOn) {
-      A.say(m, "Informe a data da despesa (dd/mm/aaaa).", "error");
-      $("exp-date").focus();
-      return;
-    }
+    if (A.need(occurredOn, m, "Informe a data da despesa (dd/mm/aaaa).", $("exp-date"))) return;
     const body = {
       category: $("exp-category").value,
       amount_cents: amount,
@@ -316,16 +304,8 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     const kind = $("op-kind").value;
     const amount = A.parseMoney($("op-amount").value);
     const reason = $("op-reason").value.trim();
-    if (amount === null || (kind !== "opening" && amount === 0)) {
-      A.say(m, "Valor inválido: use, por exemplo, 200,00.", "error");
-      $("op-amount").focus();
-      return;
-    }
-    if (kind !== "opening" && !reason) {
-      A.say(m, "Informe o motivo da sangria ou do suprimento.", "error");
-      $("op-reason").focus();
-      return;
-    }
+    if (A.need(amount !== null && (kind === "opening" || amount !== 0), m, "Valor inválido: use, por exemplo, 200,00.", $("op-amount"))) return;
+    if (A.need(kind === "opening" || reason, m, "Informe o motivo da sangria ou do suprimento.", $("op-reason"))) return;
     const day = dateOf("cl-day", m);
     if (!day) return;
     const body = { kind, amount_cents: amount, day };
@@ -349,11 +329,7 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     for (const k of METHOD_ORDER) {
       const field = $("cc-" + k);
       const value = field.value.trim() ? A.parseMoney(field.value) : 0;
-      if (value === null) {
-        A.say(m, `Valor inválido em ${A.METHODS[k]}.`, "error");
-        field.focus();
-        return;
-      }
+      if (A.need(value !== null, m, `Valor inválido em ${A.METHODS[k]}.`, field)) return;
       counted[k] = value;
     }
     const day = dateOf("cl-day", m);

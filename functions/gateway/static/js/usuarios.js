@@ -68,10 +68,7 @@ window.Acougue.page("usuarios", function (A, $, h, page) {
   $("pw-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const password = $("pw-input").value;
-    if (!password) {
-      A.say($("pw-msg"), "Informe a nova senha.", "error");
-      return;
-    }
+    if (A.need(password, $("pw-msg"), "Informe a nova senha.")) return;
     try {
       await A.api("PATCH", `/api/users/${target.id}`, { body: { password } });
       dialog.close();
@@ -86,16 +83,8 @@ window.Acougue.page("usuarios", function (A, $, h, page) {
     const m = $("uf-msg");
     const username = $("uf-username").value.trim();
     const password = $("uf-password").value;
-    if (username.length < 3) {
-      A.say(m, "O usuário precisa de ao menos 3 caracteres.", "error");
-      $("uf-username").focus();
-      return;
-    }
-    if (!password) {
-      A.say(m, "Informe a senha.", "error");
-      $("uf-password").focus();
-      return;
-    }
+    if (A.need(username.length >= 3, m, "O usuário precisa de ao menos 3 caracteres.", $("uf-username"))) return;
+    if (A.need(password, m, "Informe a senha.", $("uf-password"))) return;
     const body = { username, password, role: $("uf-role").value };
     if ($("uf-name").value.trim()) body.full_name = $("uf-name").value.trim();
     try {

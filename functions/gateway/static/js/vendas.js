@@ -89,16 +89,7 @@ window.Acougue.page("vendas", function (A, $, h, page) {
     if (s.attempt > 1) facts.push(["Tentativas de pagamento", String(s.attempt)]);
     A.clear(detail).append(
       h("dl", { class: "total-detail facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { "aria-label": "Itens da venda" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Produto"), h("th", { scope: "col", class: "num" }, "Quantidade"), h("th", { scope: "col", class: "num" }, "Preço"), h("th", { scope: "col", class: "num" }, "Total"))),
-          h("tbody", {}, items)
-        )
-      )
+      A.table("Itens da venda", ["Produto", "Quantidade", "Preço", "Total"], items)
     );
     $("sl-dialog-title").textContent = "Venda " + s.id.slice(0, 8);
     const cancellable = ["pending_payment", "payment_failed", "paid"].includes(s.status);
