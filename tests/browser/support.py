@@ -4,6 +4,8 @@ the test on any console error or request that would leave this machine, screensh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from playwright.sync_api import (
     Route,
     ViewportSize,
     expect,
+    sync_playwright,
 )
 
 from tests.support.components import in_ci
@@ -50,6 +53,15 @@ def require_chromium() -> Path:
     if in_ci():
         pytest.fail(f"{message}; CI=true: a missing component is a failure", pytrace=False)
     pytest.skip(f"{message}; under CI=true this fails instead")
+
+
+@contextmanager
+def launched_chromium(chromium: Path) -> Iterator[Browser]:
+    """Chromium at that path, launched by Playwright with CHROMIUM_ARGS; closed after."""
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @dataclass
@@ -108,11 +120,16 @@ def new_context(browser: Browser, watch: Watch, *, tablet: bool = False) -> Brow
     return context
 
 
-def login(page: Page, gateway: str, username: str, password: str, then: str = "/") -> None:
+def submit_login(page: Page, gateway: str, username: str, password: str, then: str = "/") -> None:
+    """Fills the login form (then: its ?next=) and sends it; where it leads is not awaited."""
     page.goto(f"{gateway}/login?next={then}")
     page.get_by_label("Usuário").fill(username)
     page.get_by_label("Senha").fill(password)
     page.get_by_role("button", name="Entrar").click()
+
+
+def login(page: Page, gateway: str, username: str, password: str, then: str = "/") -> None:
+    submit_login(page, gateway, username, password, then)
     ready(page)
 
 

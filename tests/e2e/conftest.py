@@ -1,4 +1,5 @@
-"""The whole system per broker backend, started once per module by the local runner."""
+"""The whole system per broker backend, started once per module by the local runner (a
+module may start its own: tests.support.fixtures.system_fixture), the admin's header and client."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import admin as admin
+from tests.support.fixtures import api as api
 from tests.support.system import RunningSystem, running_system
 
 
