@@ -3,29 +3,21 @@ contract describes it or slightly off, the answer is never a 5xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 
-from tests.support.system import RunningSystem, running_system
+from tests.support.fixtures import system_fixture
+from tests.support.system import RunningSystem
 
 EXAMPLES_PER_OPERATION = 25
 
 
-@pytest.fixture(scope="module")
-def fuzzed(
-    admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    with running_system(
-        admin_database_url, tmp_path_factory.mktemp("fuzz"), amqp_url=None
-    ) as system:
-        yield system
+fuzzed = system_fixture("fuzz")
 
 
 def test_no_request_the_contract_allows_gets_a_server_error(fuzzed: RunningSystem) -> None:

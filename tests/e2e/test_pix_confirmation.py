@@ -8,27 +8,18 @@ back. A sale cancelled while its PIX waits is never paid by the late notice.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.system import RunningSystem, running_system, wait_for
+from tests.support.api import client, create_product, sell_when_known
+from tests.support.fixtures import system_fixture
+from tests.support.system import RunningSystem, wait_for
 
 DELAY = 3
 
 
-@pytest.fixture(scope="module")
-def system(
-    admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    tmp: Path = tmp_path_factory.mktemp("system-pix-delay")
-    env = {"PIX_CONFIRM_DELAY_SECONDS": str(DELAY)}
-    with running_system(admin_database_url, tmp, amqp_url=None, extra_env=env) as running:
-        yield running
+system = system_fixture("system-pix-delay", extra_env={"PIX_CONFIRM_DELAY_SECONDS": str(DELAY)})
 
 
 def _sale(api: httpx.Client, product_id: str) -> dict[str, Any]:
@@ -36,13 +27,7 @@ def _sale(api: httpx.Client, product_id: str) -> dict[str, Any]:
         "items": [{"product_id": product_id, "quantity": "1.000"}],
         "payment": {"method": "pix"},
     }
-
-    def sell() -> httpx.Response | None:
-        answer = api.post("/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-        return answer if answer.status_code == 201 else None
-
-    sale: dict[str, Any] = wait_for(sell).json()
-    return sale
+    return sell_when_known(api, body)
 
 
 def _status(api: httpx.Client, sale_id: str) -> str:
@@ -57,16 +42,8 @@ def _events(api: httpx.Client, type_: str) -> list[dict[str, Any]]:
 def test_a_pix_charge_is_paid_when_the_banks_scheduled_notice_falls_due(
     system: RunningSystem,
 ) -> None:
-    with httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=15,
-    ) as api:
-        answer = api.post(
-            "/api/products", json={"name": "Fraldinha", "unit": "kg", "price_cents": 4590}
-        )
-        assert answer.status_code == 201, answer.text
-        product = answer.json()["id"]
+    with client(system) as api:
+        product = create_product(api, name="Fraldinha", unit="kg", price_cents=4590)
 
         started = time.monotonic()
         paid_later = _sale(api, product)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,9 @@ import jwt
 import pytest
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key, public_jwk
-from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system, wait_for
+from tests.support.api import client, create_product, create_user, sell_when_known, sign_in
+from tests.support.fixtures import system_fixture
+from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
 
 PASSWORD = "senha-segura-123"
 ROLES = ("admin", "estoquista", "vendedor")
@@ -29,68 +30,30 @@ class Shop:
     sale_id: str
 
 
-def _login(system: RunningSystem, username: str, password: str) -> httpx.Response:
-    return httpx.post(
-        system.gateway + "/api/auth/login",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
+system = system_fixture("security")
 
 
 @pytest.fixture(scope="module")
-def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    with running_system(
-        admin_database_url, tmp_path_factory.mktemp("security"), amqp_url=None
-    ) as system:
-        admin = system.admin_token()
-        headers = {"Authorization": f"Bearer {admin}"}
-        tokens, ids = {"admin": admin}, {}
+def shop(system: RunningSystem) -> Shop:
+    admin = system.admin_token()
+    tokens, ids = {"admin": admin}, {}
+    with client(system, admin) as api:
         for role in ("estoquista", "vendedor"):
-            created = httpx.post(
-                system.gateway + "/api/users",
-                json={"username": f"{role}1", "password": PASSWORD, "role": role},
-                headers=headers,
-            )
-            assert created.status_code == 201, created.text
-            ids[role] = created.json()["id"]
-            tokens[role] = _login(system, f"{role}1", PASSWORD).json()["access_token"]
-        product = httpx.post(
-            system.gateway + "/api/products",
-            json={"name": "Alcatra", "unit": "kg", "price_cents": 6490},
-            headers=headers,
-        )
-        assert product.status_code == 201, product.text
-        trimmings = httpx.post(
-            system.gateway + "/api/products",
-            json={"name": "Aparas", "unit": "kg", "price_cents": 0},
-            headers=headers,
-        )
-        product_id, trimmings_id = product.json()["id"], trimmings.json()["id"]
-        stock = system.gateway + "/api/inventory/stock/"
+            ids[role] = create_user(api, f"{role}1", PASSWORD, role)
+            tokens[role] = sign_in(system, f"{role}1", PASSWORD).json()["access_token"]
+        product_id = create_product(api, name="Alcatra", unit="kg", price_cents=6490)
+        trimmings_id = create_product(api, name="Aparas", unit="kg", price_cents=0)
         for pid in (product_id, trimmings_id):  # stock's catalogue follows by events
-            wait_for(lambda pid=pid: httpx.get(stock + pid, headers=headers).status_code == 200)
-        SALE_PRODUCT[:] = [product_id]
-        sale = _sell_when_known(system, tokens["vendedor"], product_id)
-        yield Shop(system, tokens, ids, product_id, trimmings_id, sale)
+            wait_for(lambda pid=pid: api.get(f"/api/inventory/stock/{pid}").status_code == 200)
+    SALE_PRODUCT[:] = [product_id]
+    # The vendedor's sale, once the counter's catalogue knows the product (by events).
+    body = {"items": [{"product_id": product_id, "quantity": "1"}], "payment": {"method": "pix"}}
+    with client(system, tokens["vendedor"]) as seller:
+        sale = str(sell_when_known(seller, body)["id"])
+    return Shop(system, tokens, ids, product_id, trimmings_id, sale)
 
 
 SALE_PRODUCT: list[str] = []
-
-
-def _sell_when_known(system: RunningSystem, token: str, product_id: str) -> str:
-    """The vendedor's sale (the counter's catalogue follows product.created by events)."""
-    body = {"items": [{"product_id": product_id, "quantity": "1"}], "payment": {"method": "pix"}}
-
-    def sell() -> str | None:
-        answer = httpx.post(
-            system.gateway + "/api/sales",
-            json=body,
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
-        )
-        return str(answer.json()["id"]) if answer.status_code == 201 else None
-
-    sale_id: str = wait_for(sell)
-    return sale_id
 
 
 # -- the role matrix --------------------------------------------------------------------
@@ -271,7 +234,7 @@ def _cookie(answer: httpx.Response) -> str:
 
 
 def test_refresh_rotates_and_a_reused_token_ends_the_session(shop: Shop) -> None:
-    login = _login(shop.system, "estoquista1", PASSWORD)
+    login = sign_in(shop.system, "estoquista1", PASSWORD)
     first = _cookie(login)
     rotated = _refresh(shop.system, first)
     assert rotated.status_code == 200
@@ -284,7 +247,7 @@ def test_refresh_rotates_and_a_reused_token_ends_the_session(shop: Shop) -> None
 
 
 def test_logout_revokes_and_disabled_users_cannot_refresh(shop: Shop) -> None:
-    out = _cookie(_login(shop.system, "estoquista1", PASSWORD))
+    out = _cookie(sign_in(shop.system, "estoquista1", PASSWORD))
     logout = httpx.post(shop.system.gateway + "/api/auth/logout", cookies={"acougue_refresh": out})
     assert logout.status_code == 204
     assert _refresh(shop.system, out).status_code == 401
@@ -295,7 +258,7 @@ def test_logout_revokes_and_disabled_users_cannot_refresh(shop: Shop) -> None:
         json={"username": "temporario", "password": PASSWORD, "role": "vendedor"},
         headers=admin,
     )
-    cookie = _cookie(_login(shop.system, "temporario", PASSWORD))
+    cookie = _cookie(sign_in(shop.system, "temporario", PASSWORD))
     disabled = httpx.patch(
         shop.system.gateway + f"/api/users/{created.json()['id']}",
         json={"active": False},
@@ -303,19 +266,19 @@ def test_logout_revokes_and_disabled_users_cannot_refresh(shop: Shop) -> None:
     )
     assert disabled.json()["active"] is False
     assert _refresh(shop.system, cookie).status_code == 401
-    assert _login(shop.system, "temporario", PASSWORD).status_code == 401
+    assert sign_in(shop.system, "temporario", PASSWORD).status_code == 401
 
 
 def test_a_request_without_a_cookie_never_gets_someone_elses_session(shop: Shop) -> None:
     """The gateway forwards each browser's cookies; it must never remember them."""
-    assert _login(shop.system, "admin", ADMIN_PASSWORD).status_code == 200
+    assert sign_in(shop.system, "admin", ADMIN_PASSWORD).status_code == 200
     stranger = httpx.post(shop.system.gateway + "/api/auth/refresh", timeout=10)
     assert stranger.status_code == 401
     assert "access_token" not in stranger.text
 
 
 def test_session_cookie_is_httponly_strict_and_secure_behind_https(shop: Shop) -> None:
-    plain = _login(shop.system, "vendedor1", PASSWORD).headers["set-cookie"].lower()
+    plain = sign_in(shop.system, "vendedor1", PASSWORD).headers["set-cookie"].lower()
     assert "httponly" in plain
     assert "samesite=strict" in plain
     assert "path=/api/auth" in plain
@@ -438,11 +401,11 @@ def test_injection_shaped_input_never_breaks_anything(shop: Shop) -> None:
 
 
 def test_bad_logins_are_rate_limited_per_username(shop: Shop) -> None:
-    statuses = [_login(shop.system, "vendedor1", f"errada-{n}").status_code for n in range(30)]
+    statuses = [sign_in(shop.system, "vendedor1", f"errada-{n}").status_code for n in range(30)]
     assert 429 in statuses
     first = statuses.index(429)
     assert set(statuses[:first]) == {401}
-    blocked = _login(shop.system, "vendedor1", PASSWORD)
+    blocked = sign_in(shop.system, "vendedor1", PASSWORD)
     assert blocked.status_code == 429  # even the right password waits out the window
     assert int(blocked.headers["retry-after"]) > 0
     assert blocked.json()["status"] == 429

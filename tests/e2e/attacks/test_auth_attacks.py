@@ -21,10 +21,18 @@ import jwt
 import psycopg
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from shared.auth.tokens import StaticKeys
-from tests.browser.support import CHROMIUM_ARGS, Watch, new_context, require_chromium
+from tests.browser.support import (
+    Watch,
+    launched_chromium,
+    new_context,
+    require_chromium,
+    submit_login,
+)
+from tests.support.api import bearer
+from tests.support.fixtures import system_fixture
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
 from tooling.demo import CATALOGUE, seed
 
@@ -34,19 +42,7 @@ PASSWORD = "senha-segura-123"
 PROXY = "10.244.0.30"  # an activator or Kourier pod: every client's request passes it
 
 
-@pytest.fixture(scope="module")
-def system(
-    admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    with running_system(
-        admin_database_url, tmp_path_factory.mktemp("auth-attacks"), amqp_url=None
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(system: RunningSystem) -> dict[str, str]:
-    return {"Authorization": f"Bearer {system.admin_token()}"}
+system = system_fixture("auth-attacks")
 
 
 def _login(
@@ -73,8 +69,17 @@ def _user(system: RunningSystem, admin: dict[str, str], role: str) -> tuple[str,
     return name, created.json()["id"]
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def _after_a_change(
+    system: RunningSystem, admin: dict[str, str], role: str, path: str, change: dict[str, Any]
+) -> httpx.Response:
+    """A new user's token opens path; the admin changes the user (PATCH change); the answer
+    at path to the same token afterwards."""
+    name, user_id = _user(system, admin, role)
+    headers = bearer(_login(system, name, PASSWORD).json()["access_token"])
+    assert httpx.get(system.gateway + path, headers=headers, timeout=15).status_code == 200
+    changed = httpx.patch(f"{system.gateway}/api/users/{user_id}", json=change, headers=admin)
+    assert changed.status_code == 200, changed.text
+    return httpx.get(system.gateway + path, headers=headers, timeout=15)
 
 
 def _sql(system: RunningSystem, query: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -89,15 +94,7 @@ def _sql(system: RunningSystem, query: str, *args: Any) -> list[tuple[Any, ...]]
 def test_a_demoted_seller_is_refused_on_the_next_request(
     system: RunningSystem, admin: dict[str, str]
 ) -> None:
-    name, user_id = _user(system, admin, "vendedor")
-    token = _login(system, name, PASSWORD).json()["access_token"]
-    sales = system.gateway + "/api/sales"
-    assert httpx.get(sales, headers=_bearer(token), timeout=15).status_code == 200
-    demoted = httpx.patch(
-        f"{system.gateway}/api/users/{user_id}", json={"role": "estoquista"}, headers=admin
-    )
-    assert demoted.status_code == 200, demoted.text
-    stale = httpx.get(sales, headers=_bearer(token), timeout=15)
+    stale = _after_a_change(system, admin, "vendedor", "/api/sales", {"role": "estoquista"})
     assert stale.status_code == 401, stale.text
     assert stale.headers["content-type"].startswith("application/problem+json")
 
@@ -105,15 +102,8 @@ def test_a_demoted_seller_is_refused_on_the_next_request(
 def test_a_disabled_user_is_refused_on_the_next_request(
     system: RunningSystem, admin: dict[str, str]
 ) -> None:
-    name, user_id = _user(system, admin, "estoquista")
-    token = _login(system, name, PASSWORD).json()["access_token"]
-    products = system.gateway + "/api/products"
-    assert httpx.get(products, headers=_bearer(token), timeout=15).status_code == 200
-    disabled = httpx.patch(
-        f"{system.gateway}/api/users/{user_id}", json={"active": False}, headers=admin
-    )
-    assert disabled.status_code == 200, disabled.text
-    assert httpx.get(products, headers=_bearer(token), timeout=15).status_code == 401
+    refused = _after_a_change(system, admin, "estoquista", "/api/products", {"active": False})
+    assert refused.status_code == 401
 
 
 def test_a_new_password_ends_the_tokens_signed_before(
@@ -125,7 +115,7 @@ def test_a_new_password_ends_the_tokens_signed_before(
         f"{system.gateway}/api/users/{user_id}", json={"password": "outra-senha-9"}, headers=admin
     )
     assert changed.status_code == 200, changed.text
-    answer = httpx.get(system.gateway + "/api/products", headers=_bearer(token), timeout=15)
+    answer = httpx.get(system.gateway + "/api/products", headers=bearer(token), timeout=15)
     assert answer.status_code == 401
 
 
@@ -186,20 +176,20 @@ def test_the_first_admin_must_change_the_password_before_anything_else(
             fresh.gateway + "/api/users",
             fresh.url("catalog-query") + "/api/products",  # straight at a function
         ):
-            refused = httpx.get(url, headers=_bearer(token), timeout=15)
+            refused = httpx.get(url, headers=bearer(token), timeout=15)
             assert refused.status_code == 403, (url, refused.text)
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert "password change required" in refused.json()["detail"].lower()
         changed = httpx.post(
             fresh.gateway + "/api/auth/password",
             json={"current_password": first, "new_password": "nova-senha-da-loja"},
-            headers=_bearer(token),
+            headers=bearer(token),
             timeout=15,
         )
         assert changed.status_code == 200, changed.text
         assert changed.json()["password_change_required"] is False
         new_token = changed.json()["access_token"]
-        ok = httpx.get(fresh.gateway + "/api/users", headers=_bearer(new_token), timeout=15)
+        ok = httpx.get(fresh.gateway + "/api/users", headers=bearer(new_token), timeout=15)
         assert ok.status_code == 200
         assert _login(fresh, "admin", first).status_code == 401
         assert (
@@ -224,7 +214,7 @@ def test_the_demo_seed_makes_the_first_login_change_and_returns_the_new_password
         session = _login(fresh, "admin", changed).json()
         assert session["password_change_required"] is False
         products = httpx.get(
-            fresh.gateway + "/api/products", headers=_bearer(session["access_token"]), timeout=15
+            fresh.gateway + "/api/products", headers=bearer(session["access_token"]), timeout=15
         ).json()["items"]
         assert {p["name"] for p in products} >= {item.name for item in CATALOGUE}
         assert asyncio.run(seed(fresh.gateway, changed)) is None  # a second run changes nothing
@@ -235,11 +225,8 @@ def test_the_demo_seed_makes_the_first_login_change_and_returns_the_new_password
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = require_chromium()
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    with launched_chromium(require_chromium()) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -259,10 +246,7 @@ def test_login_never_leaves_the_site(
 ) -> None:
     tab, watch = page
     name, _ = _user(system, admin, "vendedor")
-    tab.goto(f"{system.gateway}/login?next={next_}")
-    tab.get_by_label("Usuário").fill(name)
-    tab.get_by_label("Senha").fill(PASSWORD)
-    tab.get_by_role("button", name="Entrar").click()
+    submit_login(tab, system.gateway, name, PASSWORD, next_)
     tab.wait_for_load_state("load")
     expect(tab.locator("body")).to_have_attribute("data-ready", "true")
     assert tab.url.startswith(system.gateway + "/"), tab.url
@@ -274,10 +258,7 @@ def test_login_still_follows_a_path_of_this_site(
 ) -> None:
     tab, _ = page
     name, _ = _user(system, admin, "vendedor")
-    tab.goto(f"{system.gateway}/login?next=%2Fvendas")
-    tab.get_by_label("Usuário").fill(name)
-    tab.get_by_label("Senha").fill(PASSWORD)
-    tab.get_by_role("button", name="Entrar").click()
+    submit_login(tab, system.gateway, name, PASSWORD, "%2Fvendas")
     expect(tab).to_have_url(system.gateway + "/vendas")
 
 
@@ -343,7 +324,7 @@ def test_an_admin_approves_a_sellers_discount_with_a_short_token(
     seller_token = _login(system, seller, PASSWORD).json()["access_token"]
     url = system.gateway + "/api/auth/approvals"
     body = {"username": "admin", "password": ADMIN_PASSWORD, "purpose": "discount"}
-    approved = httpx.post(url, json=body, headers=_bearer(seller_token), timeout=15)
+    approved = httpx.post(url, json=body, headers=bearer(seller_token), timeout=15)
     assert approved.status_code == 200, approved.text
     assert approved.json()["expires_in"] == 120
     token = approved.json()["approval_token"]
@@ -358,15 +339,15 @@ def test_an_admin_approves_a_sellers_discount_with_a_short_token(
     assert claims["aud"] == "acougue-approval"
     assert claims["exp"] - claims["iat"] == 120
     # The approval is not a session.
-    assert httpx.get(system.gateway + "/api/sales", headers=_bearer(token)).status_code == 401
+    assert httpx.get(system.gateway + "/api/sales", headers=bearer(token)).status_code == 401
     # A seller's own password approves nothing; nor does an anonymous or stock caller ask.
     own = {"username": seller, "password": PASSWORD, "purpose": "discount"}
-    assert httpx.post(url, json=own, headers=_bearer(seller_token)).status_code == 401
+    assert httpx.post(url, json=own, headers=bearer(seller_token)).status_code == 401
     assert httpx.post(url, json=body).status_code == 401
     stock_token = _login(system, stocker, PASSWORD).json()["access_token"]
-    assert httpx.post(url, json=body, headers=_bearer(stock_token)).status_code == 403
+    assert httpx.post(url, json=body, headers=bearer(stock_token)).status_code == 403
     wrong = {**body, "password": "not-the-admins"}
-    assert httpx.post(url, json=wrong, headers=_bearer(seller_token)).status_code == 401
+    assert httpx.post(url, json=wrong, headers=bearer(seller_token)).status_code == 401
 
 
 def asyncio_run(coroutine: Any) -> Any:

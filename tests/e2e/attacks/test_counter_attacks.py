@@ -5,13 +5,14 @@ Through the gateway, and straight at apply-product-to-sales. Each test fails on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.system import RunningSystem, running_system, wait_for
+from tests.support.api import bearer, client, create_product, create_user, sign_in
+from tests.support.fixtures import system_fixture
+from tests.support.system import RunningSystem, wait_for
 
 PROBLEM = "application/problem+json"
 PASSWORD = "balcao-" + uuid.uuid4().hex[:12]
@@ -20,8 +21,8 @@ PASSWORD = "balcao-" + uuid.uuid4().hex[:12]
 class Shop:
     def __init__(self, system: RunningSystem, admin: str, vendedor: str, product: str) -> None:
         self.system = system
-        self.admin = {"Authorization": f"Bearer {admin}"}
-        self.vendedor = {"Authorization": f"Bearer {vendedor}"}
+        self.admin = bearer(admin)
+        self.vendedor = bearer(vendedor)
         self.product = product
 
     def post(self, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
@@ -34,36 +35,20 @@ class Shop:
         return httpx.get(self.system.gateway + path, headers=headers, timeout=15)
 
 
+system = system_fixture("counter")
+
+
 @pytest.fixture(scope="module")
-def shop(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    with running_system(
-        admin_database_url, tmp_path_factory.mktemp("counter"), amqp_url=None
-    ) as system:
-        admin = system.admin_token()
-        headers = {"Authorization": f"Bearer {admin}"}
-        created = httpx.post(
-            system.gateway + "/api/users",
-            json={"username": "vendedor1", "password": PASSWORD, "role": "vendedor"},
-            headers=headers,
-            timeout=15,
-        )
-        assert created.status_code == 201, created.text
-        login = httpx.post(
-            system.gateway + "/api/auth/login",
-            json={"username": "vendedor1", "password": PASSWORD},
-            timeout=15,
-        )
+def shop(system: RunningSystem) -> Shop:
+    admin = system.admin_token()
+    with client(system, admin) as api:
+        create_user(api, "vendedor1", PASSWORD, "vendedor")
+        login = sign_in(system, "vendedor1", PASSWORD)
         assert login.status_code == 200, login.text
-        product = httpx.post(
-            system.gateway + "/api/products",
-            json={"name": "Alcatra", "unit": "kg", "price_cents": 5000},
-            headers=headers,
-            timeout=15,
-        )
-        assert product.status_code == 201, product.text
-        shop = Shop(system, admin, login.json()["access_token"], product.json()["id"])
-        wait_for(lambda: shop.get(f"/api/inventory/stock/{shop.product}", shop.admin).is_success)
-        yield shop
+        product = create_product(api, name="Alcatra", unit="kg", price_cents=5000)
+    shop = Shop(system, admin, login.json()["access_token"], product)
+    wait_for(lambda: shop.get(f"/api/inventory/stock/{shop.product}", shop.admin).is_success)
+    return shop
 
 
 def _sale(product: str, quantity: str = "1.000", discount: int = 0) -> dict[str, Any]:

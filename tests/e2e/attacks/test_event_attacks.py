@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,50 +18,30 @@ import pytest
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key
 from shared.events.identity import TokenSigner, service_account, service_audience
+from tests.support.api import create_product, sell, sell_when_known
+from tests.support.fixtures import system_fixture
 from tests.support.identity import NAMESPACE, delivery_headers, publish_headers
-from tests.support.system import RunningSystem, running_system, wait_for
+from tests.support.system import RunningSystem, wait_for
 
 # The PIX stays pending while the attacks run: only a forged approval could pay it.
 PIX_DELAY = 3600
 
 
-@pytest.fixture(scope="module")
-def system(
-    admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    tmp: Path = tmp_path_factory.mktemp("system-event-attacks")
-    env = {"PIX_CONFIRM_DELAY_SECONDS": str(PIX_DELAY)}
-    with running_system(admin_database_url, tmp, amqp_url=None, extra_env=env) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(system: RunningSystem) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=15,
-    ) as client:
-        yield client
+system = system_fixture(
+    "system-event-attacks", extra_env={"PIX_CONFIRM_DELAY_SECONDS": str(PIX_DELAY)}
+)
 
 
 @pytest.fixture(scope="module")
 def pending_sale(api: httpx.Client) -> dict[str, Any]:
-    product = api.post(
-        "/api/products",
-        json={"name": f"Picanha {uuid.uuid4().hex[:6]}", "unit": "kg", "price_cents": 8990},
+    product = create_product(
+        api, name=f"Picanha {uuid.uuid4().hex[:6]}", unit="kg", price_cents=8990
     )
-    assert product.status_code == 201, product.text
     body = {
-        "items": [{"product_id": product.json()["id"], "quantity": "1.000"}],
+        "items": [{"product_id": product, "quantity": "1.000"}],
         "payment": {"method": "pix"},
     }
-
-    def sell() -> httpx.Response | None:
-        answer = api.post("/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
-        return answer if answer.status_code == 201 else None
-
-    sale: dict[str, Any] = wait_for(sell).json()
+    sale = sell_when_known(api, body)
     wait_for(lambda: _sale(api, sale["id"])["status"] == "pending_payment")
     return sale
 
@@ -244,13 +222,9 @@ def test_oversized_events_are_refused_before_they_are_read(system: RunningSystem
 def test_the_real_flow_still_pays_a_sale(system: RunningSystem, api: httpx.Client) -> None:
     """The control: a card sale goes through every authenticated hop and is paid."""
     product = api.get("/api/products").json()["items"][0]["id"]
-    answer = api.post(
-        "/api/sales",
-        json={
-            "items": [{"product_id": product, "quantity": "0.500"}],
-            "payment": {"method": "debit"},
-        },
-        headers={"Idempotency-Key": str(uuid.uuid4())},
+    answer = sell(
+        api,
+        {"items": [{"product_id": product, "quantity": "0.500"}], "payment": {"method": "debit"}},
     )
     assert answer.status_code == 201, answer.text
     wait_for(lambda: _sale(api, answer.json()["id"])["status"] == "paid", timeout=30)

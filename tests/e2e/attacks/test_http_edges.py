@@ -21,26 +21,15 @@ import httpx
 import pytest
 
 from functions.gateway.settings import REQUIRED_SERVICES
-from tests.support.system import RunningSystem, running_system, wait_for
+from tests.support.fixtures import system_fixture
+from tests.support.system import RunningSystem, wait_for
 
 MiB = 1024 * 1024
 PROBLEM = "application/problem+json"
 TODAY = datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
 
 
-@pytest.fixture(scope="module")
-def system(
-    admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    with running_system(
-        admin_database_url, tmp_path_factory.mktemp("http-edges"), amqp_url=None
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(system: RunningSystem) -> dict[str, str]:
-    return {"Authorization": f"Bearer {system.admin_token()}"}
+system = system_fixture("http-edges")
 
 
 def _peak_rss(pid: int) -> int:
