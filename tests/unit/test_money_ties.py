@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shared.money import cents
+from shared.money import allocate, cents
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,40 @@ def test_every_even_tie_rounds_up_in_magnitude(whole: int) -> None:
     even n."""
     tie = Decimal(whole) + (Decimal("0.5") if whole >= 0 else Decimal("-0.5"))
     assert cents(tie) == (whole + 1 if whole >= 0 else whole - 1)
+
+
+# -- allocate: literal splits ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "parts"),
+    [
+        (1000, ["1", "2"], [333, 667]),  # 333.33 / 666.67: the larger remainder
+        (1, ["1", "1"], [1, 0]),  # equal remainders, equal weights: the first
+        (2, ["1", "3"], [0, 2]),  # 0.5 / 1.5: equal remainders, the heavier weight wins
+        (2, ["3", "1"], [2, 0]),
+        (5, ["0", "1"], [0, 5]),  # a zero weight is allowed and gets nothing
+        (7, ["1"], [7]),
+        (0, ["1", "2"], [0, 0]),
+        (10, ["0.5", "0.5"], [5, 5]),  # weights summing to one
+        (100, ["1", "1", "1"], [34, 33, 33]),
+    ],
+)
+def test_allocate_splits_exactly_by_the_largest_remainder(
+    total: int, weights: list[str], parts: list[int]
+) -> None:
+    assert allocate(total, [Decimal(w) for w in weights]) == parts
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (["1", "-1"], "allocation weights cannot be negative"),
+        (["-0.001"], "allocation weights cannot be negative"),
+        (["0", "0"], "nothing to allocate to"),
+        ([], "nothing to allocate to"),
+    ],
+)
+def test_allocate_refuses_what_cannot_be_split(weights: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        allocate(100, [Decimal(w) for w in weights])
