@@ -191,3 +191,212 @@ def test_a_wrong_moment_is_a_conflict_and_a_wrong_value_is_not() -> None:
     with pytest.raises(SaleError) as wrong_value:
         totals([100], 101)
     assert not isinstance(wrong_value.value, SaleConflict)
+
+
+# -- literal boundaries and the seller's messages ----------------------------------------
+
+
+@pytest.mark.parametrize("price", [0, -1])
+def test_a_price_label_needs_a_priced_product(price: int) -> None:
+    with pytest.raises(SaleError, match=r"^a price label needs a product with a price$"):
+        domain.quantity_for_price(1000, price)
+
+
+@pytest.mark.parametrize(
+    ("total", "price", "quantity"),
+    [
+        (1000, 1, "1000.000"),
+        (2845, 3290, "0.865"),  # 0.86474... rounds up
+        (1, 2000, "0.001"),  # 0.0005: a tie, rounded half-up
+        (1, 2001, "0.000"),
+        (5, 2000, "0.003"),  # 0.0025: half-even would give 0.002
+    ],
+)
+def test_a_price_label_derives_its_weight_half_up(total: int, price: int, quantity: str) -> None:
+    assert str(domain.quantity_for_price(total, price)) == quantity
+
+
+def test_a_line_holds_up_to_the_largest_quantity() -> None:
+    domain.check_line_quantity(Decimal("9999.999"))
+    with pytest.raises(SaleError, match=r"^a line holds at most 9999\.999 \(kg or units\)$"):
+        domain.check_line_quantity(Decimal("10000.000"))
+
+
+def test_a_line_total_is_rounded_half_up() -> None:
+    assert domain.line_total(Decimal("0.500"), 3291) == 1646  # 1645.5
+    assert domain.line_total(Decimal("1.250"), 3290) == 4113  # 4112.5
+    assert domain.line_total(Decimal("2"), 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "total", "installments", "received", "message"),
+    [
+        ("cash", 4725, None, None, "cash needs cash_received_cents"),
+        ("cash", 4725, None, 4724, "the cash received does not cover the total"),
+        ("credit", 10000, 0, None, "credit accepts 1 to 12 installments"),
+        ("credit", 10000, 13, None, "credit accepts 1 to 12 installments"),
+        ("debit", 10000, 2, None, "only credit is paid in installments"),
+        ("pix", 10000, 0, None, "only credit is paid in installments"),
+        ("cash", 10000, 2, 10000, "only credit is paid in installments"),
+        ("pix", 10000, None, 10000, "cash_received_cents is for cash payments"),
+        ("debit", 10000, 1, 0, "cash_received_cents is for cash payments"),
+    ],
+)
+def test_a_payment_the_counter_must_fix_is_refused_with_its_reason(
+    method: str, total: int, installments: int | None, received: int | None, message: str
+) -> None:
+    with pytest.raises(SaleError, match=f"^{message}$"):
+        domain.check_payment(method, total, installments, received)
+
+
+@pytest.mark.parametrize(
+    ("method", "installments", "received", "change"),
+    [
+        ("credit", 1, None, None),
+        ("credit", 12, None, None),
+        ("credit", None, None, None),
+        ("debit", 1, None, None),
+        ("debit", None, None, None),
+        ("pix", None, None, None),
+        ("cash", 1, 10001, 1),
+        ("cash", None, 10000, 0),
+    ],
+)
+def test_a_payment_within_the_rules_is_accepted(
+    method: str, installments: int | None, received: int | None, change: int | None
+) -> None:
+    assert domain.check_payment(method, 10000, installments, received) == change
+
+
+# -- the sale's state after each transition, in full -------------------------------------
+
+PENDING = SaleState(Status.PENDING_PAYMENT)
+SECOND_TRY = SaleState(Status.PENDING_PAYMENT, attempt=2)
+
+
+@pytest.mark.parametrize(
+    ("step", "state", "after", "emit"),
+    [
+        pytest.param(
+            domain.on_payment_approved,
+            SECOND_TRY,
+            SaleState(Status.PAID, 2, False),
+            Emit.PAID,
+            id="approved keeps the attempt",
+        ),
+        pytest.param(
+            domain.on_payment_declined,
+            SECOND_TRY,
+            SaleState(Status.PAYMENT_FAILED, 2, False),
+            Emit.PAYMENT_FAILED,
+            id="declined keeps the attempt",
+        ),
+        pytest.param(
+            domain.on_payment_refunded,
+            SaleState(Status.PAID, 2, True),
+            SaleState(Status.REFUNDED, 2, True),
+            Emit.REFUNDED,
+            id="refunded after a cancel",
+        ),
+        pytest.param(
+            domain.on_payment_refunded,
+            SaleState(Status.PAID, 2, False),
+            SaleState(Status.REFUNDED, 2, True),
+            Emit.REFUNDED,
+            id="refunded without a cancel at the counter",
+        ),
+    ],
+)
+def test_a_payment_answer_for_the_current_attempt_moves_the_sale(
+    step: Callable[[SaleState, int], domain.Transition],
+    state: SaleState,
+    after: SaleState,
+    emit: Emit,
+) -> None:
+    assert step(state, 2) == domain.Transition(after, emit)
+
+
+@pytest.mark.parametrize(
+    ("step", "state"),
+    [
+        (domain.on_payment_approved, SaleState(Status.PAYMENT_FAILED, 2)),
+        (domain.on_payment_approved, SaleState(Status.CANCELLED, 2, True)),
+        (domain.on_payment_declined, SaleState(Status.PAID, 2)),
+        (domain.on_payment_declined, SaleState(Status.CANCELLED, 2, True)),
+        (domain.on_payment_refunded, SaleState(Status.PENDING_PAYMENT, 2)),
+        (domain.on_payment_refunded, SaleState(Status.CANCELLED, 2, True)),
+        (domain.on_payment_refunded, SaleState(Status.REFUNDED, 2, True)),
+    ],
+)
+def test_a_payment_answer_at_the_wrong_moment_changes_nothing(
+    step: Callable[[SaleState, int], domain.Transition], state: SaleState
+) -> None:
+    assert step(state, 2) == domain.Transition(state, None)
+
+
+@pytest.mark.parametrize(
+    "step", [domain.on_payment_approved, domain.on_payment_declined, domain.on_payment_refunded]
+)
+def test_an_answer_for_another_attempt_changes_nothing(
+    step: Callable[[SaleState, int], domain.Transition],
+) -> None:
+    for state in (SECOND_TRY, SaleState(Status.PAID, 2)):
+        assert step(state, 1) == domain.Transition(state, None)
+        assert step(state, 3) == domain.Transition(state, None)
+
+
+@pytest.mark.parametrize(
+    ("state", "after"),
+    [
+        (SECOND_TRY, SaleState(Status.CANCELLED, 2, True)),
+        (SaleState(Status.PAYMENT_FAILED, 2), SaleState(Status.CANCELLED, 2, True)),
+        (SaleState(Status.PAID, 2), SaleState(Status.PAID, 2, True)),
+    ],
+)
+def test_cancel_marks_the_request_and_keeps_the_attempt(state: SaleState, after: SaleState) -> None:
+    assert domain.cancel(state) == domain.Transition(after, Emit.CANCELLED)
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (SaleState(Status.PAID, 1, True), "a sale that is paid cannot be cancelled"),
+        (SaleState(Status.CANCELLED, 1, True), "a sale that is cancelled cannot be cancelled"),
+        (SaleState(Status.REFUNDED, 1, True), "a sale that is refunded cannot be cancelled"),
+    ],
+)
+def test_what_cannot_be_cancelled_says_why(state: SaleState, message: str) -> None:
+    with pytest.raises(domain.SaleConflict, match=f"^{message}$"):
+        domain.cancel(state)
+
+
+def test_a_retry_is_the_next_attempt_and_asks_for_payment() -> None:
+    failed = SaleState(Status.PAYMENT_FAILED, 2)
+    assert domain.retry_payment(failed) == domain.Transition(
+        SaleState(Status.PENDING_PAYMENT, 3, False), Emit.PAYMENT_REQUESTED
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (Status.PAID, "a sale that is paid takes no new payment"),
+        (Status.PENDING_PAYMENT, "a sale that is pending_payment takes no new payment"),
+        (Status.CANCELLED, "a sale that is cancelled takes no new payment"),
+    ],
+)
+def test_only_a_declined_sale_takes_a_new_payment(status: Status, message: str) -> None:
+    with pytest.raises(domain.SaleConflict, match=f"^{message}$"):
+        domain.retry_payment(SaleState(status))
+
+
+def test_the_events_and_states_keep_their_wire_names() -> None:
+    """Subscribers and the database read these strings."""
+    assert [s.value for s in Status] == [
+        "pending_payment", "paid", "payment_failed", "cancelled", "refunded",
+    ]  # fmt: skip
+    assert [e.value for e in Emit] == [
+        "sale.paid", "sale.payment_failed", "sale.refunded", "sale.cancelled",
+        "sale.payment_requested",
+    ]  # fmt: skip
+    assert SaleState(Status.PAID) == SaleState(Status.PAID, 1, False)

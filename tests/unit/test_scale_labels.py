@@ -252,3 +252,65 @@ def test_decode_reads_exactly_the_well_formed_labels(barcode: str) -> None:
         with pytest.raises(LabelError) as caught:
             decode(barcode, mask)
         assert caught.value.barcode == barcode
+
+
+# --- The messages, in full: the counter shows them as they are ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("barcode", "message"),
+    [
+        ("212340012345", "scale label 212340012345: not 13 digits"),
+        ("7891234567895", "scale label 7891234567895: not a scale label (does not start with 2)"),
+        ("2123400123450", "scale label 2123400123450: invalid check digit"),
+        ("1" * 40, f"scale label {'1' * 40}: not 13 digits"),  # 40 characters are shown whole
+        ("1" * 41, f"scale label {'1' * 40}...: not 13 digits"),  # past that, cut
+        ("2\n3", "scale label 2\\n3: not 13 digits"),  # escaped, on one line
+    ],
+)
+def test_a_label_error_names_the_barcode_and_the_reason(barcode: str, message: str) -> None:
+    with pytest.raises(LabelError) as caught:
+        decode(barcode, ScaleMask.parse(DEFAULT_MASK))
+    assert str(caught.value) == message
+    assert caught.value.reason == message.rsplit(": ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("mask", "message"),
+    [
+        (
+            "2CCCC0TTTTTT",
+            "scale mask '2CCCC0TTTTTT': must be 12 positions followed by DV (14 characters), "
+            "e.g. 2CCCC0TTTTTTDV",
+        ),
+        (
+            "2CCXY0TTTTTTDV",
+            "scale mask '2CCXY0TTTTTTDV': unexpected 'XY'; use C, T, P or digits",
+        ),
+        ("2CC0CC0TTTTTDV", "scale mask '2CC0CC0TTTTTDV': the C digits must be contiguous"),
+        ("2CCCCTT0TTTTDV", "scale mask '2CCCCTT0TTTTDV': the T digits must be contiguous"),
+        ("CCCCC0TTTTTTDV", "scale mask 'CCCCC0TTTTTTDV': must start with 2"),
+        ("20000TTTTTTTDV", "scale mask '20000TTTTTTTDV': needs at least one C (PLU digit)"),
+        (
+            "2CCCC0000000DV",
+            "scale mask '2CCCC0000000DV': needs exactly one group, T (total) or P (weight)",
+        ),
+    ],
+)
+def test_a_mask_error_says_what_is_wrong_in_full(mask: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ScaleMask(mask)
+
+
+def test_a_bad_setting_keeps_the_masks_reason_and_lists_the_presets() -> None:
+    message = (
+        "scale mask 'PRIX': must be 12 positions followed by DV (14 characters), "
+        "e.g. 2CCCC0TTTTTTDV (or use a preset: filizola, toledo, urano)"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ScaleMask.from_setting("prix")
+
+
+def test_a_label_with_both_or_neither_says_so_in_full() -> None:
+    with pytest.raises(ValueError, match=r"^a scale label carries either a total or a weight$"):
+        ScaleLabel("2123400123457", 1234, total_cents=None, weight_grams=None)
