@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared import pix
 from shared.pix import (
     PixCharge,
     PixError,
@@ -362,3 +363,143 @@ def test_qr_svg_is_a_standalone_svg_document() -> None:
 
 def test_qr_svg_depends_on_the_payload() -> None:
     assert qr_svg(MANUAL_EXAMPLE) != qr_svg(build_payload(SHOP))
+
+
+def _modules(svg: str) -> tuple[int, set[tuple[int, int]]]:
+    """The dark modules of segno's SVG path (absolute, border included) and the scale."""
+    path = ElementTree.fromstring(svg.encode()).find("{http://www.w3.org/2000/svg}path")  # noqa: S314
+    assert path is not None
+    scale = re.fullmatch(r"scale\((\d+)\)", path.attrib["transform"])
+    assert scale is not None
+    dark: set[tuple[int, int]] = set()
+    x = y = 0.0
+    for command, numbers in re.findall(r"([Mmh])([-0-9. ]+)", path.attrib["d"]):
+        values = [float(n) for n in numbers.split()]
+        if command == "M":
+            x, y = values
+        elif command == "m":
+            x, y = x + values[0], y + values[1]
+        else:
+            dark.update((int(x) + i, int(y)) for i in range(int(values[0])))
+            x += values[0]
+    return int(scale.group(1)), dark
+
+
+def _error_level(svg: str, border: int) -> str:
+    """The error correction level in the symbol's format information (ISO/IEC 18004 7.9),
+    read from the modules beside the top-left finder pattern."""
+    _, dark = _modules(svg)
+    places = [(8, i) for i in range(6)] + [(8, 7), (8, 8), (7, 8)]
+    places += [(14 - i, 8) for i in range(9, 15)]
+    bits = sum(1 << i for i, (x, y) in enumerate(places) if (x + border, y + border) in dark)
+    return {1: "L", 0: "M", 3: "Q", 2: "H"}[(bits ^ 0x5412) >> 13]
+
+
+@pytest.mark.parametrize("payload", [MANUAL_EXAMPLE, "PIX", "0002012"])
+def test_qr_svg_is_level_m_with_a_4_module_quiet_zone_at_5_px(payload: str) -> None:
+    """Short payloads too: segno would raise their level, which must stay M."""
+    svg = qr_svg(payload)
+    assert svg.startswith('<?xml version="1.0" encoding="utf-8"?>\n<svg')
+    root = ElementTree.fromstring(svg.encode())  # noqa: S314 (our own output, not input)
+    assert root.findtext("{http://www.w3.org/2000/svg}title") == "PIX"
+    scale, dark = _modules(svg)
+    assert scale == 5
+    size = max(x for x, _ in dark) + 1 - 4  # the finder patterns reach the last module
+    assert min(x for x, _ in dark) == min(y for _, y in dark) == 4  # the quiet zone
+    assert int(root.attrib["width"]) == int(root.attrib["height"]) == (size + 8) * 5
+    assert (size - 17) % 4 == 0  # a regular QR code, never a Micro QR
+    assert _error_level(svg, 4) == "M"
+
+
+def test_the_manual_example_is_a_version_8_symbol() -> None:
+    # 120 bytes at level M need version 8 (49 modules): 49 + 8 quiet modules, 5 px each
+    assert 'width="285" height="285"' in qr_svg(MANUAL_EXAMPLE)
+
+
+# --- Messages in full: they reach the counter and the API as the problem's detail -----
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"key": ""}, "PIX key must be 1 to 77 printable ASCII characters without spaces"),
+        ({"txid": "venda-42"}, "txid must be 1 to 25 letters or digits (A-Z, a-z, 0-9)"),
+        ({"merchant_name": "日本"}, "merchant name must have letters or digits"),
+        ({"merchant_city": " "}, "merchant city must have letters or digits"),
+        ({"amount_cents": 0}, "amount must be a positive number of centavos"),
+        ({"amount_cents": True}, "amount must be a positive number of centavos"),
+        ({"amount_cents": 10**12}, "amount is too large for a PIX payload"),
+    ],
+)
+def test_a_refused_charge_says_why_in_full(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(PixError, match=f"^{re.escape(message)}$"):
+        build_payload(replace(SHOP, **change))
+
+
+def test_a_field_over_99_characters_is_refused() -> None:
+    """Build_payload's own checks keep every field within 99; this is the last guard."""
+    assert pix._tlv("26", "x" * 99) == "2699" + "x" * 99
+    with pytest.raises(PixError, match=r"^field 26 is longer than 99 characters$"):
+        pix._tlv("26", "x" * 100)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("", "payload must end with the CRC field 63"),
+        ("0002016304", "payload: field 63 is cut short"),
+        ("0X0201", "payload: malformed field header at position 0"),
+        ("000201630", "payload: malformed field header at position 6"),
+        ("0002016303ABC", "field 63 must hold 4 hex digits"),
+    ],
+)
+def test_broken_tlv_says_where(payload: str, message: str) -> None:
+    with pytest.raises(PixError, match=f"^{re.escape(message)}$"):
+        parse_payload(payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            _with_crc(MANUAL_EXAMPLE[:-8].replace("5802BR", "5802BR5802BR") + "6304"),
+            "unexpected fields for a static PIX charge: 00 26 52 53 58 58 59 60 62 63",
+        ),
+        (_swap("26", "0014br.gov.bcb.pix"), "field 26 must hold exactly 00 (GUI) and 01 (key)"),
+        (_swap("26", "0014br.gov.bcb.pix01"), "field 26: malformed field header at position 18"),
+        (
+            _swap("26", "0014br.gov.bcb.xxx0101k"),
+            "field 26/00 must be 'br.gov.bcb.pix', not 'br.gov.bcb.xxx'",
+        ),
+        (_swap("62", "0503***0702xx"), "field 62 must hold exactly 05 (txid)"),
+        (_swap("62", "0509***"), "field 62: field 05 is cut short"),
+        (_swap("59", "Fulano de Tál"), "field 59 must be a plain-text name of at most 25"),
+        (_swap("60", ""), "field 60 must be a plain-text city of at most 15"),
+        (_with_amount("0.00"), "field 54 must be a positive amount"),
+        (_with_amount("1,50"), "field 54 is not an amount: '1,50'"),
+    ],
+)
+def test_read_charge_says_what_is_wrong_in_full(payload: str, message: str) -> None:
+    with pytest.raises(PixError, match=f"^{re.escape(message)}$"):
+        read_charge(payload)
+
+
+@pytest.mark.parametrize(("text", "cents"), [("0.01", 1), ("0.1", 10), ("1", 100)])
+def test_read_charge_accepts_the_smallest_amounts(text: str, cents: int) -> None:
+    assert read_charge(_with_amount(text)).amount_cents == cents
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "plain"),
+    [
+        ("ﬁ", 25, "fi"),  # NFKD, not NFD: the ligature becomes its letters
+        ("Ｌｏｊａ", 25, "Loja"),  # full-width letters too
+        ("a\u00a0b", 25, "a b"),  # a no-break space is a blank
+        ("~ !", 25, "~ !"),  # both ends of printable ASCII are kept
+        ("a\x7fb\x07c", 25, "abc"),  # DEL and control characters are not
+        ("  ab", 25, "ab"),
+        ("ab  cd", 3, "ab"),  # cut at the blank: the blank is dropped, not the start
+    ],
+)
+def test_plain_text_edges(text: str, limit: int, plain: str) -> None:
+    assert plain_text(text, limit) == plain

@@ -173,6 +173,16 @@ def test_a_card_fee_is_an_expense_taken_from_the_receivable(
             ),
             id="a cut whose share is zero gets no line",
         ),
+        pytest.param(
+            "cash",
+            500,
+            [(PICANHA, 1)],
+            (
+                Line("caixa", debit_cents=500),
+                Line("receita_vendas", credit_cents=500, product_id=PICANHA),
+            ),
+            id="one cut worth one centavo takes all the revenue",
+        ),
     ],
 )
 def test_revenue_is_split_per_cut_to_the_centavo(
@@ -383,6 +393,11 @@ def _movement(
             _movement("count", "-0.001", -3),
             (Line("perdas_estoque", debit_cents=3), Line("estoque", credit_cents=3)),
             "Ajuste de inventário (falta)",
+        ),
+        (
+            _movement("receipt", "1.000", 3290, cause=Cause(type="manual", id="nota-7")),
+            (Line("estoque", debit_cents=3290), Line("fornecedores_a_pagar", credit_cents=3290)),
+            "Entrada de mercadoria",  # a cause that is no sale names no sale
         ),
         (
             _movement("loss", "-0.200", -658, reason="avaria"),
