@@ -44,7 +44,7 @@ import re
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,7 +287,13 @@ def kind_for(api: str, kind: str) -> Kind | None:
 # -- release manifests: what each installs ---------------------------------------------------------
 @dataclass(frozen=True)
 class Release:
-    url: str  # the URL it is downloaded from (a pattern: any version)
+    """A release manifest, from https://github.com/REPO/releases/download/TAG/FILE, where TAG is
+    tag_prefix and the version pinned as version_key in deploy/versions.env."""
+
+    repo: str
+    tag_prefix: str
+    version_key: str
+    file: str
     crds: tuple[str, ...] = ()
     namespaces: tuple[str, ...] = ()
     deployments: tuple[str, ...] = ()  # NAMESPACE/NAME
@@ -296,10 +302,20 @@ class Release:
     needs_crds: tuple[tuple[str, str, str, str], ...] = ()
     needs_namespaces: tuple[str, ...] = ()
 
+    @property
+    def url(self) -> str:
+        """Where it is downloaded from: a pattern, any version."""
+        tag = re.escape(self.tag_prefix) + r"\d+\.\d+\.\d+"
+        where = f"{re.escape(self.repo)}/releases/download/{tag}/{re.escape(self.file)}"
+        return r"https://github\.com/" + where
 
-GH = r"https://github\.com/"
-KNATIVE_TAG = r"/releases/download/knative-v\d+\.\d+\.\d+/"
-SEMVER_TAG = r"/releases/download/v\d+\.\d+\.\d+/"
+    def url_at(self, version: str) -> str:
+        """Where it is downloaded from, at VERSION (as kind-setup.sh writes it)."""
+        tag = self.tag_prefix + version
+        return f"https://github.com/{self.repo}/releases/download/{tag}/{self.file}"
+
+
+KNATIVE = "knative-v"  # the tag prefix of Knative's releases (the others': "v")
 SERVING_CRDS = ("services", "revisions", "routes", "configurations", "domainmappings")
 EVENTING_CRDS = (
     "brokers.eventing.knative.dev",
@@ -332,129 +348,157 @@ SERVING_CONFIG = (
     "tracing",
 )
 RELEASES = {
-    "serving-crds.yaml": Release(
-        GH + r"knative/serving" + KNATIVE_TAG + r"serving-crds\.yaml",
-        crds=(
-            *(f"{r}.serving.knative.dev" for r in SERVING_CRDS),
-            "images.caching.internal.knative.dev",
-            "certificates.networking.internal.knative.dev",
-            "ingresses.networking.internal.knative.dev",
-            "serverlessservices.networking.internal.knative.dev",
-            "clusterdomainclaims.networking.internal.knative.dev",
-            "podautoscalers.autoscaling.internal.knative.dev",
-            "metrics.autoscaling.internal.knative.dev",
-        ),
-    ),
-    "serving-core.yaml": Release(
-        GH + r"knative/serving" + KNATIVE_TAG + r"serving-core\.yaml",
-        namespaces=("knative-serving",),
-        deployments=tuple(
-            f"knative-serving/{n}" for n in ("activator", "autoscaler", "controller", "webhook")
-        ),
-        configmaps=tuple(f"knative-serving/config-{n}" for n in SERVING_CONFIG),
-        needs_crds=(
-            (
+    release.file: release
+    for release in (
+        Release(
+            "knative/serving",
+            KNATIVE,
+            "KNATIVE_SERVING_VERSION",
+            "serving-crds.yaml",
+            crds=(
+                *(f"{r}.serving.knative.dev" for r in SERVING_CRDS),
                 "images.caching.internal.knative.dev",
-                "Image",
-                "caching.internal.knative.dev/v1alpha1",
-                "knative-serving/queue-proxy",
+                "certificates.networking.internal.knative.dev",
+                "ingresses.networking.internal.knative.dev",
+                "serverlessservices.networking.internal.knative.dev",
+                "clusterdomainclaims.networking.internal.knative.dev",
+                "podautoscalers.autoscaling.internal.knative.dev",
+                "metrics.autoscaling.internal.knative.dev",
             ),
         ),
-    ),
-    "kourier.yaml": Release(
-        GH + r"knative-extensions/net-kourier" + KNATIVE_TAG + r"kourier\.yaml",
-        namespaces=("kourier-system",),
-        deployments=(
-            "kourier-system/3scale-kourier-gateway",
-            "knative-serving/net-kourier-controller",
-        ),
-        configmaps=("kourier-system/kourier-bootstrap", "knative-serving/config-kourier"),
-        needs_namespaces=("knative-serving",),
-    ),
-    "eventing-crds.yaml": Release(
-        GH + r"knative/eventing" + KNATIVE_TAG + r"eventing-crds\.yaml", crds=EVENTING_CRDS
-    ),
-    "eventing-core.yaml": Release(
-        GH + r"knative/eventing" + KNATIVE_TAG + r"eventing-core\.yaml",
-        namespaces=("knative-eventing",),
-        deployments=tuple(
-            f"knative-eventing/{n}"
-            for n in (
-                "eventing-controller",
-                "eventing-webhook",
-                "job-sink",
-                "pingsource-mt-adapter",
-            )
-        ),
-        configmaps=tuple(
-            f"knative-eventing/config-{n}" for n in ("br-defaults", "features", "tracing")
-        ),
-    ),
-    "cert-manager.yaml": Release(
-        GH + r"cert-manager/cert-manager" + SEMVER_TAG + r"cert-manager\.yaml",
-        crds=(
-            *(
-                f"{r}.cert-manager.io"
-                for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")
+        Release(
+            "knative/serving",
+            KNATIVE,
+            "KNATIVE_SERVING_VERSION",
+            "serving-core.yaml",
+            namespaces=("knative-serving",),
+            deployments=tuple(
+                f"knative-serving/{n}" for n in ("activator", "autoscaler", "controller", "webhook")
             ),
-            "challenges.acme.cert-manager.io",
-            "orders.acme.cert-manager.io",
-        ),
-        namespaces=("cert-manager",),
-        deployments=tuple(
-            f"cert-manager/{n}"
-            for n in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
-        ),
-    ),
-    "cluster-operator.yml": Release(
-        GH + r"rabbitmq/cluster-operator" + SEMVER_TAG + r"cluster-operator\.yml",
-        crds=("rabbitmqclusters.rabbitmq.com",),
-        namespaces=("rabbitmq-system",),
-        deployments=("rabbitmq-system/rabbitmq-cluster-operator",),
-    ),
-    "messaging-topology-operator-with-certmanager.yaml": Release(
-        GH
-        + r"rabbitmq/messaging-topology-operator"
-        + SEMVER_TAG
-        + r"messaging-topology-operator-with-certmanager\.yaml",
-        crds=tuple(
-            f"{r}.rabbitmq.com"
-            for r in (
-                "queues",
-                "exchanges",
-                "bindings",
-                "policies",
-                "users",
-                "permissions",
-                "vhosts",
-            )
-        ),
-        namespaces=("rabbitmq-system",),
-        deployments=("rabbitmq-system/messaging-topology-operator",),
-        needs_crds=(
-            (
-                "certificates.cert-manager.io",
-                "Certificate",
-                "cert-manager.io/v1",
-                "rabbitmq-system/messaging-topology-operator-serving-cert",
-            ),
-            (
-                "issuers.cert-manager.io",
-                "Issuer",
-                "cert-manager.io/v1",
-                "rabbitmq-system/messaging-topology-operator-selfsigned-issuer",
+            configmaps=tuple(f"knative-serving/config-{n}" for n in SERVING_CONFIG),
+            needs_crds=(
+                (
+                    "images.caching.internal.knative.dev",
+                    "Image",
+                    "caching.internal.knative.dev/v1alpha1",
+                    "knative-serving/queue-proxy",
+                ),
             ),
         ),
-    ),
-    "rabbitmq-broker.yaml": Release(
-        GH + r"knative-extensions/eventing-rabbitmq" + KNATIVE_TAG + r"rabbitmq-broker\.yaml",
-        crds=("rabbitmqbrokerconfigs.eventing.knative.dev",),
-        deployments=(
-            "knative-eventing/rabbitmq-broker-controller",
-            "knative-eventing/rabbitmq-broker-webhook",
+        Release(
+            "knative-extensions/net-kourier",
+            KNATIVE,
+            "KNATIVE_NET_KOURIER_VERSION",
+            "kourier.yaml",
+            namespaces=("kourier-system",),
+            deployments=(
+                "kourier-system/3scale-kourier-gateway",
+                "knative-serving/net-kourier-controller",
+            ),
+            configmaps=("kourier-system/kourier-bootstrap", "knative-serving/config-kourier"),
+            needs_namespaces=("knative-serving",),
         ),
-        needs_namespaces=("knative-eventing",),
-    ),
+        Release(
+            "knative/eventing",
+            KNATIVE,
+            "KNATIVE_EVENTING_VERSION",
+            "eventing-crds.yaml",
+            crds=EVENTING_CRDS,
+        ),
+        Release(
+            "knative/eventing",
+            KNATIVE,
+            "KNATIVE_EVENTING_VERSION",
+            "eventing-core.yaml",
+            namespaces=("knative-eventing",),
+            deployments=tuple(
+                f"knative-eventing/{n}"
+                for n in (
+                    "eventing-controller",
+                    "eventing-webhook",
+                    "job-sink",
+                    "pingsource-mt-adapter",
+                )
+            ),
+            configmaps=tuple(
+                f"knative-eventing/config-{n}" for n in ("br-defaults", "features", "tracing")
+            ),
+        ),
+        Release(
+            "cert-manager/cert-manager",
+            "v",
+            "CERT_MANAGER_VERSION",
+            "cert-manager.yaml",
+            crds=(
+                *(
+                    f"{r}.cert-manager.io"
+                    for r in ("certificates", "certificaterequests", "issuers", "clusterissuers")
+                ),
+                "challenges.acme.cert-manager.io",
+                "orders.acme.cert-manager.io",
+            ),
+            namespaces=("cert-manager",),
+            deployments=tuple(
+                f"cert-manager/{n}"
+                for n in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
+            ),
+        ),
+        Release(
+            "rabbitmq/cluster-operator",
+            "v",
+            "RABBITMQ_CLUSTER_OPERATOR_VERSION",
+            "cluster-operator.yml",
+            crds=("rabbitmqclusters.rabbitmq.com",),
+            namespaces=("rabbitmq-system",),
+            deployments=("rabbitmq-system/rabbitmq-cluster-operator",),
+        ),
+        Release(
+            "rabbitmq/messaging-topology-operator",
+            "v",
+            "RABBITMQ_TOPOLOGY_OPERATOR_VERSION",
+            "messaging-topology-operator-with-certmanager.yaml",
+            crds=tuple(
+                f"{r}.rabbitmq.com"
+                for r in (
+                    "queues",
+                    "exchanges",
+                    "bindings",
+                    "policies",
+                    "users",
+                    "permissions",
+                    "vhosts",
+                )
+            ),
+            namespaces=("rabbitmq-system",),
+            deployments=("rabbitmq-system/messaging-topology-operator",),
+            needs_crds=(
+                (
+                    "certificates.cert-manager.io",
+                    "Certificate",
+                    "cert-manager.io/v1",
+                    "rabbitmq-system/messaging-topology-operator-serving-cert",
+                ),
+                (
+                    "issuers.cert-manager.io",
+                    "Issuer",
+                    "cert-manager.io/v1",
+                    "rabbitmq-system/messaging-topology-operator-selfsigned-issuer",
+                ),
+            ),
+        ),
+        Release(
+            "knative-extensions/eventing-rabbitmq",
+            KNATIVE,
+            "EVENTING_RABBITMQ_VERSION",
+            "rabbitmq-broker.yaml",
+            crds=("rabbitmqbrokerconfigs.eventing.knative.dev",),
+            deployments=(
+                "knative-eventing/rabbitmq-broker-controller",
+                "knative-eventing/rabbitmq-broker-webhook",
+            ),
+            needs_namespaces=("knative-eventing",),
+        ),
+    )
 }
 # What a new Kind cluster has.
 KIND_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage")
@@ -933,19 +977,12 @@ OPTIONAL_VALUE = {"dry-run": "client"}
 SHORTHANDS = {"n": "namespace", "f": "filename", "o": "output", "l": "selector"}
 
 
-@dataclass
-class Args:
-    words: list[str] = field(default_factory=list)
-    flags: dict[str, list[str]] = field(default_factory=dict)
+class Args(fake_kn.Parsed):
+    """A kubectl, kind or docker call parsed: flags (values) and words (args), as kn's are."""
 
-    def has(self, name: str) -> bool:
-        return name in self.flags
-
-    def get(self, name: str, default: str = "") -> str:
-        return self.flags[name][-1] if name in self.flags else default
-
-    def all(self, name: str) -> list[str]:
-        return list(self.flags.get(name, []))
+    @property
+    def words(self) -> list[str]:
+        return self.args
 
     def true(self, name: str) -> bool:
         return self.get(name, "false") in ("true", "1", "t", "True")
@@ -961,7 +998,7 @@ def parse_kubectl(argv: list[str]) -> Args:
     while rest:
         arg = rest.pop(0)
         if arg == "--":
-            args.words += rest
+            args.words.extend(rest)
             break
         if arg.startswith("--"):
             name, eq, value = arg[2:].partition("=")
@@ -984,7 +1021,7 @@ def parse_kubectl(argv: list[str]) -> Args:
             if not rest:
                 raise Fail(f"error: flag needs an argument: --{name}")
             value = rest.pop(0)
-        args.flags.setdefault(name, []).append(value)
+        args.values.setdefault(name, []).append(value)
     return args
 
 
@@ -1593,7 +1630,7 @@ def parse_simple(argv: list[str], flags: dict[str, bool], tool: str) -> Args:
             if not rest:
                 raise Fail(f"{tool}: flag needs an argument: {arg}")
             value = rest.pop(0)
-        args.flags.setdefault(name, []).append(value if flags[name] or eq else "true")
+        args.values.setdefault(name, []).append(value if flags[name] or eq else "true")
     return args
 
 
@@ -2011,29 +2048,6 @@ def mark_not_ready(state: Path, resource: str, namespace: str, name: str, reason
     cluster.save()
 
 
-RELEASE_SOURCES = (  # (repository, tag prefix, versions.env key, file): as kind-setup.sh
-    ("knative/serving", "knative-v", "KNATIVE_SERVING_VERSION", "serving-crds.yaml"),
-    ("knative/serving", "knative-v", "KNATIVE_SERVING_VERSION", "serving-core.yaml"),
-    ("knative-extensions/net-kourier", "knative-v", "KNATIVE_NET_KOURIER_VERSION", "kourier.yaml"),
-    ("knative/eventing", "knative-v", "KNATIVE_EVENTING_VERSION", "eventing-crds.yaml"),
-    ("knative/eventing", "knative-v", "KNATIVE_EVENTING_VERSION", "eventing-core.yaml"),
-    ("cert-manager/cert-manager", "v", "CERT_MANAGER_VERSION", "cert-manager.yaml"),
-    ("rabbitmq/cluster-operator", "v", "RABBITMQ_CLUSTER_OPERATOR_VERSION", "cluster-operator.yml"),
-    (
-        "rabbitmq/messaging-topology-operator",
-        "v",
-        "RABBITMQ_TOPOLOGY_OPERATOR_VERSION",
-        "messaging-topology-operator-with-certmanager.yaml",
-    ),
-    (
-        "knative-extensions/eventing-rabbitmq",
-        "knative-v",
-        "EVENTING_RABBITMQ_VERSION",
-        "rabbitmq-broker.yaml",
-    ),
-)
-
-
 def bootstrap(state: Path, *, cluster_name: str = "acougue", tags: tuple[str, ...] = ()) -> None:
     """The cluster as kind-setup.sh leaves it before it deploys, made without running it: the
     Kind cluster, every release, the namespace and RabbitmqCluster, the Secrets the Knative
@@ -2056,9 +2070,8 @@ def bootstrap(state: Path, *, cluster_name: str = "acougue", tags: tuple[str, ..
     call("kind", "create", "cluster", "--name", cluster_name)
     context = f"--context=kind-{cluster_name}"
     pinned = versions()
-    for repo, prefix, key, file in RELEASE_SOURCES:
-        url = f"https://github.com/{repo}/releases/download/{prefix}{pinned[key]}/{file}"
-        call("kubectl", context, "apply", "-f", url)
+    for release in RELEASES.values():  # in kind-setup.sh's order
+        call("kubectl", context, "apply", "-f", release.url_at(pinned[release.version_key]))
     for manifest in ("deploy/cluster/namespace.yaml", "eventing/rabbitmqcluster.yaml"):
         call("kubectl", context, "apply", "-f", str(REPO / manifest))
     images: set[str] = set()

@@ -698,6 +698,14 @@ def _namespace(inv: Invocation) -> str:
     return inv.parsed.get("namespace") or "default"
 
 
+def _one_name(inv: Invocation, error: str) -> tuple[Parsed, str, str]:
+    """The call's flags, namespace and NAME, when it names exactly one (else kn's error)."""
+    p = inv.parsed
+    if len(p.args) != 1:
+        raise KnError(error)
+    return p, _namespace(inv), p.args[0]
+
+
 def service_apply(cluster: Cluster, inv: Invocation, out: Out) -> None:
     if not inv.parsed.args and not inv.parsed.has("filename"):
         raise KnError("'service apply' requires the service name given as single argument")
@@ -769,10 +777,9 @@ def service_create(cluster: Cluster, inv: Invocation, out: Out) -> None:
 
 
 def service_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
-    if len(p.args) != 1:
-        raise KnError("'service update' requires the service name given as single argument")
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(
+        inv, "'service update' requires the service name given as single argument"
+    )
     current = cluster.get("services", ns, name)
     _, want = _service_from_flags(inv, ns, current)
     if p.has("traffic"):
@@ -962,10 +969,9 @@ def revision_cmd(cluster: Cluster, inv: Invocation, out: Out) -> None:
 
 
 def broker_create(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
-    if len(p.args) != 1:
-        raise KnError("'broker create' requires the broker name given as single argument")
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(
+        inv, "'broker create' requires the broker name given as single argument"
+    )
     delivery = _delivery(cluster, p, ns, {})
     config = None
     if p.has("broker-config"):
@@ -1019,10 +1025,9 @@ def _delivery(cluster: Cluster, p: Parsed, ns: str, current: Obj) -> Obj:
 
 
 def broker_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
-    if len(p.args) != 1:
-        raise KnError("'broker update' requires the broker name given as single argument")
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(
+        inv, "'broker update' requires the broker name given as single argument"
+    )
     current = cluster.get("brokers", ns, name)
     obj = {**current, "delivery": _delivery(cluster, p, ns, current.get("delivery") or {})}
     cluster.put("brokers", ns, name, obj, create=False)
@@ -1030,10 +1035,7 @@ def broker_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
 
 
 def trigger_create(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
-    if len(p.args) != 1:
-        raise KnError("'trigger create' requires the name of the trigger")
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(inv, "'trigger create' requires the name of the trigger")
     try:
         sink = resolve_sink(cluster, p.get("sink"), ns)
     except KnError as exc:
@@ -1055,10 +1057,7 @@ def trigger_create(cluster: Cluster, inv: Invocation, out: Out) -> None:
 
 
 def trigger_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
-    if len(p.args) != 1:
-        raise KnError("name of trigger required")
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(inv, "name of trigger required")
     current = cluster.get("triggers", ns, name)
     obj = dict(current)
     if p.has("filter"):
@@ -1073,15 +1072,13 @@ def trigger_update(cluster: Cluster, inv: Invocation, out: Out) -> None:
 
 
 def ping_write(cluster: Cluster, inv: Invocation, out: Out) -> None:
-    p = inv.parsed
     create = inv.path.endswith("create")
-    if len(p.args) != 1:
-        raise KnError(
-            "requires the name of the Ping source to create as single argument"
-            if create
-            else "name of Ping source required"
-        )
-    ns, name = _namespace(inv), p.args[0]
+    p, ns, name = _one_name(
+        inv,
+        "requires the name of the Ping source to create as single argument"
+        if create
+        else "name of Ping source required",
+    )
     current = {} if create else cluster.get("pingsources", ns, name)
     obj = dict(current)
     if create or p.has("sink"):
