@@ -60,28 +60,19 @@ RABBITMQ_ANNOTATIONS = {
     "memory-limit": "rabbitmq.eventing.knative.dev/memory-limit",
 }
 
+# Kubernetes quantity suffixes: milli, the decimal k..E (10^3n) and the binary Ki..Ei (2^10n).
 _SUFFIX = {
     "": Decimal(1),
     "m": Decimal("0.001"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
+    **{suffix: Decimal(10) ** (3 * n) for n, suffix in enumerate("kMGTPE", 1)},
+    **{f"{suffix}i": Decimal(2) ** (10 * n) for n, suffix in enumerate("KMGTPE", 1)},
 }
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
     r"(?:[eE](?P<exponent>[+-]?\d+))?"
     r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
 )
-_MIB = Decimal(2) ** 20
+_MIB = _SUFFIX["Mi"]
 
 
 def parse_quantity(value: str | int | float | None) -> Decimal:
