@@ -12,12 +12,19 @@ import yaml
 from deploy.plan import Plan, PlanError, main, rollback_target, serves_only, unschedulable
 from tests.k8s.support import REPO
 
-SERVICE = """
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: {name}
-  namespace: acougue-system
+
+def _manifest(api_version: str, kind: str, name: str, rest: str) -> str:
+    """A manifest in acougue-system: its head, then REST (more metadata, the spec)."""
+    head = f"apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n"
+    return head + "  namespace: acougue-system\n" + rest
+
+
+# Templates for str.format (hence "{name}" and the doubled braces), but BROKER.
+SERVICE = _manifest(
+    "serving.knative.dev/v1",
+    "Service",
+    "{name}",
+    """\
   labels: {{acougue.dev/domain: {domain}}}
 spec:
   template:
@@ -27,31 +34,32 @@ spec:
           env:
             - {{name: FUNCTION_TARGET, value: {target}}}
             - {{name: FUNCTION_SOURCE, value: functions/{domain}/main.py}}
-"""
-BROKER = """
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  namespace: acougue-system
+""",
+)
+BROKER = _manifest(
+    "eventing.knative.dev/v1",
+    "Broker",
+    "default",
+    """\
   annotations: {eventing.knative.dev/broker.class: RabbitMQBroker}
 spec:
   delivery:
     retry: 3
     deadLetterSink:
       uri: http://sink.example/
-"""
-TRIGGER = """
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: {name}
-  namespace: acougue-system
+""",
+)
+TRIGGER = _manifest(
+    "eventing.knative.dev/v1",
+    "Trigger",
+    "{name}",
+    """\
 {extra}spec:
   broker: default
   filter: {{attributes: {{type: com.acougue.sale.paid, source: /acougue/x}}}}
   subscriber: {{ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: stock}}}}
-"""
+""",
+)
 
 
 @pytest.fixture
@@ -84,31 +92,12 @@ def repo(tmp_path: Path) -> Path:
 def test_triggers_kn_can_express_use_kn_and_the_others_yaml(repo: Path) -> None:
     plan = Plan(repo)
     assert plan.triggers() == [("plain", "kn"), ("parallel", "yaml")]
-    assert plan.trigger_args("plain") == [
-        "plain",
-        "--namespace",
-        "acougue-system",
-        "--broker",
-        "default",
-        "--filter",
-        "source=/acougue/x",
-        "--filter",
-        "type=com.acougue.sale.paid",
-        "--sink",
-        "ksvc:stock",
-    ]
+    named = ["plain", "--namespace", "acougue-system"]
+    wiring = ["--filter", "source=/acougue/x", "--filter", "type=com.acougue.sale.paid"]
+    wiring += ["--sink", "ksvc:stock"]
+    assert plan.trigger_args("plain") == [*named, "--broker", "default", *wiring]
     # kn registers --broker on `trigger create` only; a Trigger's broker cannot change.
-    assert plan.trigger_args("plain", update=True) == [
-        "plain",
-        "--namespace",
-        "acougue-system",
-        "--filter",
-        "source=/acougue/x",
-        "--filter",
-        "type=com.acougue.sale.paid",
-        "--sink",
-        "ksvc:stock",
-    ]
+    assert plan.trigger_args("plain", update=True) == [*named, *wiring]
     with pytest.raises(PlanError, match="kn has no flag"):
         plan.trigger_args("parallel")
     assert yaml.safe_load(plan.document_yaml("Trigger", "parallel"))["metadata"]["annotations"]
