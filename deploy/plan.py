@@ -45,6 +45,8 @@ class PlanError(RuntimeError):
 
 @dataclass(frozen=True)
 class Document:
+    """One YAML document of a manifest (also the cluster tests' reading of one)."""
+
     path: Path
     body: dict[str, Any]
 
@@ -53,8 +55,13 @@ class Document:
         return str(self.body.get("kind", ""))
 
     @property
+    def api_version(self) -> str:
+        return str(self.body.get("apiVersion", ""))
+
+    @property
     def group(self) -> str:
-        return str(self.body.get("apiVersion", "")).split("/")[0]
+        """The API group: "" for the core group's "v1"."""
+        return self.api_version.rpartition("/")[0]
 
     @property
     def name(self) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from deploy.plan import Document
+
 REPO = Path(__file__).resolve().parents[2]
 # ../shared/k8s-schemas beside the checkout (CI has a copy of shared/ at the same place).
 SCHEMAS = REPO.parent / "shared" / "k8s-schemas"
@@ -28,30 +30,15 @@ CLUSTER_URL = re.compile(r"http://([a-z0-9-]+)\." + NAMESPACE + r"\.svc\.cluster
 
 
 @dataclass(frozen=True)
-class Doc:
-    path: Path
+class Doc(Document):
+    """A document of a manifest (deploy.plan's reading: kind, apiVersion, group, name), the
+    INDEXth of its file."""
+
     index: int
-    body: dict[str, Any]
-
-    @property
-    def api_version(self) -> str:
-        return str(self.body.get("apiVersion", ""))
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
 
     @property
     def version(self) -> str:
         return self.api_version.rpartition("/")[2]
-
-    @property
-    def kind(self) -> str:
-        return str(self.body.get("kind", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.body.get("metadata", {}).get("name", ""))
 
     @property
     def namespace(self) -> str | None:
@@ -94,7 +81,7 @@ def documents() -> tuple[Doc, ...]:
         for index, body in enumerate(yaml.safe_load_all(path.read_text(encoding="utf-8"))):
             if body is not None:
                 assert isinstance(body, dict), f"{path}#{index}: not a mapping"
-                docs.append(Doc(path, index, body))
+                docs.append(Doc(path, body, index))
     return tuple(docs)
 
 
