@@ -284,7 +284,7 @@ def _repo_copy(tmp: Path) -> Path:
     for name in ("kind-setup.sh", "Dockerfile"):
         shutil.copy2(REPO / name, copy / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
-    for folder in ("deploy", "knative", "eventing", "shared", "functions"):
+    for folder in ("deploy", "knative", "eventing", "shared", "tooling", "functions"):
         shutil.copytree(REPO / folder, copy / folder, ignore=ignore)
     return copy
 
