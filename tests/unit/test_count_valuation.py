@@ -82,21 +82,18 @@ def _registered(change: Change) -> MovementRegistered:
     )
 
 
-def test_a_counted_surplus_is_posted_into_stock_at_its_value() -> None:
-    posting = finance.movement(_registered(inventory.count(ON_HAND, Decimal("12.500"))), WHEN)
+@pytest.mark.parametrize(
+    ("counted", "debited", "credited", "value", "description"),
+    [
+        ("12.500", "estoque", "perdas_estoque", 8225, "Ajuste de inventário (sobra)"),
+        ("9.250", "perdas_estoque", "estoque", 2468, "Ajuste de inventário (falta)"),
+    ],
+)
+def test_a_counted_difference_is_posted_at_its_value(
+    counted: str, debited: str, credited: str, value: int, description: str
+) -> None:
+    """A surplus comes into stock, a shortage leaves it: both at the average cost."""
+    posting = finance.movement(_registered(inventory.count(ON_HAND, Decimal(counted))), WHEN)
     assert posting is not None
-    assert posting.lines == (
-        Line("estoque", debit_cents=8225),
-        Line("perdas_estoque", credit_cents=8225),
-    )
-    assert posting.description == "Ajuste de inventário (sobra)"
-
-
-def test_a_counted_shortage_is_posted_out_of_stock_at_its_value() -> None:
-    posting = finance.movement(_registered(inventory.count(ON_HAND, Decimal("9.250"))), WHEN)
-    assert posting is not None
-    assert posting.lines == (
-        Line("perdas_estoque", debit_cents=2468),
-        Line("estoque", credit_cents=2468),
-    )
-    assert posting.description == "Ajuste de inventário (falta)"
+    assert posting.lines == (Line(debited, debit_cents=value), Line(credited, credit_cents=value))
+    assert posting.description == description

@@ -11,26 +11,30 @@ from functions.gateway.settings import GatewaySettings
 from shared.config import FunctionSettings
 
 
-def test_missing_database_url_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+def _function_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every function is given besides its database."""
     monkeypatch.setenv("FUNCTION_TARGET", "create_product")
     monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
-    with pytest.raises(ValidationError, match="database_url"):
-        FunctionSettings()
 
 
-def test_malformed_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FUNCTION_TARGET", "create_product")
-    monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
-    monkeypatch.setenv("DATABASE_URL", "host=x port=notaport =")
-    with pytest.raises(ValidationError, match="DATABASE_URL"):
+@pytest.mark.parametrize(
+    ("database_url", "named"), [(None, "database_url"), ("host=x port=notaport =", "DATABASE_URL")]
+)
+def test_a_missing_or_malformed_database_url_is_named(
+    monkeypatch: pytest.MonkeyPatch, database_url: str | None, named: str
+) -> None:
+    _function_env(monkeypatch)
+    if database_url is None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    with pytest.raises(ValidationError, match=named):
         FunctionSettings()
 
 
 def test_function_names_follow_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVENT_AUTHENTICATION", "off")
-    monkeypatch.setenv("FUNCTION_TARGET", "create_product")
-    monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
+    _function_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
     settings = FunctionSettings()
     assert (settings.function_name, settings.source) == (
@@ -52,8 +56,7 @@ def test_event_authentication_needs_the_brokers_keys_and_an_identity(
 ) -> None:
     """On by default: a function that could not check deliveries or prove itself to the
     broker refuses to start, naming what is missing."""
-    monkeypatch.setenv("FUNCTION_TARGET", "create_product")
-    monkeypatch.setenv("AUTH_JWKS_URL", "http://auth/.well-known/jwks.json")
+    _function_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
     with pytest.raises(ValidationError, match="EVENT_JWKS_URL"):
         FunctionSettings()
