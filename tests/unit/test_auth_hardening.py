@@ -87,39 +87,24 @@ def test_hops_count_from_the_right_and_zero_means_the_peer() -> None:
     assert domain.client_address("", "peer", trusted_hops=1, trusted_networks=()) == "peer"
 
 
-def test_a_bracketed_ipv6_proxy_is_recognized() -> None:
-    found = domain.client_address(
-        "2001:db8::7, [fd00::30]", None, trusted_hops=1, trusted_networks=("fd00::/8",)
-    )
-    assert found == "2001:db8::7"
-
-
-def test_a_trusted_network_may_be_written_with_host_bits() -> None:
-    """A network with host bits (10.244.0.1/16) is read as the operator means it, not refused."""
-    found = domain.client_address(
-        "203.0.113.7, 10.244.0.30, 10.244.0.51",
-        None,
-        trusted_hops=1,
-        trusted_networks=("10.244.0.1/16",),
-    )
-    assert found == "203.0.113.7"
-
-
-def test_when_every_hop_is_a_proxy_the_left_most_entry_is_the_client() -> None:
-    found = domain.client_address(
-        "10.244.0.12, 10.244.0.30, 10.244.0.51",
-        None,
-        trusted_hops=1,
-        trusted_networks=POD_NETWORK,
-    )
-    assert found == "10.244.0.12"
-
-
-def test_an_entry_that_is_no_address_stops_the_walk() -> None:
-    found = domain.client_address(
-        "203.0.113.7, proxy.local, 10.244.0.51", None, trusted_hops=1, trusted_networks=POD_NETWORK
-    )
-    assert found == "proxy.local"
+@pytest.mark.parametrize(
+    ("forwarded", "networks", "expected"),
+    [
+        # a bracketed IPv6 proxy is still a proxy
+        ("2001:db8::7, [fd00::30]", ("fd00::/8",), "2001:db8::7"),
+        # a network written with host bits is read as the operator means it, not refused
+        ("203.0.113.7, 10.244.0.30, 10.244.0.51", ("10.244.0.1/16",), "203.0.113.7"),
+        # every hop a proxy: the left-most entry is the client
+        ("10.244.0.12, 10.244.0.30, 10.244.0.51", POD_NETWORK, "10.244.0.12"),
+        # an entry that is no address stops the walk
+        ("203.0.113.7, proxy.local, 10.244.0.51", POD_NETWORK, "proxy.local"),
+    ],
+)
+def test_the_walk_past_trusted_networks(
+    forwarded: str, networks: tuple[str, ...], expected: str
+) -> None:
+    found = domain.client_address(forwarded, None, trusted_hops=1, trusted_networks=networks)
+    assert found == expected
 
 
 def test_the_address_is_cut_to_64_characters() -> None:

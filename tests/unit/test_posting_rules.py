@@ -80,20 +80,17 @@ def test_each_payment_method_is_debited_to_its_account(method: PaymentMethod, ac
     assert posting.payment_method == method
 
 
-def test_pix_goes_to_the_bank_not_the_drawer() -> None:
-    posting = finance.payment_approved(_approved("pix", 4725), [(PICANHA, 4725)], WHEN)
+@pytest.mark.parametrize(
+    ("method", "account", "not_account"), [("pix", "banco", "caixa"), ("cash", "caixa", "banco")]
+)
+def test_pix_goes_to_the_bank_and_cash_to_the_drawer(
+    method: PaymentMethod, account: str, not_account: str
+) -> None:
+    posting = finance.payment_approved(_approved(method, 4725), [(PICANHA, 4725)], WHEN)
     assert posting is not None
     net = _by_account(posting)
-    assert net["banco"] == 4725
-    assert "caixa" not in net
-
-
-def test_cash_goes_to_the_drawer_not_the_bank() -> None:
-    posting = finance.payment_approved(_approved("cash", 4725), [(PICANHA, 4725)], WHEN)
-    assert posting is not None
-    net = _by_account(posting)
-    assert net["caixa"] == 4725
-    assert "banco" not in net
+    assert net[account] == 4725
+    assert not_account not in net
 
 
 @pytest.mark.parametrize(
@@ -124,176 +121,95 @@ def test_a_card_fee_is_an_expense_taken_from_the_receivable(
 
 
 @pytest.mark.parametrize(
-    ("method", "amount", "items", "lines"),
+    ("method", "amount", "items", "revenue"),
     [
-        pytest.param(
-            "pix",
-            1000,
-            [(PICANHA, 1000), (FRALDINHA, 2000)],
-            (
-                Line("banco", debit_cents=1000),
-                Line("receita_vendas", credit_cents=333, product_id=PICANHA),
-                Line("receita_vendas", credit_cents=667, product_id=FRALDINHA),
-            ),
-            id="1000 split 1:2, the largest remainder takes the odd centavo",
-        ),
-        pytest.param(
-            "cash",
-            9000,
-            [(PICANHA, 6000), (FRALDINHA, 4000)],
-            (
-                Line("caixa", debit_cents=9000),
-                Line("receita_vendas", credit_cents=5400, product_id=PICANHA),
-                Line("receita_vendas", credit_cents=3600, product_id=FRALDINHA),
-            ),
-            id="a discounted sale splits what was paid",
-        ),
-        pytest.param(
-            "cash",
-            500,
-            [],
-            (Line("caixa", debit_cents=500), Line("receita_vendas", credit_cents=500)),
-            id="no known items: one revenue line",
-        ),
-        pytest.param(
-            "cash",
-            500,
-            [(PICANHA, 0), (FRALDINHA, 0)],
-            (Line("caixa", debit_cents=500), Line("receita_vendas", credit_cents=500)),
-            id="items worth nothing: one revenue line",
-        ),
-        pytest.param(
-            "cash",
-            2,
-            [(PICANHA, 1), (FRALDINHA, 0), ("acem", 1)],
-            (
-                Line("caixa", debit_cents=2),
-                Line("receita_vendas", credit_cents=1, product_id=PICANHA),
-                Line("receita_vendas", credit_cents=1, product_id="acem"),
-            ),
-            id="a cut whose share is zero gets no line",
-        ),
-        pytest.param(
-            "cash",
-            500,
-            [(PICANHA, 1)],
-            (
-                Line("caixa", debit_cents=500),
-                Line("receita_vendas", credit_cents=500, product_id=PICANHA),
-            ),
-            id="one cut worth one centavo takes all the revenue",
-        ),
+        # 333.33 / 666.67: the largest remainder takes the odd centavo
+        ("pix", 1000, [(PICANHA, 1000), (FRALDINHA, 2000)], [(PICANHA, 333), (FRALDINHA, 667)]),
+        # a discounted sale splits what was paid
+        ("cash", 9000, [(PICANHA, 6000), (FRALDINHA, 4000)], [(PICANHA, 5400), (FRALDINHA, 3600)]),
+        # no known items, or items worth nothing: one revenue line without a product
+        ("cash", 500, [], [(None, 500)]),
+        ("cash", 500, [(PICANHA, 0), (FRALDINHA, 0)], [(None, 500)]),
+        # a cut whose share is zero gets no line; one worth a centavo takes it all
+        ("cash", 2, [(PICANHA, 1), (FRALDINHA, 0), ("acem", 1)], [(PICANHA, 1), ("acem", 1)]),
+        ("cash", 500, [(PICANHA, 1)], [(PICANHA, 500)]),
     ],
 )
 def test_revenue_is_split_per_cut_to_the_centavo(
-    method: PaymentMethod, amount: int, items: list[tuple[str, int]], lines: tuple[Line, ...]
+    method: PaymentMethod,
+    amount: int,
+    items: list[tuple[str, int]],
+    revenue: list[tuple[str | None, int]],
 ) -> None:
     posting = finance.payment_approved(_approved(method, amount), items, WHEN)
     assert posting is not None
-    assert posting.lines == lines
+    assert posting.lines == (
+        Line({"pix": "banco", "cash": "caixa"}[method], debit_cents=amount),
+        *(Line("receita_vendas", credit_cents=c, product_id=p) for p, c in revenue),
+    )
 
 
 def test_a_zero_sale_posts_nothing() -> None:
     assert finance.payment_approved(_approved("cash", 0), [(PICANHA, 0)], WHEN) is None
 
 
-def test_a_payment_posting_says_what_was_paid_and_keeps_the_payments_facts() -> None:
-    event = PaymentApproved(
-        payment_id=PAYMENT,
-        sale_id=SALE,
-        attempt=2,
-        method="cash",
-        amount_cents=4725,
-        fee_cents=0,
-        cash_received_cents=5000,
-        change_cents=275,
-    )
-    posting = finance.payment_approved(event, [(PICANHA, 4725)], WHEN)
+@pytest.mark.parametrize(
+    ("method", "amount", "facts", "meta"),
+    [
+        (
+            "cash",
+            4725,
+            {"attempt": 2, "cash_received_cents": 5000, "change_cents": 275},
+            {"attempt": 2, "fee_cents": 0, "cash_received_cents": 5000, "change_cents": 275},
+        ),
+        (
+            "credit",
+            15000,
+            {"fee_cents": 449, "installments": 3},
+            {"attempt": 1, "fee_cents": 449, "installments": 3},
+        ),
+    ],
+)
+def test_a_payment_posting_says_what_was_paid_and_keeps_the_payments_facts(
+    method: PaymentMethod, amount: int, facts: dict[str, int], meta: dict[str, int]
+) -> None:
+    """The facts left unset (None) stay out of the meta."""
+    event = _approved(method, amount).model_copy(update=facts)
+    posting = finance.payment_approved(event, [(PICANHA, amount)], WHEN)
     assert posting is not None
-    assert posting.description == "Venda 5a1e0000 paga (cash)"
-    assert posting.occurred_at == WHEN
-    assert posting.reverses is None
-    assert posting.meta == {
-        "payment_id": PAYMENT,
-        "attempt": 2,
-        "fee_cents": 0,
-        "cash_received_cents": 5000,
-        "change_cents": 275,
-    }
-
-
-def test_a_card_payment_keeps_its_installments_and_fee() -> None:
-    event = PaymentApproved(
-        payment_id=PAYMENT,
-        sale_id=SALE,
-        attempt=1,
-        method="credit",
-        amount_cents=15000,
-        fee_cents=449,
-        installments=3,
-    )
-    posting = finance.payment_approved(event, [(PICANHA, 15000)], WHEN)
-    assert posting is not None
-    assert posting.description == "Venda 5a1e0000 paga (credit)"
-    assert posting.meta == {
-        "payment_id": PAYMENT,
-        "attempt": 1,
-        "fee_cents": 449,
-        "installments": 3,
-    }
+    assert posting.description == f"Venda 5a1e0000 paga ({method})"
+    assert (posting.occurred_at, posting.reverses) == (WHEN, None)
+    assert posting.meta == {"payment_id": PAYMENT, **meta}
 
 
 # -- refunds: the reversal of the sale's posting -------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("method", "fee", "lines"),
+    ("method", "account", "fee"),
     [
-        (
-            "cash",
-            0,
-            (
-                Line("caixa", credit_cents=6000),
-                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
-            ),
-        ),
-        (
-            "pix",
-            0,
-            (
-                Line("banco", credit_cents=6000),
-                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
-            ),
-        ),
-        (
-            "debit",
-            59,
-            (
-                Line("recebiveis_cartao", credit_cents=6000),
-                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
-                Line("taxas_cartao", credit_cents=59),
-                Line("recebiveis_cartao", debit_cents=59),
-            ),
-        ),
-        (
-            "credit",
-            179,
-            (
-                Line("recebiveis_cartao", credit_cents=6000),
-                Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
-                Line("taxas_cartao", credit_cents=179),
-                Line("recebiveis_cartao", debit_cents=179),
-            ),
-        ),
+        ("cash", "caixa", 0),
+        ("pix", "banco", 0),
+        ("debit", "recebiveis_cartao", 59),
+        ("credit", "recebiveis_cartao", 179),
     ],
 )
 def test_a_refund_takes_the_money_back_out_of_the_same_account(
-    method: PaymentMethod, fee: int, lines: tuple[Line, ...]
+    method: PaymentMethod, account: str, fee: int
 ) -> None:
     sale = finance.payment_approved(_approved(method, 6000, fee), [(PICANHA, 6000)], WHEN)
     assert sale is not None
     refund = sale.reversal("payment.refunded", PAYMENT, LATER, "entry-1")
-    assert refund.lines == lines
+    card_fee = (
+        (Line("taxas_cartao", credit_cents=fee), Line("recebiveis_cartao", debit_cents=fee))
+        if fee
+        else ()
+    )
+    assert refund.lines == (
+        Line(account, credit_cents=6000),
+        Line("receita_vendas", debit_cents=6000, product_id=PICANHA),
+        *card_fee,
+    )
     assert refund.cause == "payment.refunded"
     assert refund.cause_id == PAYMENT
     assert refund.reverses == "entry-1"
@@ -479,29 +395,22 @@ def test_an_expense_needs_a_positive_amount(amount: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "reason", "lines", "description"),
+    ("kind", "reason", "debited", "credited", "description"),
     [
-        pytest.param(
-            "sangria",
-            "depósito",
-            (Line("banco", debit_cents=20000), Line("caixa", credit_cents=20000)),
-            "Sangria: depósito",
-            id="sangria moves cash from the drawer to the bank",
-        ),
-        pytest.param(
-            "suprimento",
-            "troco",
-            (Line("caixa", debit_cents=20000), Line("banco", credit_cents=20000)),
-            "Suprimento: troco",
-            id="suprimento brings change from the bank into the drawer",
-        ),
+        # sangria takes cash from the drawer to the bank; suprimento brings change back
+        ("sangria", "depósito", "banco", "caixa", "Sangria: depósito"),
+        ("suprimento", "troco", "caixa", "banco", "Suprimento: troco"),
     ],
 )
 def test_a_cash_operation_moves_money_between_drawer_and_bank(
-    kind: Literal["sangria", "suprimento"], reason: str, lines: tuple[Line, ...], description: str
+    kind: Literal["sangria", "suprimento"],
+    reason: str,
+    debited: str,
+    credited: str,
+    description: str,
 ) -> None:
     posting = finance.cash_operation("op-1", kind, 20000, reason, WHEN)
-    assert posting.lines == lines
+    assert posting.lines == (Line(debited, debit_cents=20000), Line(credited, credit_cents=20000))
     assert (posting.cause, posting.cause_id, posting.occurred_at) == (kind, "op-1", WHEN)
     assert posting.description == description
     assert posting.meta == {"reason": reason}

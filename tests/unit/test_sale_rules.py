@@ -274,37 +274,26 @@ PENDING = SaleState(Status.PENDING_PAYMENT)
 SECOND_TRY = SaleState(Status.PENDING_PAYMENT, attempt=2)
 
 
+APPROVED, DECLINED, REFUNDED = (
+    domain.on_payment_approved,
+    domain.on_payment_declined,
+    domain.on_payment_refunded,
+)
+
+
 @pytest.mark.parametrize(
     ("step", "state", "after", "emit"),
     [
-        pytest.param(
-            domain.on_payment_approved,
-            SECOND_TRY,
-            SaleState(Status.PAID, 2, False),
-            Emit.PAID,
-            id="approved keeps the attempt",
-        ),
-        pytest.param(
-            domain.on_payment_declined,
-            SECOND_TRY,
-            SaleState(Status.PAYMENT_FAILED, 2, False),
-            Emit.PAYMENT_FAILED,
-            id="declined keeps the attempt",
-        ),
-        pytest.param(
-            domain.on_payment_refunded,
+        # each keeps the attempt; a refund marks the sale as cancelled, asked or not
+        (APPROVED, SECOND_TRY, SaleState(Status.PAID, 2, False), Emit.PAID),
+        (DECLINED, SECOND_TRY, SaleState(Status.PAYMENT_FAILED, 2, False), Emit.PAYMENT_FAILED),
+        (
+            REFUNDED,
             SaleState(Status.PAID, 2, True),
             SaleState(Status.REFUNDED, 2, True),
             Emit.REFUNDED,
-            id="refunded after a cancel",
         ),
-        pytest.param(
-            domain.on_payment_refunded,
-            SaleState(Status.PAID, 2, False),
-            SaleState(Status.REFUNDED, 2, True),
-            Emit.REFUNDED,
-            id="refunded without a cancel at the counter",
-        ),
+        (REFUNDED, SaleState(Status.PAID, 2), SaleState(Status.REFUNDED, 2, True), Emit.REFUNDED),
     ],
 )
 def test_a_payment_answer_for_the_current_attempt_moves_the_sale(
