@@ -96,8 +96,9 @@ def test_hops_count_from_the_right_and_zero_means_the_peer() -> None:
         ("203.0.113.7, 10.244.0.30, 10.244.0.51", ("10.244.0.1/16",), "203.0.113.7"),
         # every hop a proxy: the left-most entry is the client
         ("10.244.0.12, 10.244.0.30, 10.244.0.51", POD_NETWORK, "10.244.0.12"),
-        # an entry that is no address stops the walk
+        # an entry that is no address stops the walk; only brackets are stripped to read one
         ("203.0.113.7, proxy.local, 10.244.0.51", POD_NETWORK, "proxy.local"),
+        ("203.0.113.7, X10.244.0.30X, 10.244.0.51", POD_NETWORK, "X10.244.0.30X"),
     ],
 )
 def test_the_walk_past_trusted_networks(
