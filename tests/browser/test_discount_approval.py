@@ -13,73 +13,43 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from shared.auth.tokens import ALGORITHM, load_private_key, public_jwk
 from tests.browser.support import (
-    CHROMIUM_ARGS,
     Watch,
     ean13,
     login,
     money,
     new_context,
-    require_chromium,
     shot,
 )
-from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
+from tests.support.api import client, create_product, create_user
+from tests.support.fixtures import system_fixture
+from tests.support.system import ADMIN_PASSWORD, RunningSystem
 
 SELLER = ("balcao9", "senha-do-balcao-9")
 BARCODE = ean13("789000000009")
 TITLE = "Desconto acima do limite — aprovação do administrador"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    return require_chromium()
-
-
-@pytest.fixture(scope="module")
-def system(
-    chromium: Path, admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    tmp = tmp_path_factory.mktemp("system-approval")
-    with running_system(admin_database_url, tmp, amqp_url=None) as running:
-        yield running
+system = system_fixture("system-approval", requires=("chromium",))
 
 
 @pytest.fixture(scope="module")
 def api(system: RunningSystem) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=15,
-    ) as client:
-        seller = client.post(
-            "/api/users",
-            json={"username": SELLER[0], "password": SELLER[1], "role": "vendedor"},
+    """The admin's client, once the vendedor and the product are there."""
+    with client(system) as admin_client:
+        create_user(admin_client, SELLER[0], SELLER[1], "vendedor")
+        create_product(
+            admin_client, name="Carvão teste", unit="un", price_cents=10000, barcode=BARCODE
         )
-        assert seller.status_code == 201, seller.text
-        product = client.post(
-            "/api/products",
-            json={"name": "Carvão teste", "unit": "un", "price_cents": 10000, "barcode": BARCODE},
-        )
-        assert product.status_code == 201, product.text
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Browser]:
-    driver: Playwright
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+        yield admin_client
 
 
 def _auth_issues_approvals(system: RunningSystem) -> bool:

@@ -12,15 +12,13 @@ import asyncio
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.support import (
-    CHROMIUM_ARGS,
     Watch,
     go,
     login,
@@ -28,10 +26,10 @@ from tests.browser.support import (
     new_context,
     price_label,
     ready,
-    require_chromium,
     shot,
 )
-from tests.support.system import ADMIN_PASSWORD, RunningSystem, running_system
+from tests.support.fixtures import system_fixture
+from tests.support.system import ADMIN_PASSWORD, RunningSystem
 from tooling.demo import CATALOGUE, seed
 
 pytestmark = pytest.mark.e2e
@@ -41,42 +39,11 @@ NAV_VENDEDOR = ["Caixa", "Produtos", "Vendas"]
 SELLER = ("balcao1", "senha-do-balcao-1")
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    return require_chromium()
+def _seed_demo(system: RunningSystem) -> None:
+    asyncio.run(seed(system.gateway, ADMIN_PASSWORD))
 
 
-@pytest.fixture(scope="module")
-def system(
-    chromium: Path, admin_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningSystem]:
-    tmp = tmp_path_factory.mktemp("system-browser")
-    with running_system(admin_database_url, tmp, amqp_url=None) as running:
-        asyncio.run(seed(running.gateway, ADMIN_PASSWORD))
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(system: RunningSystem) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=15,
-    ) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
+system = system_fixture("system-browser", requires=("chromium",), then=_seed_demo)
 
 
 @pytest.fixture
