@@ -9,17 +9,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.support.api import client, receive, sell_when_known
 from tests.support.system import RunningSystem, wait_for
 
 TODAY = datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
-
-
-def _api(system: RunningSystem) -> httpx.Client:
-    return httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=20,
-    )
 
 
 def _report(api: httpx.Client) -> dict[str, Any]:
@@ -36,7 +29,7 @@ def _balanced(api: httpx.Client) -> dict[str, Any]:
 
 
 def test_a_paid_sale_moves_revenue_and_cmv_by_the_exact_amounts(system: RunningSystem) -> None:
-    with _api(system) as api:
+    with client(system, timeout=20) as api:
         before = _report(api)
         product = api.post(
             "/api/products",
@@ -45,29 +38,13 @@ def test_a_paid_sale_moves_revenue_and_cmv_by_the_exact_amounts(system: RunningS
         wait_for(lambda: api.get(f"/api/inventory/stock/{product}").status_code == 200)
         # Two receipts at different costs: the average is (10 × 30,00 + 10 × 36,00) / 20 = 33,00.
         for cost in (3000, 3600):
-            moved = api.post(
-                "/api/inventory/movements",
-                json={
-                    "product_id": product,
-                    "kind": "receipt",
-                    "quantity": "10",
-                    "unit_cost_cents": cost,
-                    "paid_with": "bank",
-                },
-            )
+            moved = receive(api, product, "10", cost, paid_with="bank")
             assert moved.status_code == 201, moved.text
         body = {
             "items": [{"product_id": product, "quantity": "2.500"}],
             "payment": {"method": "debit"},
         }
-
-        def sell() -> httpx.Response | None:
-            answer = api.post(
-                "/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-            )
-            return answer if answer.status_code == 201 else None
-
-        sale = wait_for(sell).json()
+        sale = sell_when_known(api, body)
         assert sale["total_cents"] == 14975  # 2.5 kg × 59,90
         wait_for(lambda: api.get(f"/api/sales/{sale['id']}").json()["status"] == "paid")
 
@@ -101,7 +78,7 @@ def test_a_paid_sale_moves_revenue_and_cmv_by_the_exact_amounts(system: RunningS
 
 
 def test_expenses_daily_series_cash_closing_and_csv(system: RunningSystem) -> None:
-    with _api(system) as api:
+    with client(system, timeout=20) as api:
         before = _report(api)
         expense = api.post(
             "/api/finance/expenses",

@@ -8,26 +8,8 @@ from typing import Any
 import httpx
 
 from shared.pix import read_charge
+from tests.support.api import bearer, client, create_product, receive, sell, sell_when_known
 from tests.support.system import RunningSystem, wait_for
-
-
-def _client(system: RunningSystem, token: str | None = None) -> httpx.Client:
-    return httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {token or system.admin_token()}"},
-        timeout=15,
-    )
-
-
-def _product(api: httpx.Client, **body: Any) -> str:
-    answer = api.post("/api/products", json=body)
-    assert answer.status_code == 201, answer.text
-    product_id: str = answer.json()["id"]
-    return product_id
-
-
-def _sell(api: httpx.Client, body: dict[str, Any], key: str | None = None) -> httpx.Response:
-    return api.post("/api/sales", json=body, headers={"Idempotency-Key": key or str(uuid.uuid4())})
 
 
 def _until(api: httpx.Client, sale_id: str, status: str) -> dict[str, Any]:
@@ -45,21 +27,15 @@ def _known(api: httpx.Client, product_id: str) -> bool:
 
 
 def test_pix_sale_by_price_label_is_paid_and_leaves_stock(system: RunningSystem) -> None:
-    with _client(system) as api:
-        picanha = _product(api, name="Picanha", unit="kg", price_cents=6990, plu=1234)
+    with client(system) as api:
+        picanha = create_product(api, name="Picanha", unit="kg", price_cents=6990, plu=1234)
         wait_for(lambda: _known(api, picanha))
-        bad = _sell(api, {"items": [{"barcode": "2123400123458"}], "payment": {"method": "pix"}})
+        bad = sell(api, {"items": [{"barcode": "2123400123458"}], "payment": {"method": "pix"}})
         assert bad.status_code == 422
         assert bad.json()["barcode"] == "2123400123458"
-
-        def sell_label() -> httpx.Response | None:
-            answer = _sell(
-                api, {"items": [{"barcode": "2123400123457"}], "payment": {"method": "pix"}}
-            )
-            return answer if answer.status_code == 201 else None
-
-        created = wait_for(sell_label)  # until the counter's catalogue has PLU 1234
-        sale = created.json()
+        # until the counter's catalogue has PLU 1234
+        label = {"items": [{"barcode": "2123400123457"}], "payment": {"method": "pix"}}
+        sale = sell_when_known(api, label)
         assert sale["status"] == "pending_payment"
         assert sale["total_cents"] == 12345  # the printed price is charged
         line = sale["items"][0]
@@ -82,8 +58,8 @@ def test_pix_sale_by_price_label_is_paid_and_leaves_stock(system: RunningSystem)
 
 
 def test_declined_card_then_cash_with_change(system: RunningSystem) -> None:
-    with _client(system) as api:
-        carvao = _product(
+    with client(system) as api:
+        carvao = create_product(
             api, name="Carvão 5 kg", unit="un", price_cents=2363, barcode="7896543210982"
         )
         wait_for(lambda: _known(api, carvao))
@@ -92,8 +68,7 @@ def test_declined_card_then_cash_with_change(system: RunningSystem) -> None:
             "discount_cents": 13,
             "payment": {"method": "debit"},
         }
-        created = wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a)
-        sale = created.json()
+        sale = sell_when_known(api, body)
         assert sale["total_cents"] == 4713  # 2 × 23,63 − 0,13: ends in 13 → declined
         failed = _until(api, sale["id"], "payment_failed")
         assert failed["payment"]["reason"] == "saldo insuficiente"
@@ -115,27 +90,27 @@ def test_declined_card_then_cash_with_change(system: RunningSystem) -> None:
 
 
 def test_idempotency_key_answers_the_same_sale(system: RunningSystem) -> None:
-    with _client(system) as api:
-        linguica = _product(api, name="Linguiça toscana", unit="kg", price_cents=2990)
+    with client(system) as api:
+        linguica = create_product(api, name="Linguiça toscana", unit="kg", price_cents=2990)
         body = {
             "items": [{"product_id": linguica, "quantity": "0.750"}],
             "payment": {"method": "cash", "cash_received_cents": 3000},
         }
         key = str(uuid.uuid4())
-        first = wait_for(lambda: (a := _sell(api, body, key)).status_code == 201 and a)
-        again = _sell(api, body, key)
+        first = wait_for(lambda: (a := sell(api, body, key)).status_code == 201 and a)
+        again = sell(api, body, key)
         assert again.status_code == 201
         assert again.json()["id"] == first.json()["id"]
         assert again.headers["idempotent-replayed"] == "true"
         assert first.json()["total_cents"] == 2243  # 0.750 × 29,90 = 22,425 → 22,43
         assert first.json()["payment"]["change_cents"] == 757
-        other = _sell(api, {**body, "discount_cents": 100}, key)
+        other = sell(api, {**body, "discount_cents": 100}, key)
         assert other.status_code == 422
         missing = api.post("/api/sales", json=body)
         assert missing.status_code in (400, 422)
         assert missing.headers["content-type"] == "application/problem+json"
         # a declined sale of the same moment must stay out of the paid listing
-        declined = _sell(
+        declined = sell(
             api,
             {
                 "items": [{"product_id": linguica, "quantity": "1"}],
@@ -162,23 +137,15 @@ def test_idempotency_key_answers_the_same_sale(system: RunningSystem) -> None:
 
 
 def test_cancelling_a_paid_sale_refunds_it_and_returns_the_stock(system: RunningSystem) -> None:
-    with _client(system) as api:
-        alcatra = _product(api, name="Alcatra", unit="kg", price_cents=5490)
+    with client(system) as api:
+        alcatra = create_product(api, name="Alcatra", unit="kg", price_cents=5490)
         wait_for(lambda: _known(api, alcatra))
-        api.post(
-            "/api/inventory/movements",
-            json={
-                "product_id": alcatra,
-                "kind": "receipt",
-                "quantity": "10",
-                "unit_cost_cents": 3800,
-            },
-        )
+        receive(api, alcatra, "10", 3800)
         body = {
             "items": [{"product_id": alcatra, "quantity": "2.000"}],
             "payment": {"method": "credit", "installments": 3},
         }
-        sale = wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a).json()
+        sale = sell_when_known(api, body)
         _until(api, sale["id"], "paid")
         wait_for(lambda: api.get(f"/api/inventory/stock/{alcatra}").json()["quantity"] == "8.000")
         assert api.post(f"/api/sales/{sale['id']}/cancel").status_code == 202
@@ -189,21 +156,21 @@ def test_cancelling_a_paid_sale_refunds_it_and_returns_the_stock(system: Running
 
 
 def test_a_vendedor_sees_only_their_own_sales(system: RunningSystem) -> None:
-    with _client(system) as admin:
+    with client(system) as admin:
         name = f"v{uuid.uuid4().hex[:8]}"
         admin.post(
             "/api/users",
             json={"username": name, "password": "senha-do-vendedor", "role": "vendedor"},
         )
-        cafe = _product(admin, name="Coxa de frango", unit="kg", price_cents=1590)
+        cafe = create_product(admin, name="Coxa de frango", unit="kg", price_cents=1590)
         body = {"items": [{"product_id": cafe, "quantity": "1"}], "payment": {"method": "pix"}}
-        mine = wait_for(lambda: (a := _sell(admin, body)).status_code == 201 and a).json()
+        mine = sell_when_known(admin, body)
         login = httpx.post(
             system.gateway + "/api/auth/login",
             json={"username": name, "password": "senha-do-vendedor"},
         )
-        with _client(system, login.json()["access_token"]) as seller:
-            theirs = _sell(seller, body).json()
+        with client(system, login.json()["access_token"]) as seller:
+            theirs = sell(seller, body).json()
             assert seller.get(f"/api/sales/{mine['id']}").status_code == 404
             assert seller.get(f"/api/sales/{theirs['id']}").status_code == 200
             ids = [s["id"] for s in seller.get("/api/sales").json()["items"]]
@@ -216,29 +183,21 @@ def test_many_sales_of_one_product_at_once(system: RunningSystem) -> None:
     leaves stock exactly once (no lost update, no double count)."""
     import asyncio
 
-    with _client(system) as api:
-        cupim = _product(api, name="Cupim", unit="kg", price_cents=4990)
+    with client(system) as api:
+        cupim = create_product(api, name="Cupim", unit="kg", price_cents=4990)
         wait_for(lambda: _known(api, cupim))
-        api.post(
-            "/api/inventory/movements",
-            json={
-                "product_id": cupim,
-                "kind": "receipt",
-                "quantity": "30",
-                "unit_cost_cents": 3000,
-            },
-        )
+        receive(api, cupim, "30", 3000)
         body = {"items": [{"product_id": cupim, "quantity": "0.500"}], "payment": {"method": "pix"}}
-        wait_for(lambda: (a := _sell(api, body)).status_code == 201 and a)  # catalogue is there
+        sell_when_known(api, body)  # once the counter's catalogue has it
         token = system.admin_token()
 
     async def burst() -> list[int]:
         async with httpx.AsyncClient(
-            base_url=system.gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as client:
+            base_url=system.gateway, headers=bearer(token), timeout=30
+        ) as counter:
             answers = await asyncio.gather(
                 *(
-                    client.post(
+                    counter.post(
                         "/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
                     )
                     for _ in range(20)
@@ -247,7 +206,7 @@ def test_many_sales_of_one_product_at_once(system: RunningSystem) -> None:
         return [a.status_code for a in answers]
 
     assert asyncio.run(burst()) == [201] * 20
-    with _client(system) as api:
+    with client(system) as api:
         # 30 kg received, 21 sales of 0,5 kg: 19,5 kg left, once every sale has left stock.
         wait_for(
             lambda: api.get(f"/api/inventory/stock/{cupim}").json()["quantity"] == "19.500",

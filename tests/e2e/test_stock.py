@@ -8,16 +8,9 @@ from typing import Any
 
 import httpx
 
+from tests.support.api import client
 from tests.support.identity import publish_headers
 from tests.support.system import RunningSystem, wait_for
-
-
-def _api(system: RunningSystem) -> httpx.Client:
-    return httpx.Client(
-        base_url=system.gateway,
-        headers={"Authorization": f"Bearer {system.admin_token()}"},
-        timeout=15,
-    )
 
 
 def _product(api: httpx.Client, name: str, price: int, unit: str = "kg", **extra: Any) -> str:
@@ -68,7 +61,7 @@ def _publish_sale(
 
 def test_receipt_desossa_loss_count_and_flags(system: RunningSystem) -> None:
     tag = uuid.uuid4().hex[:6]
-    with _api(system) as api:
+    with client(system) as api:
         dianteiro = _product(api, f"Dianteiro {tag}", 2500)
         acem = _product(api, f"Acém {tag}", 3500, min_stock="45")
         musculo = _product(api, f"Músculo {tag}", 3000)
@@ -148,7 +141,7 @@ def test_receipt_desossa_loss_count_and_flags(system: RunningSystem) -> None:
 
 
 def test_bad_movements_are_refused_with_the_reason(system: RunningSystem) -> None:
-    with _api(system) as api:
+    with client(system) as api:
         carvao = _product(api, f"Carvão {uuid.uuid4().hex[:6]}", 2500, unit="un")
         half = _move(api, product_id=carvao, kind="receipt", quantity="1.5", unit_cost_cents=1500)
         assert half.status_code == 422
@@ -173,7 +166,7 @@ def test_bad_movements_are_refused_with_the_reason(system: RunningSystem) -> Non
 
 
 def test_sales_take_stock_at_average_cost_and_refunds_bring_it_back(system: RunningSystem) -> None:
-    with _api(system) as api:
+    with client(system) as api:
         picanha = _product(api, f"Picanha {uuid.uuid4().hex[:6]}", 8990, min_stock="3")
         _move(api, product_id=picanha, kind="receipt", quantity="4.000", unit_cost_cents=6000)
         sale_id = str(uuid.uuid4())
