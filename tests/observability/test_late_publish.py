@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
 from tests.observability.agent import TestAgent, Trace
+from tests.support.components import run_checked
 from tests.support.database import ProvisionedDatabase
 from tests.support.servers import serve
 from tests.support.sink import RecordingSink
@@ -33,22 +33,9 @@ def test_a_sweep_publishes_in_the_trace_that_wrote_the_event(
     agent.start_session()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
     env.update(DD_TRACE_AGENT_URL=agent.url, PYTHONPATH=str(REPO_ROOT))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.observability.late_publish",
-            database.role_dsn("platform"),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    ids = json.loads(done.stdout.strip().splitlines()[-1])
+    module = "tests.observability.late_publish"
+    out = run_checked([sys.executable, "-m", module, database.role_dsn("platform"), url], env=env)
+    ids = json.loads(out.strip().splitlines()[-1])
     (written_trace, written_span), (sweep_trace, sweep_span) = ids["written"], ids["sweep"]
     assert ids["published"] == 1
     assert ids["active_after"] == sweep_span

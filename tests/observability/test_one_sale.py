@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.observability.agent import Span, StatsdListener, TestAgent, Trace
+from tests.support.api import client, create_product, sell_when_known
 from tests.support.identity import publish_headers
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
 from tooling.manifests import load_topology
@@ -48,34 +49,17 @@ class Sale:
     token: str
 
 
-def _api(system: RunningSystem, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=system.gateway, headers={"Authorization": f"Bearer {token}"}, timeout=15
-    )
-
-
 @pytest.fixture(scope="module")
 def sale(traced_system: RunningSystem) -> Sale:
     token = traced_system.admin_token()
-    with _api(traced_system, token) as api:
-        created = api.post(
-            "/api/products", json={"name": "Fraldinha", "unit": "kg", "price_cents": 4590}
-        )
-        assert created.status_code == 201, created.text
-        product = created.json()["id"]
+    with client(traced_system, token) as api:
+        product = create_product(api, name="Fraldinha", unit="kg", price_cents=4590)
         body = {
             "items": [{"product_id": product, "quantity": "1.500"}],
             "payment": {"method": "pix"},
         }
-
-        def sell() -> httpx.Response | None:
-            answer = api.post(
-                "/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-            )
-            return answer if answer.status_code == 201 else None  # until sales knows it
-
         # Generous limits: each returns as soon as it holds (a loaded machine is slow).
-        sold = wait_for(sell, timeout=60).json()
+        sold = sell_when_known(api, body, timeout=60)
         paid = f"/api/sales/{sold['id']}"
         wait_for(lambda: api.get(paid).json()["status"] == "paid", timeout=60)
         stock = f"/api/inventory/stock/{product}"
@@ -191,23 +175,12 @@ def test_log_lines_carry_the_ids_of_their_span(
 def test_metrics_reach_dogstatsd(
     statsd: StatsdListener, traced_system: RunningSystem, sale: Sale
 ) -> None:
-    with _api(traced_system, sale.token) as api:
+    with client(traced_system, sale.token) as api:
         product = api.post(
             "/api/products", json={"name": "Carvão", "unit": "un", "price_cents": 2013}
         ).json()["id"]
         body = {"items": [{"product_id": product, "quantity": "1"}], "payment": {"method": "debit"}}
-        declined = wait_for(
-            lambda: (
-                (
-                    a := api.post(
-                        "/api/sales", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-                    )
-                ).status_code
-                == 201
-                and a
-            ),
-            timeout=60,
-        ).json()
+        declined = sell_when_known(api, body, timeout=60)
         wait_for(
             lambda: api.get(f"/api/sales/{declined['id']}").json()["status"] == "payment_failed",
             timeout=60,
@@ -258,7 +231,7 @@ def test_a_replayed_dead_letter_starts_a_trace_linked_to_its_origin(
         timeout=10,
     )
     assert answer.status_code == 202
-    with _api(traced_system, sale.token) as api:
+    with client(traced_system, sale.token) as api:
 
         def letter() -> dict[str, Any] | None:
             items = api.get("/api/dead-letters").json()["items"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,6 +52,14 @@ def require_tool(name: str) -> str:
     if in_ci():
         pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
     pytest.skip(f"{message}; install it to run this test (under CI=true this fails instead)")
+
+
+def run_checked(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+    """Runs a command to its end (60 s at most): its standard output, or a failed assertion
+    that shows its standard error."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def admin_database_url() -> str:
