@@ -18,9 +18,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from functions.gateway import edge
 from functions.gateway.settings import REQUIRED_SERVICES, GatewaySettings
-from shared.errors import Problem
 from shared.contracts.endpoints import Endpoint
 from shared.contracts.queries import EventsQuery
+from shared.errors import Problem
 from shared.http import HttpFunction, RequestContext, Route
 from shared.runtime import Runtime
 
@@ -99,7 +99,8 @@ def test_a_whole_number_parameter_written_with_a_superscript_is_a_422() -> None:
     with pytest.raises(Problem) as refused:
         context.query(EventsQuery)
     assert refused.value.status == 422
-    assert refused.value.errors is not None and refused.value.errors[0]["loc"] == ["limit"]
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["loc"] == ["limit"]
 
 
 def _gateway_like(checked: list[str]) -> TestClient:
