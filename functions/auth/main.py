@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.auth import domain, service, store
+from functions.auth.sessions import Sessions
 from functions.auth.settings import AuthSettings
 from shared.auth.approvals import APPROVAL_TTL_SECONDS, approval_claims
 from shared.auth.guard import authenticate
-from shared.auth.passwords import hash_password_async, needs_rehash, verify_password_async
+from shared.auth.passwords import hash_password_async
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier, load_private_key
 from shared.contracts import endpoints as api
 from shared.contracts.auth import ApprovalIn, LoginIn, PasswordChangeIn, UserIn, UserOut, UserPatch
-from shared.db.pool import Conn
 from shared.errors import Problem
 from shared.events.auth import UserUpdated
 from shared.http import HttpFunction, RequestContext, Route
@@ -40,13 +39,16 @@ issuer = TokenIssuer(
 runtime.verifier = TokenVerifier(
     StaticKeys(issuer.jwks()), issuer=settings.auth_issuer, audience=settings.auth_audience
 )
-LIMIT = domain.LoginLimit(
-    settings.login_limit_per_username,
-    settings.login_limit_per_address,
-    settings.login_window,
-    timedelta(seconds=settings.login_max_delay_seconds),
+SESSIONS = Sessions(
+    domain.LoginLimit(
+        settings.login_limit_per_username,
+        settings.login_limit_per_address,
+        settings.login_window,
+        timedelta(seconds=settings.login_max_delay_seconds),
+    ),
+    refresh_ttl=settings.refresh_ttl,
+    session_max_age=settings.session_max_age,
 )
-PURGE_BATCH = 200
 REFRESH_COOKIE = "acougue_refresh"
 COOKIE_PATH = "/api/auth"
 BAD_CREDENTIALS = "Usuário ou senha inválidos."
@@ -101,52 +103,8 @@ def _session_response(request: Request, user: store.UserRecord, refresh_token: s
     return response
 
 
-async def _checked_credentials(
-    conn: Conn, username: str, password: str, address: str
-) -> store.UserRecord | None:
-    """The active user these credentials name, or None (a failure, recorded); 429 while
-    this username is throttled from this address, or this address is. The caller commits.
-    """
-    counts = await store.failure_counts(
-        conn, username=username, address=address, window=LIMIT.window
-    )
-    wait = domain.retry_after(LIMIT, counts, datetime.now(UTC))
-    if wait is not None:
-        raise Problem(
-            429,
-            "Muitas tentativas de login. Tente novamente mais tarde.",
-            headers={"Retry-After": str(wait)},
-        )
-    user = await store.find_by_username(conn, username)
-    # Verify even for an unknown user (against a dummy hash): failure takes the same time.
-    ok = await verify_password_async(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
-        await store.record_failure(conn, username=username, address=address, window=LIMIT.window)
-        return None
-    await store.clear_failures(conn, username=username, address=address)
-    if needs_rehash(user.password_hash):
-        # The shop raised the Argon2 parameters: the password is at hand only now.
-        await store.set_password_hash(conn, user.id, await hash_password_async(password))
-    return user
-
-
 def _bad_credentials() -> Problem:
     return Problem(401, BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"})
-
-
-async def _new_session(conn: Conn, user: store.UserRecord) -> str:
-    """A new login's refresh family (and, bounded, the expired sessions purged)."""
-    await store.purge_sessions(conn, limit=PURGE_BATCH)
-    token, token_hash = domain.new_refresh_token()
-    await store.insert_refresh(
-        conn,
-        family_id=uuid.uuid4(),
-        user_id=user.id,
-        token_hash=token_hash,
-        ttl=settings.refresh_ttl,
-        session_max_age=settings.session_max_age,
-    )
-    return token
 
 
 async def _login(ctx: RequestContext) -> Response:
@@ -154,11 +112,11 @@ async def _login(ctx: RequestContext) -> Response:
     username = domain.normalize_username(body.username)[:80]
     address = _client_address(ctx.request)
     async with await ctx.unit_of_work() as uow:
-        user = await _checked_credentials(uow.conn, username, body.password, address)
+        user = await SESSIONS.checked_credentials(uow.conn, username, body.password, address)
         if user is None:
             await uow.commit()
             raise _bad_credentials()
-        token = await _new_session(uow.conn, user)
+        token = await SESSIONS.open(uow.conn, user)
         await uow.commit()
     return _session_response(ctx.request, user, token)
 
@@ -172,37 +130,11 @@ async def _refresh(ctx: RequestContext) -> Response:
     if not presented:
         raise _expired_session()
     async with await ctx.unit_of_work() as uow:
-        record = await store.find_refresh(uow.conn, domain.hash_refresh_token(presented))
-        if record is None or record.revoked_at is not None:
-            raise _expired_session()
-        if record.rotated_at is not None:
-            # A rotated token came back: it was stolen or replayed. End the whole family.
-            await store.revoke_family(uow.conn, record.family_id)
-            await uow.commit()
-            raise _expired_session()
-        user = await store.find_by_id(uow.conn, record.user_id)
-        now = datetime.now(UTC)
-        if (
-            user is None
-            or not user.active
-            or record.expires_at <= now
-            or record.session_expires_at <= now
-        ):
-            await store.revoke_family(uow.conn, record.family_id)
-            await uow.commit()
-            raise _expired_session()
-        await store.mark_rotated(uow.conn, record.id)
-        await store.purge_sessions(uow.conn, limit=PURGE_BATCH)
-        token, token_hash = domain.new_refresh_token()
-        await store.insert_refresh(
-            uow.conn,
-            family_id=record.family_id,
-            user_id=user.id,
-            token_hash=token_hash,
-            ttl=settings.refresh_ttl,
-            session_expires_at=record.session_expires_at,
-        )
+        rotated = await SESSIONS.rotate(uow.conn, presented)
         await uow.commit()
+    if rotated is None:
+        raise _expired_session()
+    user, token = rotated
     return _session_response(ctx.request, user, token)
 
 
@@ -278,7 +210,7 @@ async def _change_password(ctx: RequestContext) -> Response:
         user = await store.find_by_id(uow.conn, principal.user_id, for_update=True)
         if user is None or not user.active or user.security_version != principal.version:
             raise _expired_session()
-        checked = await _checked_credentials(
+        checked = await SESSIONS.checked_credentials(
             uow.conn, user.username, body.current_password, address
         )
         if checked is None:
@@ -294,7 +226,7 @@ async def _change_password(ctx: RequestContext) -> Response:
         )
         await store.update_user(uow.conn, updated, new_stamp=True)
         await store.revoke_user_sessions(uow.conn, user.id)
-        token = await _new_session(uow.conn, updated)
+        token = await SESSIONS.open(uow.conn, updated)
         await uow.emit(
             UserUpdated(**service.user_state(updated), changed=["password"]), subject=str(user.id)
         )
@@ -310,7 +242,7 @@ async def _approve(ctx: RequestContext) -> Response:
     username = domain.normalize_username(body.username)[:80]
     address = _client_address(ctx.request)
     async with await ctx.unit_of_work() as uow:
-        user = await _checked_credentials(uow.conn, username, body.password, address)
+        user = await SESSIONS.checked_credentials(uow.conn, username, body.password, address)
         await uow.commit()
     if user is None or user.role is not Role.ADMIN:
         raise Problem(401, "Aprovação recusada: usuário ou senha de administrador inválidos.")
