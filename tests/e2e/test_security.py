@@ -12,6 +12,8 @@ import jwt
 import pytest
 
 from shared.auth.tokens import generate_private_key_pem, load_private_key, public_jwk
+from shared.contracts import endpoints as api
+from shared.contracts.endpoints import Endpoint
 from tests.support.api import client, create_product, create_user, sell_when_known, sign_in
 from tests.support.fixtures import system_fixture
 from tests.support.system import ADMIN_PASSWORD, RunningSystem, wait_for
@@ -58,17 +60,15 @@ SALE_PRODUCT: list[str] = []
 
 # -- the role matrix --------------------------------------------------------------------
 
-# (method, path, body, who may, the answer an allowed caller gets): DESIGN.md's API table.
-ANYONE_LOGGED_IN = set(ROLES)
-STOCK = {"admin", "estoquista"}
-SELLERS = {"admin", "vendedor"}
-ADMIN_ONLY = {"admin"}
+# Each endpoint (its method, roles and function from its one declaration, which
+# tests/unit/test_endpoints.py holds to DESIGN.md's API table), with a concrete path, a
+# body and the answer an allowed caller gets. Every endpoint that asks for a token is here.
+Row = tuple[Endpoint, str, Any, int]
 
 
-def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
-    product, vendedor = shop.product_id, shop.user_ids["vendedor"]
+def _matrix(shop: Shop) -> list[Row]:
+    product, vendedor, sale = shop.product_id, shop.user_ids["vendedor"], shop.sale_id
     receipt = {"product_id": product, "kind": "receipt", "quantity": "1", "unit_cost_cents": 4000}
-    pix = {"method": "pix"}
     expense = {
         "category": "outras",
         "amount_cents": 1000,
@@ -76,43 +76,53 @@ def _matrix(shop: Shop) -> list[tuple[str, str, str, Any, set[str], int]]:
         "occurred_on": "2026-11-02",
         "paid_with": "cash",
     }
-    opening = {"kind": "opening", "amount_cents": 10000}
     desossa = {
         "source_product_id": product,
         "source_quantity": "0.500",
         "outputs": [{"product_id": shop.trimmings_id, "quantity": "0.400"}],
     }
+    approval = {"username": "admin", "password": ADMIN_PASSWORD, "purpose": "discount"}
+    counted = {"day": "2026-11-02", "counted": {"cash": 0}}
     return [
-        ("auth", "GET", "/api/me", None, ANYONE_LOGGED_IN, 200),
-        ("auth", "GET", "/api/users", None, ADMIN_ONLY, 200),
-        ("auth", "POST", "/api/users", "new-user", ADMIN_ONLY, 201),
-        ("auth", "PATCH", f"/api/users/{vendedor}", {"full_name": "Vendedor Um"}, ADMIN_ONLY, 200),
-        ("catalog-query", "GET", "/api/categories", None, ANYONE_LOGGED_IN, 200),
-        ("create-category", "POST", "/api/categories", "new-category", STOCK, 201),
-        ("catalog-query", "GET", "/api/products", None, ANYONE_LOGGED_IN, 200),
-        ("catalog-query", "GET", f"/api/products/{product}", None, ANYONE_LOGGED_IN, 200),
-        ("create-product", "POST", "/api/products", "new-product", STOCK, 201),
-        ("update-product", "PATCH", f"/api/products/{product}", {"price_cents": 6590}, STOCK, 200),
-        ("event-log", "GET", "/api/events", None, ADMIN_ONLY, 200),
-        ("dead-letter", "GET", "/api/dead-letters", None, ADMIN_ONLY, 200),
-        ("dead-letter", "POST", f"/api/dead-letters/{uuid.uuid4()}/replay", None, ADMIN_ONLY, 404),
-        ("register-movement", "POST", "/api/inventory/movements", receipt, STOCK, 201),
-        ("register-movement", "POST", "/api/inventory/breakdowns", desossa, STOCK, 201),
-        ("inventory-query", "GET", "/api/inventory/stock", None, ANYONE_LOGGED_IN, 200),
-        ("inventory-query", "GET", f"/api/inventory/stock/{product}", None, ANYONE_LOGGED_IN, 200),
-        ("inventory-query", "GET", "/api/inventory/movements", None, STOCK, 200),
-        ("complete-sale", "POST", "/api/sales", "new-sale", SELLERS, 201),
-        ("complete-sale", "POST", f"/api/sales/{shop.sale_id}/payments", pix, SELLERS, 409),
-        ("sales-query", "GET", "/api/sales", None, SELLERS, 200),
-        ("sales-query", "GET", f"/api/sales/{shop.sale_id}", None, SELLERS, 200),
-        ("cancel-sale", "POST", f"/api/sales/{uuid.uuid4()}/cancel", None, ADMIN_ONLY, 404),
-        ("post-ledger-entry", "POST", "/api/finance/expenses", expense, ADMIN_ONLY, 201),
-        ("post-ledger-entry", "POST", "/api/finance/cash-operations", opening, ADMIN_ONLY, 201),
-        ("finance-report", "GET", "/api/finance/report", None, ADMIN_ONLY, 200),
-        ("finance-report", "GET", "/api/finance/entries", None, ADMIN_ONLY, 200),
-        ("finance-report", "GET", "/api/finance/trial-balance", None, ADMIN_ONLY, 200),
-        ("finance-report", "GET", "/api/finance/cash-closing", None, ADMIN_ONLY, 200),
-        ("finance-report", "GET", "/api/finance/entries.csv", None, ADMIN_ONLY, 200),
+        (api.ME, "/api/me", None, 200),
+        (api.APPROVE, "/api/auth/approvals", approval, 200),
+        (api.LIST_USERS, "/api/users", None, 200),
+        (api.CREATE_USER, "/api/users", "new-user", 201),
+        (api.UPDATE_USER, f"/api/users/{vendedor}", {"full_name": "Vendedor Um"}, 200),
+        (api.LIST_CATEGORIES, "/api/categories", None, 200),
+        (api.CREATE_CATEGORY, "/api/categories", "new-category", 201),
+        (api.LIST_PRODUCTS, "/api/products", None, 200),
+        (api.GET_PRODUCT, f"/api/products/{product}", None, 200),
+        (api.CREATE_PRODUCT, "/api/products", "new-product", 201),
+        (api.UPDATE_PRODUCT, f"/api/products/{product}", {"price_cents": 6590}, 200),
+        (api.RECENT_EVENTS, "/api/events", None, 200),
+        (api.DEAD_LETTERS, "/api/dead-letters", None, 200),
+        (api.REPLAY_DEAD_LETTER, f"/api/dead-letters/{uuid.uuid4()}/replay", None, 404),
+        (api.REGISTER_MOVEMENT, "/api/inventory/movements", receipt, 201),
+        (api.REGISTER_BREAKDOWN, "/api/inventory/breakdowns", desossa, 201),
+        (api.STOCK_LEVELS, "/api/inventory/stock", None, 200),
+        (api.STOCK_OF_PRODUCT, f"/api/inventory/stock/{product}", None, 200),
+        (api.STOCK_MOVEMENTS, "/api/inventory/movements", None, 200),
+        (api.COMPLETE_SALE, "/api/sales", "new-sale", 201),
+        (api.RETRY_PAYMENT, f"/api/sales/{sale}/payments", {"method": "pix"}, 409),
+        (api.LIST_SALES, "/api/sales", None, 200),
+        (api.GET_SALE, f"/api/sales/{sale}", None, 200),
+        (api.PIX_QR_CODE, f"/api/sales/{sale}/pix.svg", None, 200),
+        (api.CANCEL_SALE, f"/api/sales/{uuid.uuid4()}/cancel", None, 404),
+        (api.POST_EXPENSE, "/api/finance/expenses", expense, 201),
+        (
+            api.CASH_OPERATION,
+            "/api/finance/cash-operations",
+            {"kind": "opening", "amount_cents": 10000},
+            201,
+        ),
+        (api.CLOSE_CASH, "/api/finance/cash-closing", counted, 200),
+        (api.REPORT, "/api/finance/report", None, 200),
+        (api.REPORT_CSV, "/api/finance/report.csv", None, 200),
+        (api.ENTRIES, "/api/finance/entries", None, 200),
+        (api.ENTRIES_CSV, "/api/finance/entries.csv", None, 200),
+        (api.TRIAL_BALANCE, "/api/finance/trial-balance", None, 200),
+        (api.CASH_CLOSING, "/api/finance/cash-closing", None, 200),
     ]
 
 
@@ -132,23 +142,40 @@ def _body(kind: Any) -> Any:
     return kind
 
 
+def test_the_matrix_covers_every_endpoint_that_asks_for_a_token(shop: Shop) -> None:
+    guarded = {e.key for e in api.PUBLIC_ENDPOINTS if e.roles is not None}
+    assert {endpoint.key for endpoint, *_ in _matrix(shop)} == guarded
+
+
 @pytest.mark.parametrize("via", ["gateway", "function"])
 def test_every_endpoint_answers_each_role_as_designed(shop: Shop, via: str) -> None:
+    wait_for(lambda: _pix_charge_of(shop))  # pix.svg answers once the charge is known
     checked = 0
-    for service, method, path, body, allowed, ok in _matrix(shop):
-        base = shop.system.gateway if via == "gateway" else shop.system.url(service)
+    for endpoint, path, body, ok in _matrix(shop):
+        assert endpoint.roles is not None
+        allowed = {role.value for role in endpoint.roles}
+        base = shop.system.gateway if via == "gateway" else shop.system.url(endpoint.function)
         for who in (None, *ROLES):
             headers = {"Authorization": f"Bearer {shop.tokens[who]}"} if who else {}
             headers["Idempotency-Key"] = str(uuid.uuid4())  # POST /api/sales needs one
             answer = httpx.request(
-                method, base + path, json=_body(body), headers=headers, timeout=15
+                endpoint.method, base + path, json=_body(body), headers=headers, timeout=15
             )
             expected = 401 if who is None else ok if who in allowed else 403
-            assert answer.status_code == expected, (via, method, path, who, answer.text)
+            assert answer.status_code == expected, (via, endpoint.key, who, answer.text)
             if expected >= 400:
                 assert answer.headers["content-type"] == "application/problem+json"
             checked += 1
-    assert checked == 30 * 4
+    assert checked == len(_matrix(shop)) * 4
+
+
+def _pix_charge_of(shop: Shop) -> bool:
+    sale = httpx.get(
+        f"{shop.system.gateway}/api/sales/{shop.sale_id}",
+        headers={"Authorization": f"Bearer {shop.tokens['admin']}"},
+        timeout=15,
+    )
+    return sale.status_code == 200 and sale.json()["payment"].get("pix") is not None
 
 
 # -- forged and stale tokens ------------------------------------------------------------
