@@ -64,6 +64,15 @@ class On(Generic[P]):
     def event_type(self) -> str:
         return type_of(self.model)
 
+    @classmethod
+    def applying(cls, model: type[P], apply: Callable[[UnitOfWork, P], Awaitable[object]]) -> On[P]:
+        """For a service that needs the payload alone (most do), without an adapter."""
+
+        async def handler(uow: UnitOfWork, event: Envelope, payload: P) -> None:
+            await apply(uow, payload)
+
+        return cls(model, handler)
+
 
 # Knative sets it on every dead-letter delivery (and only there).
 DEAD_LETTER_MARK = "knativeerrordest"

@@ -17,8 +17,6 @@ from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
 from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
 from shared.contracts.queries import DayQuery, EntriesQuery, PeriodQuery, ReportQuery, UntilQuery
-from shared.db.uow import UnitOfWork
-from shared.events.envelope import Envelope
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
 from shared.events.sales import SaleCompleted
@@ -33,22 +31,6 @@ runtime = Runtime(settings)
 
 
 # -- post-ledger-entry: events ----------------------------------------------------------
-
-
-async def _sale_completed(uow: UnitOfWork, event: Envelope, payload: SaleCompleted) -> None:
-    await service.sale_completed(uow, payload)
-
-
-async def _approved(uow: UnitOfWork, event: Envelope, payload: PaymentApproved) -> None:
-    await service.payment_approved(uow, event, payload)
-
-
-async def _refunded(uow: UnitOfWork, event: Envelope, payload: PaymentRefunded) -> None:
-    await service.payment_refunded(uow, event, payload)
-
-
-async def _movement(uow: UnitOfWork, event: Envelope, payload: MovementRegistered) -> None:
-    await service.movement(uow, event, payload)
 
 
 # -- post-ledger-entry: the owner's entries ---------------------------------------------
@@ -146,10 +128,10 @@ async def _cash_closing(ctx: RequestContext) -> dict[str, Any]:
 _ledger_events = Subscriber(
     runtime,
     [
-        On(SaleCompleted, _sale_completed),
-        On(PaymentApproved, _approved),
-        On(PaymentRefunded, _refunded),
-        On(MovementRegistered, _movement),
+        On.applying(SaleCompleted, service.sale_completed),
+        On(PaymentApproved, service.payment_approved),
+        On(PaymentRefunded, service.payment_refunded),
+        On(MovementRegistered, service.movement),
     ],
 )
 _ledger_http = HttpFunction(

@@ -16,11 +16,9 @@ from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, MovementOut, StockOut
 from shared.contracts.queries import MovementsQuery, StockQuery
-from shared.db.uow import UnitOfWork
 from shared.errors import Problem
-from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
-from shared.events.envelope import Envelope
-from shared.events.sales import SalePaid, SaleRefunded, SaleSettled
+from shared.events.catalog import ProductCreated, ProductUpdated
+from shared.events.sales import SalePaid, SaleRefunded
 from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.money import cents
@@ -110,18 +108,6 @@ async def _movements(ctx: RequestContext) -> dict[str, object]:
 # -- subscribers ------------------------------------------------------------------------
 
 
-async def _sale_paid(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> None:
-    await service.apply_sale(uow, payload)
-
-
-async def _sale_refunded(uow: UnitOfWork, event: Envelope, payload: SaleSettled) -> None:
-    await service.apply_refund(uow, payload)
-
-
-async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
-    await service.apply_product(uow, payload)
-
-
 _register_fn = HttpFunction(
     runtime,
     [
@@ -137,8 +123,14 @@ _query_fn = HttpFunction(
         Route(api.STOCK_MOVEMENTS, _movements),
     ],
 )
-_sales_events = Subscriber(runtime, [On(SalePaid, _sale_paid), On(SaleRefunded, _sale_refunded)])
-_product_events = Subscriber(runtime, [On(ProductCreated, _product), On(ProductUpdated, _product)])
+_sales_events = Subscriber(
+    runtime,
+    [On.applying(SalePaid, service.apply_sale), On.applying(SaleRefunded, service.apply_refund)],
+)
+_product_events = Subscriber(
+    runtime,
+    [On.applying(m, service.apply_product) for m in (ProductCreated, ProductUpdated)],
+)
 
 
 @functions_framework.aio.http

@@ -31,21 +31,13 @@ async def _charge(uow: UnitOfWork, event: Envelope, payload: PaymentRequest) -> 
     await service.charge(uow, payload, settings)
 
 
-async def _cancelled(uow: UnitOfWork, event: Envelope, payload: SaleCancelled) -> None:
-    await service.cancel(uow, payload)
-
-
-async def _pix_received(uow: UnitOfWork, event: Envelope, payload: PixReceived) -> None:
-    await service.pix_received(uow, payload)
-
-
 _events = Subscriber(
     runtime,
     [
         On(SaleCompleted, _charge),
         On(SalePaymentRequested, _charge),
-        On(SaleCancelled, _cancelled),
-        On(PixReceived, _pix_received),
+        On.applying(SaleCancelled, service.cancel),
+        On.applying(PixReceived, service.pix_received),
     ],
 )
 

@@ -20,10 +20,8 @@ from shared.contracts import endpoints as api
 from shared.contracts.endpoints import IDEMPOTENCY_KEY_MAX
 from shared.contracts.queries import SalesQuery
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
-from shared.db.uow import UnitOfWork
 from shared.errors import Problem
-from shared.events.catalog import ProductCreated, ProductState, ProductUpdated
-from shared.events.envelope import Envelope
+from shared.events.catalog import ProductCreated, ProductUpdated
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
 from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
@@ -127,26 +125,6 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
 # -- subscribers ------------------------------------------------------------------------
 
 
-async def _pending(uow: UnitOfWork, event: Envelope, payload: PaymentPending) -> None:
-    await status.payment_pending(uow, payload)
-
-
-async def _approved(uow: UnitOfWork, event: Envelope, payload: PaymentApproved) -> None:
-    await status.payment_approved(uow, payload)
-
-
-async def _declined(uow: UnitOfWork, event: Envelope, payload: PaymentDeclined) -> None:
-    await status.payment_declined(uow, payload)
-
-
-async def _refunded(uow: UnitOfWork, event: Envelope, payload: PaymentRefunded) -> None:
-    await status.payment_refunded(uow, payload)
-
-
-async def _product(uow: UnitOfWork, event: Envelope, payload: ProductState) -> None:
-    await service.apply_product(uow, payload)
-
-
 _complete_fn = HttpFunction(
     runtime,
     [
@@ -166,13 +144,16 @@ _query_fn = HttpFunction(
 _status_events = Subscriber(
     runtime,
     [
-        On(PaymentPending, _pending),
-        On(PaymentApproved, _approved),
-        On(PaymentDeclined, _declined),
-        On(PaymentRefunded, _refunded),
+        On.applying(PaymentPending, status.payment_pending),
+        On.applying(PaymentApproved, status.payment_approved),
+        On.applying(PaymentDeclined, status.payment_declined),
+        On.applying(PaymentRefunded, status.payment_refunded),
     ],
 )
-_product_events = Subscriber(runtime, [On(ProductCreated, _product), On(ProductUpdated, _product)])
+_product_events = Subscriber(
+    runtime,
+    [On.applying(m, service.apply_product) for m in (ProductCreated, ProductUpdated)],
+)
 
 
 @functions_framework.aio.http
