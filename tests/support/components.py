@@ -12,6 +12,8 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,13 +36,17 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+def _missing(message: str, remedy: str) -> NoReturn:
+    """Skip naming what is missing; under CI=true, fail instead."""
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
+    pytest.skip(f"{message}; {remedy} (under CI=true this fails instead)")
+
+
 def require(component: str, url: str, default_port: int) -> str:
     if _reachable(url, default_port):
         return url
-    message = f"{component} is not reachable at {url}"
-    if in_ci():
-        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(f"{message}; start it to run these tests (under CI=true this fails instead)")
+    _missing(f"{component} is not reachable at {url}", "start it to run these tests")
 
 
 def require_tool(name: str) -> str:
@@ -48,10 +54,14 @@ def require_tool(name: str) -> str:
     found = shutil.which(name)
     if found is not None:
         return found
-    message = f"{name} is not installed (not on PATH)"
-    if in_ci():
-        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(f"{message}; install it to run this test (under CI=true this fails instead)")
+    _missing(f"{name} is not installed (not on PATH)", "install it to run this test")
+
+
+def require_file(path: Path, what: str) -> Path:
+    """A file a test reads from outside the repository (../shared's reference material)."""
+    if path.is_file():
+        return path
+    _missing(f"{what} is missing: {path}", "put ../shared beside the checkout to run this test")
 
 
 def run_checked(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:

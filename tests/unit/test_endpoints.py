@@ -19,7 +19,7 @@ from shared.contracts import endpoints as api
 from shared.contracts.endpoints import ENDPOINTS, GATEWAY_UPSTREAMS, PUBLIC_ENDPOINTS, Endpoint
 from shared.http import HttpFunction, RequestContext, Route
 from shared.runtime import Runtime
-from tests.support.components import in_ci
+from tests.support.components import require_file
 
 REPO = Path(__file__).resolve().parents[2]
 DESIGN = REPO.parent / "shared" / "DESIGN.md"
@@ -45,12 +45,9 @@ def _shape(path: str) -> str:
 
 def _design_roles() -> dict[str, frozenset[Role] | None]:
     """(method path shape) -> roles, from DESIGN.md's "The HTTP API" table."""
-    if not DESIGN.exists():
-        message = f"{DESIGN} (the project's reference material) is not beside the checkout"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    text = DESIGN.read_text(encoding="utf-8")
+    text = require_file(DESIGN, "DESIGN.md, the project's reference material").read_text(
+        encoding="utf-8"
+    )
     table = text.split("## The HTTP API", 1)[1].split("\n## ", 1)[0]
     found: dict[str, frozenset[Role] | None] = {}
     for row in table.splitlines():
