@@ -16,7 +16,7 @@ from shared import shop_time
 from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
 from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
-from shared.contracts.queries import DayQuery, EntriesQuery, PeriodQuery, ReportQuery, UntilQuery
+from shared.contracts.queries import DayQuery, EntriesQuery, ReportQuery, UntilQuery
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
 from shared.events.sales import SaleCompleted
@@ -59,20 +59,12 @@ async def _close_cash(ctx: RequestContext) -> dict[str, Any]:
 # -- finance-report ---------------------------------------------------------------------
 
 
-def _days(ctx: RequestContext, query: PeriodQuery) -> tuple[date, date]:
-    return query.days(shop_time.today())
-
-
 async def _result(ctx: RequestContext) -> dict[str, Any]:
     query = ctx.query(ReportQuery)
-    first, last = _days(ctx, query)
+    first, last = query.days(shop_time.today())
     async with await ctx.unit_of_work() as uow:
         found = await store.report(uow.conn, *reports.bounds(first, last), query.group_by)
     return reports.result(first, last, query.group_by, found)
-
-
-async def _report(ctx: RequestContext) -> dict[str, Any]:
-    return await _result(ctx)
 
 
 def _download(text: str, filename: str) -> Response:
@@ -91,7 +83,7 @@ async def _report_csv(ctx: RequestContext) -> Response:
 
 async def _entries_rows(ctx: RequestContext) -> tuple[date, date, list[dict[str, Any]]]:
     query = ctx.query(EntriesQuery)
-    first, last = _days(ctx, query)
+    first, last = query.days(shop_time.today())
     async with await ctx.unit_of_work() as uow:
         rows = await store.entries(uow.conn, *reports.bounds(first, last), query.limit)
     return first, last, rows
@@ -145,7 +137,7 @@ _ledger_http = HttpFunction(
 _report_fn = HttpFunction(
     runtime,
     [
-        Route(api.REPORT, _report),
+        Route(api.REPORT, _result),
         Route(api.REPORT_CSV, _report_csv),
         Route(api.ENTRIES, _entries),
         Route(api.ENTRIES_CSV, _entries_csv),

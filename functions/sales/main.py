@@ -3,7 +3,7 @@ subscribers that keep sales in step with payments and the catalogue."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import functions_framework.aio
@@ -102,10 +102,6 @@ async def _pix_qr(ctx: RequestContext) -> Response:
     return Response(qr_svg(sale.payment.pix.payload), media_type="image/svg+xml")
 
 
-def _local_midnight(day: date) -> datetime:
-    return shop_time.start_of(day)
-
-
 async def _list(ctx: RequestContext) -> dict[str, object]:
     query = ctx.query(SalesQuery)
     first, last = query.from_, query.to
@@ -114,8 +110,8 @@ async def _list(ctx: RequestContext) -> dict[str, object]:
         sales = await store.list_sales(
             uow.conn,
             seller_id=own,
-            since=_local_midnight(first) if first else None,
-            until=_local_midnight(last + timedelta(days=1)) if last else None,
+            since=shop_time.start_of(first) if first else None,
+            until=shop_time.start_of(last + timedelta(days=1)) if last else None,
             status=query.status,
             limit=query.limit,
         )
