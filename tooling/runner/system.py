@@ -62,6 +62,11 @@ def _inherited(name: str) -> bool:
     return name in _INHERITED or name.startswith(_INHERITED_PREFIXES)
 
 
+def function_argv() -> list[str]:
+    """How the runner (and the benchmarks) start one function's server process."""
+    return [sys.executable, "-m", "functions_framework", "--asgi"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -230,7 +235,7 @@ class System:
 
     def _argv(self, svc: ServiceSpec) -> list[str]:
         if svc.function_target:
-            return [sys.executable, "-m", "functions_framework", "--asgi"]
+            return function_argv()
         if svc.command and svc.command[0] == "python":
             return [sys.executable, *svc.command[1:]]
         raise RuntimeError(f"{svc.name}: neither FUNCTION_TARGET nor a python command")
