@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from functions.gateway.admission import Limits
 from shared.config import AuthVerificationSettings
 from shared.contracts.endpoints import GATEWAY_UPSTREAMS
 
@@ -16,6 +17,15 @@ REQUIRED_SERVICES = GATEWAY_UPSTREAMS
 # The API's bodies are small JSON documents (a sale of a few hundred lines is ~100 KiB);
 # exports are downloads, never uploads. 1 MiB leaves room and bounds an attacker's cost.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+# Admission to each function (functions/gateway/admission.py), sized for the shop's 2-core
+# PC: a function has 3 database connections (DB_POOL_MAX), so 8 requests in flight keep it
+# busy (its CPU work between queries overlaps) while its own hidden queue stays short; a
+# line of 16 and a wait of at most 1 s bound what an admitted request can wait before its
+# function starts on it. Past that a request is shed at once with 503 + Retry-After.
+DEFAULT_MAX_IN_FLIGHT = 8
+DEFAULT_MAX_WAITING = 16
+DEFAULT_MAX_WAIT_SECONDS = 1.0
 
 
 class GatewaySettings(AuthVerificationSettings):
@@ -30,6 +40,21 @@ class GatewaySettings(AuthVerificationSettings):
     # runner copies the manifest's value, so `off` there would hide the docs locally too).
     gateway_public_docs: Literal["on", "off", "outside-knative"] = "outside-knative"
     k_service: str | None = None
+    # GATEWAY_MAX_IN_FLIGHT: requests the gateway lets in flight to one function at once
+    # (each function its own count: a flood of sales does not hold up the catalogue).
+    gateway_max_in_flight: int = Field(default=DEFAULT_MAX_IN_FLIGHT, ge=1, le=10_000)
+    # GATEWAY_MAX_IN_FLIGHT_BY_FUNCTION: JSON, e.g. {"finance-report": 2}: that function's
+    # own bound instead of GATEWAY_MAX_IN_FLIGHT.
+    gateway_max_in_flight_by_function: dict[str, Annotated[int, Field(ge=1, le=10_000)]] = Field(
+        default_factory=dict
+    )
+    # GATEWAY_MAX_WAITING: requests that may wait for one function's slot; more are shed.
+    gateway_max_waiting: int = Field(default=DEFAULT_MAX_WAITING, ge=0, le=100_000)
+    # GATEWAY_MAX_WAIT_SECONDS: the longest a request waits for a slot; one that would wait
+    # longer (by the function's recent latency) is shed at once.
+    gateway_max_wait_seconds: float = Field(
+        default=DEFAULT_MAX_WAIT_SECONDS, gt=0, le=60, allow_inf_nan=False
+    )
 
     @property
     def public_docs(self) -> bool:
@@ -45,3 +70,24 @@ class GatewaySettings(AuthVerificationSettings):
         if missing:
             raise ValueError(f"GATEWAY_SERVICES lacks {', '.join(missing)}")
         return {name: url.rstrip("/") for name, url in value.items()}
+
+    @model_validator(mode="after")
+    def _known_functions(self) -> Self:
+        unknown = sorted(set(self.gateway_max_in_flight_by_function) - set(self.gateway_services))
+        if unknown:
+            raise ValueError(
+                f"GATEWAY_MAX_IN_FLIGHT_BY_FUNCTION names no function the gateway calls:"
+                f" {', '.join(unknown)}"
+            )
+        return self
+
+    def admission_limits(self) -> dict[str, Limits]:
+        """Each function's gate: its bound in flight, the line before it, the longest wait."""
+        return {
+            name: Limits(
+                limit=self.gateway_max_in_flight_by_function.get(name, self.gateway_max_in_flight),
+                depth=self.gateway_max_waiting,
+                max_wait=self.gateway_max_wait_seconds,
+            )
+            for name in self.gateway_services
+        }
