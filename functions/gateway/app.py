@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from functions.gateway import edge, ui
+from functions.gateway.admission import Admission
 from functions.gateway.proxy import Upstreams
 from functions.gateway.routes import add_api_routes
 from functions.gateway.settings import GatewaySettings
@@ -30,13 +31,26 @@ from shared.logs import configure_logging
 
 settings = GatewaySettings()  # from the environment; fails fast
 configure_logging("gateway")
-upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_seconds)
+# Past a function's capacity a request is shed (503 + Retry-After) before it is sent:
+# functions/gateway/admission.py.
+admission = Admission(settings.admission_limits())
+upstreams = Upstreams(settings.gateway_services, settings.upstream_timeout_seconds, admission)
 verifier = TokenVerifier(
     RemoteJwks(settings.auth_jwks_url), issuer=settings.auth_issuer, audience=settings.auth_audience
 )
+
+
+class AdmittedLiveSessions(LiveSessions):
+    """The session check is a request to the auth function too: it passes auth's gate."""
+
+    async def check(self, token: str) -> None:
+        async with admission.slot("auth"):
+            await super().check(token)
+
+
 # Every guarded request asks auth whether its user still holds the token's rights (a
 # demotion or deactivation bites on the next request): shared/auth/live.py.
-live = LiveSessions(settings.gateway_services["auth"])
+live = AdmittedLiveSessions(settings.gateway_services["auth"])
 
 
 # Each route guard and the roles it lets through: edge.BodyGuard runs the guard of the

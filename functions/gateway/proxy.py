@@ -9,6 +9,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from functions.gateway.admission import Admission
 from shared import tracing
 from shared.auth.guard import ACCESS_COOKIE
 from shared.errors import Problem
@@ -48,14 +49,33 @@ _NO_COOKIES = http.cookiejar.CookieJar(policy=_KeepNoCookies())
 
 
 class Upstreams:
-    def __init__(self, services: dict[str, str], timeout: float) -> None:
+    def __init__(
+        self, services: dict[str, str], timeout: float, admission: Admission | None = None
+    ) -> None:
         self._services = services
+        self._admission = admission
+        # The admission bounds the requests in flight; httpx's own pool (100 connections
+        # for every function together, waiting up to `timeout` for one) would be a second,
+        # hidden line behind it, so it is unbounded when an admission is given.
+        limits = (
+            httpx.Limits(max_connections=None, max_keepalive_connections=admission.total_limit)
+            if admission is not None
+            else httpx.Limits()
+        )
         # No cookie jar: the gateway is shared by every browser, and a jar would hand one
         # browser's session cookie (e.g. the refresh token) to the next request.
-        self._client = httpx.AsyncClient(timeout=timeout, cookies=_NO_COOKIES)
+        self._client = httpx.AsyncClient(timeout=timeout, cookies=_NO_COOKIES, limits=limits)
 
     async def forward(self, request: Request, service: str) -> Response:
-        """The same method, path, query and body, to the function; its answer, as it is."""
+        """The same method, path, query and body, to the function; its answer, as it is.
+        Past the function's capacity, 503 with Retry-After, and nothing is sent to it."""
+        body = await request.body()  # read before a slot is taken: a slow client holds none
+        if self._admission is None:
+            return await self._send(request, service, body)
+        async with self._admission.slot(service):
+            return await self._send(request, service, body)
+
+    async def _send(self, request: Request, service: str, body: bytes) -> Response:
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
         token = request.cookies.get(ACCESS_COOKIE)
         if token and "authorization" not in headers:
@@ -73,7 +93,7 @@ class Upstreams:
                 request.method,
                 url,
                 params=httpx.QueryParams(str(request.query_params)),
-                content=await request.body(),
+                content=body,
                 headers=headers,
             )
         except httpx.TimeoutException:
