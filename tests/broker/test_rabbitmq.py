@@ -86,20 +86,34 @@ async def test_the_layout_is_eventing_rabbitmqs(amqp_url: str, recorder: Recorde
             assert not await _refused(
                 connection, "declare_exchange", exchange, ExchangeType.HEADERS, durable=True
             )
-        for queue in layout.queues():
+        dead_letter_exchange = f"{prefix}b.{NAMESPACE}.default.dlx"
+        for queue, arguments in layout.queue_arguments().items():
+            trigger_queue = queue.startswith(f"{prefix}t.")
+            # Every Trigger queue dead-letters into the Broker's exchange (its Policy upstream).
+            assert arguments == (
+                {"x-queue-type": "quorum", "x-dead-letter-exchange": dead_letter_exchange}
+                if trigger_queue
+                else {"x-queue-type": "quorum"}
+            )
             assert await _refused(
                 connection,
                 "declare_queue",
                 queue,
                 durable=True,
-                arguments={"x-queue-type": "classic"},
+                arguments={**arguments, "x-queue-type": "classic"},
+            )
+            assert (
+                await _refused(
+                    connection,
+                    "declare_queue",
+                    queue,
+                    durable=True,
+                    arguments={"x-queue-type": "quorum"},
+                )
+                is trigger_queue
             )
             assert not await _refused(
-                connection,
-                "declare_queue",
-                queue,
-                durable=True,
-                arguments={"x-queue-type": "quorum"},
+                connection, "declare_queue", queue, durable=True, arguments=arguments
             )
 
 

@@ -6,6 +6,12 @@ pods: one channel per Trigger, prefetch 100, manual ack, `parallelism` workers; 
 acked only after the subscriber's 2xx, or after its dead letter is confirmed by the
 dead-letter exchange. That order is this broker's one departure from eventing-rabbitmq,
 which acks before republishing and can lose the event if it dies in between.
+
+Every Trigger queue with a dead-letter sink dead-letters into the sink's exchange, as
+eventing-rabbitmq's policies make it (`rabbitmq_layout`): what RabbitMQ itself gives up on
+(a delivery limit, a reject without requeue) reaches the dead-letter dispatcher too. At
+start, before the ingress takes events, queues declared with other arguments by an older
+layout are declared again with their messages kept (`rabbitmq_layout.migrate`).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from tooling.broker.dispatch import dispatch_dead_letter, dispatch_to_trigger
 from tooling.broker.envelope import Envelope
 from tooling.broker.logs import logger
 from tooling.broker.rabbitmq_codec import MalformedMessage, from_message, to_message
-from tooling.broker.rabbitmq_layout import QUORUM, Layout, declare
+from tooling.broker.rabbitmq_layout import Layout, declare, migrate
 from tooling.broker.settings import BrokerSettings
 from tooling.broker.wiring import DeadLetterRoute, Route, Wiring
 from tooling.broker.workers import WorkerPool
@@ -85,6 +91,7 @@ class RabbitMQBackend:
 
     async def start(self) -> None:
         self.publisher_connection = await self._connect("acougue-broker-ingress")
+        await self._migrate()
         channel = await self.publisher_connection.channel(publisher_confirms=True)
         self._exchange = await declare(channel, self.layout)
         self.dispatcher_connection = await self._connect("acougue-broker-dispatcher")
@@ -140,6 +147,22 @@ class RabbitMQBackend:
                 f"RabbitMQ did not confirm the event: {type(exc).__name__}: {exc}"
             ) from exc
 
+    async def _migrate(self) -> None:
+        """Bring queues of an older layout to this one, on a plain connection of its own (a
+        robust channel would declare the holding queues again after a reconnect)."""
+        try:
+            connection = await aio_pika.connect(
+                self._url,
+                client_properties={"connection_name": "acougue-broker-layout"},
+                timeout=self._settings.connect_timeout,
+            )
+        except _AMQP_FAILURES as exc:
+            raise BackendUnavailable(
+                f"RabbitMQ at {redacted(self._url)} is unreachable: {type(exc).__name__}: {exc}"
+            ) from exc
+        async with connection:
+            await migrate(connection, self.layout)
+
     async def _connect(self, name: str) -> AbstractRobustConnection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.connect_timeout
@@ -170,7 +193,8 @@ class RabbitMQBackend:
     async def _consume(
         self, channel: AbstractChannel, queue_name: str, pool: WorkerPool[AbstractIncomingMessage]
     ) -> None:
-        queue = await channel.declare_queue(queue_name, durable=True, arguments=QUORUM)
+        arguments = self.layout.queue_arguments()[queue_name]
+        queue = await channel.declare_queue(queue_name, durable=True, arguments=arguments)
         pool.start()
         tag = await queue.consume(pool.queue.put, no_ack=False)
         self._consumers.append(_Consumer(queue, tag, pool))

@@ -33,6 +33,25 @@ def to_message(envelope: Envelope) -> Message:
     )
 
 
+def copy_of(message: AbstractIncomingMessage) -> Message:
+    """The same message to publish again elsewhere (moving it between queues): body,
+    headers (RabbitMQ's `x-death` history too, but not the old queue's `x-delivery-count`)
+    and properties, persistent."""
+    headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
+    return Message(
+        body=message.body,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        timestamp=message.timestamp,
+        type=message.type,
+        app_id=message.app_id,
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
 def from_message(message: AbstractIncomingMessage) -> Envelope:
     attributes: dict[str, str] = {}
     trace: dict[str, str] = {}
