@@ -52,4 +52,5 @@ COPY --from=source /app /app
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8080
-CMD ["python", "-m", "functions_framework", "--asgi"]
+# One process per pod: functions-framework's app under uvicorn (shared/server.py).
+CMD ["python", "-m", "shared.server"]

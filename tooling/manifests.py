@@ -125,6 +125,8 @@ class ServiceSpec:
     secret_env: dict[str, SecretRef] = field(default_factory=dict)
     field_env: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()
+    # The revision template's annotations (autoscaling.knative.dev/*: the runner's scaling).
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def function_target(self) -> str | None:
@@ -171,6 +173,7 @@ def _service(doc: dict[str, Any]) -> ServiceSpec:
     if len(containers) != 1:
         raise ManifestError(f"{meta['name']}: exactly one container expected")
     container = containers[0]
+    template_meta = doc["spec"]["template"].get("metadata") or {}
     env: dict[str, str] = {}
     secret_env: dict[str, SecretRef] = {}
     field_env: dict[str, str] = {}
@@ -190,6 +193,7 @@ def _service(doc: dict[str, Any]) -> ServiceSpec:
         secret_env=secret_env,
         field_env=field_env,
         command=tuple(container.get("command", ())) + tuple(container.get("args", ())),
+        annotations={k: str(v) for k, v in (template_meta.get("annotations") or {}).items()},
     )
 
 

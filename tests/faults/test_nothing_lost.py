@@ -49,31 +49,20 @@ def _sale_ids(admin_dsn: str) -> set[str]:
         return {r[0] for r in conn.execute("SELECT id::text FROM sales.sales").fetchall()}
 
 
-def _function_processes(system: RunningSystem, service: str) -> list[psutil.Process]:
-    """The service's processes (master and worker), found by the port they listen on: the
-    worker shares the master's socket. (Not by command line or environment: with
-    setproctitle installed, gunicorn retitles its processes and their environment reads empty.)"""
-    port = int(system.url(service).rsplit(":", 1)[1])
-    found = []
-    for process in psutil.process_iter():
-        try:
-            listening = process.net_connections(kind="tcp")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in listening):
-            found.append(process)
-    return found
-
-
 def _kill_hard(system: RunningSystem, service: str) -> int:
-    killed = 0
-    for process in _function_processes(system, service):
-        try:
-            process.send_signal(signal.SIGKILL)
-            killed += 1
-        except psutil.NoSuchProcess:
-            pass
-    return killed
+    """SIGKILL the service's running process, as the runner's state names it (one process
+    per function). 0 when it is not up: scaled to zero, or killed and not restarted yet."""
+    found = system.status()[service]
+    if found["state"] != "up" or not found["pid"]:
+        return 0
+    try:
+        process = psutil.Process(found["pid"])
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet restarted
+            return 0
+        process.send_signal(signal.SIGKILL)
+    except psutil.NoSuchProcess:
+        return 0
+    return 1
 
 
 def _run(shop: Shop, name: str, count: int, fault: Any = None) -> None:
@@ -165,7 +154,7 @@ def _handled(system: RunningSystem, ids: set[str]) -> Counter[tuple[str, str]]:
     """How many deliveries of each of `ids` each subscriber acknowledged (applied or
     found in its inbox), from the line every subscriber logs per delivery."""
     seen: Counter[tuple[str, str]] = Counter()
-    for service in system.state["urls"]:
+    for service in system.status():
         if service in ("gateway", "broker"):
             continue
         for _type, event_id, _outcome in _HANDLED.findall(system.logs(service)):

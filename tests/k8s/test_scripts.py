@@ -23,6 +23,7 @@ import pytest
 
 from tests.k8s.support import NAMESPACE, REPO, Doc, documents, of_kind, versions
 from tooling.manifests import load_topology
+from tooling.runner.system import function_argv
 
 SCRIPTS = sorted([REPO / "kind-setup.sh", *REPO.joinpath("deploy").glob("*.sh")])
 CLUSTER_TOOLS = ("docker", "kind", "kubectl", "kn")
@@ -487,9 +488,8 @@ def test_dockerfile_builds_a_small_non_root_image_from_a_pinned_base() -> None:
     uid = user.value[0].split(":")[0]
     assert uid.isdigit(), "a numeric user (runAsNonRoot can check it)"
     assert int(uid) > 0, "not root"
-    assert [s.value for s in final if s.cmd == "CMD"] == [
-        ("python", "-m", "functions_framework", "--asgi")
-    ]
+    # The same server as the local runner's (one process, shared/server.py).
+    assert [s.value for s in final if s.cmd == "CMD"] == [("python", *function_argv()[1:])]
     # Dependencies first: the lock file is copied and installed before any code is.
     copies = [(i, s.value[0]) for i, s in enumerate(steps) if s.cmd == "COPY" and not s.flags]
     lock = min(i for i, src in copies if src == "requirements.lock")

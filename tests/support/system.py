@@ -35,6 +35,7 @@ class RunningSystem:
     process: subprocess.Popen[bytes]
     data_dir: Path
     admin_dsn: str
+    state_file: Path
 
     @property
     def gateway(self) -> str:
@@ -47,8 +48,24 @@ class RunningSystem:
     def url(self, service: str) -> str:
         return str(self.state["urls"][service])
 
-    def pid(self, service: str) -> int:
-        return int(self.state["pids"][service])
+    def status(self) -> dict[str, Any]:
+        """The runner's current view of every process (it rewrites the file on each change)."""
+        found: dict[str, Any] = json.loads(self.state_file.read_text())["processes"]
+        return found
+
+    def pid(self, service: str, *, timeout: float = 60.0) -> int:
+        """The service's current process; a function scaled to zero is woken first, by a
+        request to its port, as a caller would wake it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.status()[service]
+            if found["state"] == "up" and found["pid"]:
+                return int(found["pid"])
+            if found["state"] == "down":
+                httpx.get(self.url(service) + "/healthz", timeout=timeout)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{service} is not up after {timeout} s: {found}")
+            time.sleep(0.1)
 
     def logs(self, service: str) -> str:
         return (self.data_dir / "logs" / f"{service}.log").read_text(errors="replace")
@@ -111,7 +128,7 @@ def running_system(
                 raise RuntimeError("the system did not start:\n" + log_path.read_text())
             time.sleep(0.1)
         state = json.loads(state_file.read_text())
-        system = RunningSystem(state, process, tmp / "data", admin_dsn)
+        system = RunningSystem(state, process, tmp / "data", admin_dsn, state_file)
         complete_first_login(system.gateway)
         yield system
     finally:

@@ -7,12 +7,15 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from shared import activity
 
 log = logging.getLogger("acougue.runner")
 _PR_SET_PDEATHSIG = 1
@@ -30,23 +33,41 @@ def _die_with_parent() -> None:
 
 class ManagedProcess:
     def __init__(
-        self, name: str, argv: list[str], env: dict[str, str], url: str, log_dir: Path
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        url: str,
+        log_dir: Path,
+        listener: socket.socket | None = None,
+        activity_file: Path | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
         self.env = env
         self.url = url
         self.log_path = log_dir / f"{name}.log"
+        self.listener = listener  # the runner's socket on the process's port, handed down
+        self.activity_file = activity_file  # where the process counts its requests
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self.started_at = 0.0
+        self.wanted = True  # False once scaled to zero: its exit is no crash
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env, fds = self.env, tuple[int, ...]()
+        if self.listener is not None:
+            fds = (self.listener.fileno(),)
+            env = {**env, "LISTEN_FD": str(self.listener.fileno())}
+        if self.activity_file is not None:
+            activity.reset(self.activity_file)
+            env = {**env, "ACTIVITY_FILE": str(self.activity_file)}
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 - argv built from our manifests
                 self.argv,
-                env=self.env,
+                env=env,
+                pass_fds=fds,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tooling.manifests import REPO_ROOT
+from tooling.runner.scaling import DEFAULT_STABLE_WINDOW, WINDOW_MAX, WINDOW_MIN
 
 
 class RunnerSettings(BaseSettings):
@@ -32,6 +33,12 @@ class RunnerSettings(BaseSettings):
     manifests_root: Path = Field(default=REPO_ROOT, alias="ACOUGUE_MANIFESTS_ROOT")
     start_timeout: float = Field(default=60.0, gt=0, alias="ACOUGUE_START_TIMEOUT")
     restart_crashed: bool = Field(default=True, alias="ACOUGUE_RESTART_CRASHED")
+    # Functions stop after their idle window and start on the next request (scaling.py).
+    scale_to_zero: bool = Field(default=True, alias="ACOUGUE_SCALE_TO_ZERO")
+    # config-autoscaler's stable-window: the idle window of a Service that declares none.
+    stable_window: float = Field(
+        default=DEFAULT_STABLE_WINDOW, ge=WINDOW_MIN, le=WINDOW_MAX, alias="ACOUGUE_STABLE_WINDOW"
+    )
     # The fault suite's crashes between commit and publish (tests/faults/inject): the share
     # of commits that end the process, and which functions (empty: every one). Local only.
     chaos_exit_after_commit: float = Field(

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from functools import cached_property
 from typing import Any
 
@@ -27,7 +27,9 @@ from tooling.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, loa
 from tooling.runner.database import EmbeddedPostgres, role_dsn
 from tooling.runner.identities import Identities
 from tooling.runner.processes import ManagedProcess
+from tooling.runner.scaling import Scaler, Unit, listening_socket, policy_of
 from tooling.runner.settings import RunnerSettings
+from tooling.runner.status import serving_status
 
 log = logging.getLogger("acougue.runner")
 NAMESPACE = "acougue-system"
@@ -64,7 +66,7 @@ def _inherited(name: str) -> bool:
 
 def function_argv() -> list[str]:
     """How the runner (and the benchmarks) start one function's server process."""
-    return [sys.executable, "-m", "functions_framework", "--asgi"]
+    return [sys.executable, "-m", "shared.server"]
 
 
 def free_port() -> int:
@@ -167,6 +169,8 @@ class System:
         self.startup_seconds: dict[str, float] = {}
         self._stopping = asyncio.Event()
         self._secrets: dict[tuple[str, str], str] = {}
+        self.scaler: Scaler | None = None
+        self._announced = False  # the state file appears once the whole system is up
         self.version = os.environ.get("DD_VERSION") or git_revision() or "dev"
 
     # -- wiring -------------------------------------------------------------------------
@@ -245,6 +249,10 @@ class System:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stopping.set)
+        async with AsyncExitStack() as stack_async:
+            return await self._run(stack_async)
+
+    async def _run(self, stack_async: AsyncExitStack) -> int:
         with ExitStack() as stack:
             admin_dsn, db_label = self._database(stack)
             generated = await self._provision(admin_dsn)
@@ -254,10 +262,15 @@ class System:
                 print(f"\nStart failed: {exc}", file=sys.stderr, flush=True)
                 self._stop_all()
                 return 1
+            port = int(self.urls["status"].rsplit(":", 1)[1])
+            await stack_async.enter_async_context(serving_status(self.status, port))
+            self._announced = True
             self._write_state()
             self._banner(db_label, generated)
+            assert self.scaler is not None
             tasks = [
                 asyncio.create_task(self._supervise()),
+                asyncio.create_task(self.scaler.run()),
                 *(
                     asyncio.create_task(self._ping_loop(p.name, p.data, p.sink))
                     for p in self.topology.pings
@@ -269,6 +282,7 @@ class System:
             print("\nStopping…", flush=True)
             for task in tasks:
                 task.cancel()
+            await self.scaler.close()
             self._stop_all()
         print("Stopped.", flush=True)
         return 0
@@ -333,10 +347,13 @@ class System:
             port = (self.settings.port or ports.free()) if gateway else ports.take()
             self.urls[svc.name] = f"http://127.0.0.1:{port}"
         broker_port = ports.take()
+        self.urls["status"] = f"http://127.0.0.1:{ports.take()}"
         broker = self.topology.broker()
         self.urls["broker"] = f"http://127.0.0.1:{broker_port}"
         broker_url = f"{self.urls['broker']}/{broker.namespace}/{broker.name}"
         log_dir = self.settings.data_dir / "logs"
+        run_dir = self.settings.data_dir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
 
         def managed(svc: ServiceSpec) -> ManagedProcess:
             port = int(self.urls[svc.name].rsplit(":", 1)[1])
@@ -346,16 +363,33 @@ class System:
                 self._service_env(svc, port, broker_url),
                 self.urls[svc.name],
                 log_dir,
+                # A function's port is the runner's: it stays open while the function is
+                # at zero, so a request waits for the next process (scaling.py).
+                listening_socket(port) if svc.function_target else None,
+                run_dir / f"{svc.name}.activity" if svc.function_target else None,
             )
 
         async with httpx.AsyncClient() as client:
-            await self._start_group([managed(s) for s in functions], client)
+            started = [managed(s) for s in functions]
+            await self._start_group(started, client)
+            self.scaler = Scaler(
+                [
+                    Unit(p, p.listener, policy_of(svc, self.settings.stable_window))
+                    for p, svc in zip(started, functions, strict=True)
+                    if p.listener is not None
+                ],
+                enabled=self.settings.scale_to_zero,
+                start_timeout=self.settings.start_timeout,
+                changed=self._write_state,
+            )
+            for unit in self.scaler.units.values():
+                self.scaler.mark_up(unit)
             broker_env = {
                 **os.environ,
                 "BROKER_HOST": "127.0.0.1",
                 "BROKER_PORT": str(broker_port),
                 "BROKER_SERVICE_URLS": json.dumps(
-                    {k: v for k, v in self.urls.items() if k != "broker"}
+                    {k: v for k, v in self.urls.items() if k not in ("broker", "status")}
                 ),
                 "BROKER_MANIFESTS_ROOT": str(self.settings.manifests_root),
                 "BROKER_RESOURCE_PREFIX": self.settings.broker_resource_prefix,
@@ -395,6 +429,8 @@ class System:
                 code = process.exited()
                 if code is None or self._stopping.is_set() or not self.settings.restart_crashed:
                     continue
+                if not process.wanted:  # scaled to zero, not crashed
+                    continue
                 process.restarts += 1
                 log.warning(
                     "%s exited with %s; restarting (restart %d)",
@@ -404,6 +440,7 @@ class System:
                 )
                 print(f"{process.name} exited with {code}; restarting", flush=True)
                 process.start()
+                self._write_state()
 
     async def _ping_loop(self, name: str, data: str, sink: Destination) -> None:
         """The PingSource, on a local timer: a `dev.knative.sources.ping` event to its sink."""
@@ -432,11 +469,13 @@ class System:
                 self.processes[name].stop()
 
     def _write_state(self) -> None:
-        if not self.settings.state_file:
+        if not self.settings.state_file or not self._announced:
             return
+        status = self.status()
         state: dict[str, Any] = {
             "urls": self.urls,
-            "pids": {n: p.pid for n, p in self.processes.items()},
+            "pids": {n: s["pid"] for n, s in status["processes"].items()},
+            "processes": status["processes"],
             "startup_seconds": self.startup_seconds,
             "logs": str(self.settings.data_dir / "logs"),
             "runner_pid": os.getpid(),
@@ -444,6 +483,17 @@ class System:
         tmp = self.settings.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.settings.state_file)
+
+    def status(self) -> dict[str, Any]:
+        """Which processes are up, for the runner's status endpoint and state file."""
+        scaled = self.scaler.status() if self.scaler else {}
+        processes = {
+            name: scaled.get(name)
+            or {"state": "up" if p.exited() is None else "down", "pid": p.pid, "min_scale": 1}
+            | {"restarts": p.restarts}
+            for name, p in self.processes.items()
+        }
+        return {"scale_to_zero": self.settings.scale_to_zero, "processes": processes}
 
     def _banner(self, db_label: str, generated_password: str | None) -> None:
         gateway = self.urls["gateway"].replace("127.0.0.1", "localhost")
@@ -465,6 +515,7 @@ class System:
             f"  broker     : {broker}",
             f"  functions  : {len(self.processes) - 2} processes",
             f"  logs       : {self.settings.data_dir / 'logs'}",
+            f"  status     : {self.urls['status']}/status   (which functions are up)",
             "Press Ctrl-C to stop.",
             "",
         ]
