@@ -20,12 +20,13 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 # Admission to each function (functions/gateway/admission.py), sized for the shop's 2-core
 # PC: a function has 3 database connections (DB_POOL_MAX), so 8 requests in flight keep it
-# busy (its CPU work between queries overlaps) while its own hidden queue stays short; a
-# line of 16 and a wait of at most 1 s bound what an admitted request can wait before its
-# function starts on it. Past that a request is shed at once with 503 + Retry-After.
+# busy (its CPU work between queries overlaps) while its own hidden queue stays short. A
+# line of 32 takes a burst (twenty counters at once) without shedding any, and 2 s is the
+# longest a cashier waits in it: past those, 503 + Retry-After at once, and a retry with
+# the same Idempotency-Key is safe.
 DEFAULT_MAX_IN_FLIGHT = 8
-DEFAULT_MAX_WAITING = 16
-DEFAULT_MAX_WAIT_SECONDS = 1.0
+DEFAULT_MAX_WAITING = 32
+DEFAULT_MAX_WAIT_SECONDS = 2.0
 
 
 class GatewaySettings(AuthVerificationSettings):

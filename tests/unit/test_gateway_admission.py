@@ -132,9 +132,9 @@ def test_every_function_gets_a_gate_with_the_defaults_or_its_own_bound(
 ) -> None:
     gates = _settings(monkeypatch).admission_limits()
     assert set(gates) == set(REQUIRED_SERVICES)
-    assert set(gates.values()) == {Limits(limit=8, depth=16, max_wait=1.0)}
+    assert set(gates.values()) == {Limits(limit=8, depth=32, max_wait=2.0)}
     own = _settings(monkeypatch, GATEWAY_MAX_IN_FLIGHT_BY_FUNCTION='{"finance-report": 2}')
-    assert own.admission_limits()["finance-report"] == Limits(limit=2, depth=16, max_wait=1.0)
+    assert own.admission_limits()["finance-report"] == Limits(limit=2, depth=32, max_wait=2.0)
     assert own.admission_limits()["complete-sale"].limit == 8
 
 
