@@ -354,6 +354,7 @@
     [/^No such sale\.?$/, "Venda não encontrada."],
     [/^The database is unavailable/, "O banco de dados está indisponível no momento: tente de novo."],
     [/^The (\S+) function (is unavailable|did not answer in time)/, (m) => `O serviço ${m[1]} não respondeu: tente de novo.`],
+    [/^The \S+ function is at capacity/, "Sistema ocupado, tente novamente em instantes."],
     [/^username: 3 to 40 characters/, "Usuário: de 3 a 40 caracteres, com letras, números, ponto, hífen ou sublinhado."],
     [/^password: at least (\d+) characters/, (m) => `A senha precisa de ao menos ${m[1]} caracteres.`],
     [/^password: must not be the username/, "A senha não pode ser o nome do usuário."],
@@ -428,8 +429,20 @@
       message += " " + fields.join("; ");
     }
     if (res.status >= 500 && !detail) message = STATUS_TEXT[res.status] || message;
-    return new ApiError(res.status, message, body, false);
+    const error = new ApiError(res.status, message, body, false);
+    error.retryAfter = retryAfter(res);
+    return error;
   }
+
+  /** Seconds a 503 or 429 asks the client to wait (Retry-After in whole seconds), or 0. */
+  function retryAfter(res) {
+    const seconds = Number(res.headers.get("Retry-After"));
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  }
+
+  /** The gateway shed the request before it reached any function (503, code overloaded):
+      nothing was done, and the same request may be sent again. */
+  A.busy = (err) => !!(err && err.status === 503 && err.problem && err.problem.code === "overloaded");
 
   // ---------------------------------------------------------------- session
   const session = {
@@ -535,9 +548,10 @@
       if (err && err.name === "AbortError") throw err;
       throw new ApiError(0, "Sem conexão com o servidor. Verifique a rede e tente de novo.", null, true);
     }
-    // A read that met a restarting function or database is asked once more.
+    // A read that met a restarting function or database, or a busy system (after the
+    // Retry-After it names, at most 3 s), is asked once more.
     if ((res.status === 503 || res.status === 504) && method === "GET" && !opts.retried) {
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(retryAfter(res) * 1000, 3000) || 400));
       return A.api(method, path, Object.assign({}, opts, { retried: true }));
     }
     if (res.status === 401 && opts.retry !== false) {

@@ -491,19 +491,30 @@ window.Acougue.page("caixa", function (A, $, h, page) {
 
   function paymentError(err) {
     if (needsApproval(err)) return openApproval(err);
+    if (A.busy(err)) {
+      // Shed by the gateway before it reached the counter's function: nothing was done.
+      // A new payment for a declined sale leaves that sale on screen, to be paid again.
+      if (state.sale) return fail(err.message);
+      return offerRetry(err, "Sistema ocupado", "A venda não foi registrada.", "Tente novamente em instantes: a mesma venda não será registrada nem cobrada duas vezes.");
+    }
     if (err.network || (err.status >= 500 && err.status !== 501)) {
-      salePanel.hidden = false;
-      saleTitle.textContent = "Sem resposta do servidor";
-      saleStatus.className = "";
-      saleStatus.textContent = "A venda pode não ter sido registrada.";
-      saleInfo.textContent = "Tente de novo: a mesma venda não será registrada nem cobrada duas vezes.";
-      retryButton.hidden = !state.submission || !!state.sale;
-      pixBox.hidden = true;
-      fail(err.message);
-      if (!retryButton.hidden) retryButton.focus();
-      return;
+      return offerRetry(err, "Sem resposta do servidor", "A venda pode não ter sido registrada.", "Tente de novo: a mesma venda não será registrada nem cobrada duas vezes.");
     }
     fail(err.message);
+  }
+
+  /** The sale panel after a POST that may be sent again: "Tentar de novo" repeats the same
+      submission with the same Idempotency-Key. */
+  function offerRetry(err, title, status, text) {
+    salePanel.hidden = false;
+    saleTitle.textContent = title;
+    saleStatus.className = "";
+    saleStatus.textContent = status;
+    saleInfo.textContent = text;
+    retryButton.hidden = !state.submission || !!state.sale;
+    pixBox.hidden = true;
+    fail(err.message);
+    if (!retryButton.hidden) retryButton.focus();
   }
 
   function closePanels() {
