@@ -8,19 +8,22 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tooling.manifests import REPO_ROOT
 from tooling.runner.processes import ManagedProcess
 from tooling.runner.scaling import ScalePolicy, Scaler, Unit, listening_socket
 from tooling.runner.system import function_argv
+from tooling.runner.warm import Forked, template
 
 FUNCTION = Path(__file__).with_name("idle_function.py")
 
 
-def _function(name: str, log_dir: Path) -> ManagedProcess:
+def _function(name: str, log_dir: Path, warm: ForkServerContext | None = None) -> ManagedProcess:
     sock = listening_socket(0)
     counters = log_dir / f"{name}.activity"
     env = {
@@ -31,16 +34,19 @@ def _function(name: str, log_dir: Path) -> ManagedProcess:
         "DD_TRACE_ENABLED": "false",
     }
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    return ManagedProcess(name, function_argv(), env, url, log_dir, sock, counters)
+    return ManagedProcess(name, function_argv(), env, url, log_dir, sock, counters, warm)
 
 
 @asynccontextmanager
 async def _scaled(
-    tmp_path: Path, *policies: ScalePolicy, enabled: bool = True
+    tmp_path: Path,
+    *policies: ScalePolicy,
+    enabled: bool = True,
+    warm: ForkServerContext | None = None,
 ) -> AsyncIterator[list[Unit]]:
     units = []
     for n, policy in enumerate(policies):
-        process = _function(f"f{n}", tmp_path)
+        process = _function(f"f{n}", tmp_path, warm)
         assert process.listener is not None
         units.append(Unit(process, process.listener, policy))
     scaler = Scaler(units, enabled=enabled, start_timeout=30, changed=lambda: None, interval=0.2)
@@ -66,8 +72,13 @@ async def _until(unit: Unit, state: str) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_an_idle_function_stops_and_the_next_request_wakes_it(tmp_path: Path) -> None:
-    async with _scaled(tmp_path, ScalePolicy(min_scale=0, idle_window=1.0)) as (unit,):
+@pytest.mark.parametrize("warm", [False, True], ids=["exec", "forked-warm"])
+async def test_an_idle_function_stops_and_the_next_request_wakes_it(
+    tmp_path: Path, warm: bool
+) -> None:
+    """Started afresh (the image's way) or forked from the runner's warm template."""
+    context = template() if warm else None
+    async with _scaled(tmp_path, ScalePolicy(0, idle_window=1.0), warm=context) as (unit,):
         first = unit.process.pid
         await _until(unit, "down")
         assert unit.process.exited() is not None, "the process is gone"
@@ -78,6 +89,7 @@ async def test_an_idle_function_stops_and_the_next_request_wakes_it(tmp_path: Pa
         assert answer.status_code == 200
         assert answer.json()["pid"] not in (None, first)
         assert answer.json()["pid"] == unit.process.pid, "one process: no master and worker"
+        assert isinstance(unit.process.process, Forked) is warm
         await _until(unit, "up")
         assert unit.cold_starts == 1
         # Idle again: down again, and woken again.

@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
 import httpx
 
 from shared import activity
+from tooling.runner.warm import Forked, fork
 
 log = logging.getLogger("acougue.runner")
 _PR_SET_PDEATHSIG = 1
@@ -41,6 +43,7 @@ class ManagedProcess:
         log_dir: Path,
         listener: socket.socket | None = None,
         activity_file: Path | None = None,
+        warm: ForkServerContext | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
@@ -49,7 +52,8 @@ class ManagedProcess:
         self.log_path = log_dir / f"{name}.log"
         self.listener = listener  # the runner's socket on the process's port, handed down
         self.activity_file = activity_file  # where the process counts its requests
-        self.process: subprocess.Popen[bytes] | None = None
+        self.warm = warm  # fork from the warm template instead of starting Python afresh
+        self.process: subprocess.Popen[bytes] | Forked | None = None
         self.restarts = 0
         self.started_at = 0.0
         self.wanted = True  # False once scaled to zero: its exit is no crash
@@ -63,6 +67,10 @@ class ManagedProcess:
         if self.activity_file is not None:
             activity.reset(self.activity_file)
             env = {**env, "ACTIVITY_FILE": str(self.activity_file)}
+        if self.warm is not None and self.listener is not None:
+            self.process = fork(self.warm, env, self.log_path, self.listener)
+            self.started_at = time.monotonic()
+            return
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 - argv built from our manifests
                 self.argv,

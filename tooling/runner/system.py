@@ -30,6 +30,7 @@ from tooling.runner.processes import ManagedProcess
 from tooling.runner.scaling import Scaler, Unit, listening_socket, policy_of
 from tooling.runner.settings import RunnerSettings
 from tooling.runner.status import serving_status
+from tooling.runner.warm import template
 
 log = logging.getLogger("acougue.runner")
 NAMESPACE = "acougue-system"
@@ -354,19 +355,23 @@ class System:
         log_dir = self.settings.data_dir / "logs"
         run_dir = self.settings.data_dir / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
+        warm = template()
 
         def managed(svc: ServiceSpec) -> ManagedProcess:
             port = int(self.urls[svc.name].rsplit(":", 1)[1])
+            env = self._service_env(svc, port, broker_url)
             return ManagedProcess(
                 svc.name,
                 self._argv(svc),
-                self._service_env(svc, port, broker_url),
+                env,
                 self.urls[svc.name],
                 log_dir,
                 # A function's port is the runner's: it stays open while the function is
                 # at zero, so a request waits for the next process (scaling.py).
                 listening_socket(port) if svc.function_target else None,
                 run_dir / f"{svc.name}.activity" if svc.function_target else None,
+                # Forked warm, unless the fault suite's hook must load at interpreter start.
+                warm if svc.function_target and "CHAOS_EXIT_EVERY" not in env else None,
             )
 
         async with httpx.AsyncClient() as client:
