@@ -108,14 +108,28 @@ class Gate:
         seconds = self.limits.max_wait if expected is None else expected
         return max(1, min(MAX_RETRY_AFTER_SECONDS, math.ceil(seconds)))
 
+    def full(self) -> bool:
+        """Whether a request arriving now would be shed at once: no free slot, and no room
+        in line or no chance of a slot within the budget."""
+        if self.in_flight < self.limits.limit and not self._line:
+            return False
+        expected = self.expected_wait(self.waiting)
+        return self.waiting >= self.limits.depth or (
+            expected is not None and expected > self.limits.max_wait
+        )
+
+    def refuse_if_full(self) -> None:
+        """Raises the 503 problem now if the gate is full: the gateway asks this as soon as
+        a request arrives, so that one doomed to be shed costs no token check, no session
+        check at auth and no body. The gate itself still decides when the request comes."""
+        if self.full():
+            raise self._shed()
+
     async def _acquire(self) -> None:
         if self.in_flight < self.limits.limit and not self._line:
             self.in_flight += 1
             return
-        expected = self.expected_wait(self.waiting)
-        if self.waiting >= self.limits.depth or (
-            expected is not None and expected > self.limits.max_wait
-        ):
+        if self.full():
             raise self._shed()
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._line.append(turn)
@@ -181,6 +195,9 @@ class Admission:
 
     def slot(self, service: str) -> AbstractAsyncContextManager[None]:
         return self.gates[service].slot()
+
+    def refuse_if_full(self, service: str) -> None:
+        self.gates[service].refuse_if_full()
 
     @property
     def total_limit(self) -> int:

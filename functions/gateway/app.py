@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from functions.gateway import edge, ui
 from functions.gateway.admission import Admission
 from functions.gateway.proxy import Upstreams
-from functions.gateway.routes import add_api_routes
+from functions.gateway.routes import FunctionOf, add_api_routes
 from functions.gateway.settings import GatewaySettings
 from shared.auth.guard import authenticate, authorize
 from shared.auth.live import LiveSessions
@@ -100,10 +100,15 @@ app = FastAPI(
 )
 
 _guards_of = edge.GuardedRoutes(lambda: app.router.routes, GUARDS)
+_function_of = FunctionOf()
 
 
 async def _guard_first(request: Request) -> None:
-    """The guards of the route a request reaches, run before FastAPI reads its body."""
+    """Before FastAPI reads a body: a request its function cannot take now is shed at once
+    (before its token, session and body cost anything), then the guards of its route run."""
+    function = _function_of(request.method, request.scope["path"])
+    if function is not None:
+        admission.refuse_if_full(function)
     for allowed in _guards_of(request.scope):
         authorize(await caller(request), allowed)
 

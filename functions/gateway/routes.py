@@ -7,13 +7,14 @@ which checks the token and the roles again itself."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from inspect import Parameter, Signature
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Body, FastAPI, Header, Query, Request
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from functions.gateway.proxy import Upstreams
 from shared.auth.principal import Role
@@ -66,3 +67,18 @@ def add_api_routes(
             summary=endpoint.summary,
             dependencies=[guard(endpoint.roles)] if endpoint.roles is not None else [],
         )
+
+
+class FunctionOf:
+    """The function a request goes to, from the method and path alone (None: no endpoint),
+    matched as the routes are: in the declarations' order, HEAD as GET."""
+
+    def __init__(self, endpoints: Iterable[Endpoint] = PUBLIC_ENDPOINTS) -> None:
+        self._table = [(compile_path(e.public_path)[0], e.method, e.function) for e in endpoints]
+
+    def __call__(self, method: str, path: str) -> str | None:
+        method = "GET" if method == "HEAD" else method
+        for regex, declared, function in self._table:
+            if declared == method and regex.match(path):
+                return function
+        return None

@@ -55,12 +55,14 @@ class Upstream:
     release: threading.Event = field(default_factory=threading.Event)
     sales: list[str] = field(default_factory=list)  # Idempotency-Keys, in arrival order
     reads: int = 0
+    checks: int = 0  # session checks (POST /api/auth/check)
 
     def app(self) -> Starlette:
         async def jwks(_: Request) -> Response:
             return JSONResponse(self.issuer.jwks())
 
         async def check(_: Request) -> Response:
+            self.checks += 1
             return Response(status_code=204)
 
         async def sale(request: Request) -> Response:
@@ -206,6 +208,12 @@ async def _burst(gateway: Gateway) -> None:
         await asyncio.sleep(0.2)  # room for a wrongly admitted request to arrive
         assert len(upstream.sales) == IN_FLIGHT, upstream.sales
         assert not set(upstream.sales) & set(shed)
+
+        # Once the gate is full, a sale is shed on arrival: not even its session is checked.
+        checked = upstream.checks
+        _assert_shed((await sell("one-more"))[1])
+        assert upstream.checks == checked
+        assert "one-more" not in upstream.sales
 
         # Another function's reads are not held up by the sales' line.
         read = await client.get("/api/products")

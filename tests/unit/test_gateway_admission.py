@@ -14,7 +14,9 @@ import pytest
 from pydantic import ValidationError
 
 from functions.gateway.admission import OVERLOADED, Gate, Limits
+from functions.gateway.routes import FunctionOf
 from functions.gateway.settings import REQUIRED_SERVICES, GatewaySettings
+from shared.contracts.endpoints import PUBLIC_ENDPOINTS
 from shared.errors import Problem
 
 
@@ -46,17 +48,23 @@ async def test_past_the_line_a_request_is_shed_at_once_and_the_line_goes_in_orde
     order: list[str] = []
     go = asyncio.Event()
     async with held(gate):
-        waiting = [asyncio.create_task(_take(gate, order, n, go)) for n in ("b", "c")]
+        waiting = [asyncio.create_task(_take(gate, order, "b", go))]
+        await asyncio.sleep(0)
+        gate.refuse_if_full()  # room in line: not refused on arrival
+        waiting.append(asyncio.create_task(_take(gate, order, "c", go)))
         await asyncio.sleep(0)
         assert (gate.in_flight, gate.waiting) == (1, 2)
+        with pytest.raises(Problem) as early:  # on arrival, before any token check
+            gate.refuse_if_full()
+        _is_shed(early.value, "30")  # no latency known yet: the budget itself
         with pytest.raises(Problem) as shed:
             await gate.slot().__aenter__()
-        _is_shed(shed.value, "30")  # no latency known yet: the budget itself
+        _is_shed(shed.value, "30")
         assert order == []
     go.set()
     await asyncio.gather(*waiting)
     assert order == ["b", "c"]
-    assert (gate.in_flight, gate.waiting, gate.shed) == (0, 0, 1)
+    assert (gate.in_flight, gate.waiting, gate.shed) == (0, 0, 2)
 
 
 async def test_a_wait_that_outlasts_the_budget_ends_in_503_and_frees_its_place() -> None:
@@ -157,3 +165,21 @@ def test_a_bad_bound_stops_the_gateway_from_starting(
 ) -> None:
     with pytest.raises(ValidationError, match=f"(?i){name}"):
         _settings(monkeypatch, **{name: value})
+
+
+_SAMPLE = {"uuid": "0b0e5d8e-4a64-4c55-9d46-5b1f1f0f6a61", "str": "x", "int": "1"}
+
+
+def test_each_request_is_counted_against_the_function_its_route_forwards_to() -> None:
+    """The gate a request is refused by on arrival is its endpoint's function's."""
+    function_of = FunctionOf()
+    for endpoint in PUBLIC_ENDPOINTS:
+        path = endpoint.public_path
+        for name, kind in endpoint.path_params.items():
+            path = path.replace(f"{{{name}}}", _SAMPLE[kind])
+        assert function_of(endpoint.method, path) == endpoint.function, (endpoint.key, path)
+    assert function_of("POST", "/api/sales") == "complete-sale"
+    assert function_of("HEAD", "/api/products") == "catalog-query"
+    assert function_of("GET", "/api/sales/1/2/3") is None
+    assert function_of("GET", "/static/js/app.js") is None
+    assert function_of("DELETE", "/api/sales") is None
