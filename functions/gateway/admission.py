@@ -7,10 +7,12 @@ Knative's `containerConcurrency` or Envoy's circuit breaker `max_requests`; past
 to `depth` requests wait in line (Envoy's `max_pending_requests`, the activator's bounded
 queue), first come first served, each at most `max_wait` seconds. A newcomer is shed at
 once when the line is full, or when the wait it faces is already known to exceed
-`max_wait`: the line ahead of it times the function's recent latency over `limit` (Little's
-law, as the activator and Envoy's adaptive concurrency estimate it). So under overload the
-line holds only what the function can serve within the budget, and everyone else learns it
-at once rather than after a wait that ends in 503 anyway.
+`max_wait`: with `limit` requests in flight, each taking the function's recent latency, a
+slot frees every latency / `limit` seconds (Little's law), so the line ahead of it drains
+in (its length + 1) of those. So under overload the line holds only what the function can
+serve within the budget, and everyone else learns it at once rather than after a wait that
+ends in 503 anyway. The gateway also asks the gate as soon as a request arrives, so one
+that is doomed costs no token check, no session check at auth and no body read.
 
 A shed request never reaches the function: the slot is taken before the request is sent,
 so a client can repeat it (with the same Idempotency-Key) and nothing happens twice.
