@@ -63,7 +63,7 @@ async def _result(ctx: RequestContext) -> dict[str, Any]:
     query = ctx.query(ReportQuery)
     first, last = query.days(shop_time.today())
     async with await ctx.unit_of_work() as uow:
-        found = await store.report(uow.conn, *reports.bounds(first, last), query.group_by)
+        found = await store.report(uow.conn, first, last, query.group_by)
     return reports.result(first, last, query.group_by, found)
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from functions.finance.domain import Line, Posting
@@ -38,24 +39,29 @@ async def post(conn: Conn, posting: Posting, *, actor: str | None) -> str | None
     )
     if await cursor.fetchone() is None:
         return None
-    async with conn.cursor() as lines:
-        await lines.executemany(
+    # One statement for all the lines: the daily totals' trigger (002) then adds them in
+    # one ordered upsert, so concurrent postings never lock those rows in a cycle.
+    rows = sql.SQL(", ").join([sql.SQL("(%s, %s, %s, %s, %s, %s, %s, %s)")] * len(posting.lines))
+    await conn.execute(
+        sql.SQL(
             "INSERT INTO entry_lines (entry_id, line, account, debit_cents, credit_cents,"
-            " product_id, occurred_at, payment_method) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    entry_id,
-                    n,
-                    line.account,
-                    line.debit_cents,
-                    line.credit_cents,
-                    line.product_id,
-                    posting.occurred_at,
-                    posting.payment_method,
-                )
-                for n, line in enumerate(posting.lines, start=1)
-            ],
-        )
+            " product_id, occurred_at, payment_method) VALUES {}"
+        ).format(rows),
+        [
+            value
+            for n, line in enumerate(posting.lines, start=1)
+            for value in (
+                entry_id,
+                n,
+                line.account,
+                line.debit_cents,
+                line.credit_cents,
+                line.product_id,
+                posting.occurred_at,
+                posting.payment_method,
+            )
+        ],
+    )
     return entry_id
 
 
@@ -120,12 +126,14 @@ async def sale_items(conn: Conn, sale_id: str) -> list[tuple[str, int]]:
 
 # -- reports ----------------------------------------------------------------------------
 
+# The daily totals (migration 002) hold each day's lines summed per account and method,
+# and per account and cut: the report adds up at most a few rows per day of the range.
 _REPORT = """
 SELECT
     grouping(period) = 0 AS by_period,
     grouping(payment_method) = 0 AS by_method,
-    grouping(product_id) = 0 AS by_product,
-    period, payment_method, product_id,
+    false AS by_product,
+    period, payment_method, NULL::uuid AS product_id,
     coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'revenue'), 0)
         AS revenue_cents,
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'cogs'), 0) AS cogs_cents,
@@ -133,23 +141,34 @@ SELECT
         AS expenses_cents,
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0) AS losses_cents
 FROM (
-    SELECT date_trunc(%(unit)s, l.occurred_at AT TIME ZONE %(zone)s)::date AS period,
-           l.payment_method, l.product_id, a.report, l.debit_cents, l.credit_cents
-    FROM entry_lines l JOIN accounts a ON a.code = l.account
-    WHERE l.occurred_at >= %(since)s AND l.occurred_at < %(until)s AND a.report IS NOT NULL
-) AS lines
-GROUP BY GROUPING SETS ((period), (payment_method), (product_id))
+    SELECT date_trunc(%(unit)s, t.day::timestamp)::date AS period,
+           t.payment_method, a.report, t.debit_cents, t.credit_cents
+    FROM daily_totals t JOIN accounts a ON a.code = t.account
+    WHERE t.day BETWEEN %(first)s AND %(last)s AND a.report IS NOT NULL
+) AS days
+GROUP BY GROUPING SETS ((period), (payment_method))
+UNION ALL
+SELECT
+    false, false, true, NULL, NULL, product_id,
+    coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'revenue'), 0),
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'cogs'), 0),
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'expense'), 0),
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0)
+FROM (
+    SELECT p.product_id, a.report, p.debit_cents, p.credit_cents
+    FROM daily_product_totals p JOIN accounts a ON a.code = p.account
+    WHERE p.day BETWEEN %(first)s AND %(last)s AND a.report IS NOT NULL
+) AS cuts
+GROUP BY product_id
 """
 
 
 async def report(
-    conn: Conn, since: datetime, until: datetime, group_by: GroupBy
+    conn: Conn, first: date, last: date, group_by: GroupBy
 ) -> dict[str, list[dict[str, Any]]]:
-    """The result per local day, week or month (São Paulo), per payment method and per
-    cut, in one scan of the ledger's lines."""
-    cursor = await conn.execute(
-        _REPORT, {"unit": group_by, "zone": ZONE, "since": since, "until": until}
-    )
+    """The result of the shop's days [first, last] per day, week or month, per payment
+    method and per cut, summed from the ledger's daily totals."""
+    cursor = await conn.execute(_REPORT, {"unit": group_by, "first": first, "last": last})
     found: dict[str, list[dict[str, Any]]] = {"series": [], "methods": [], "products": []}
     for row in await cursor.fetchall():
         if row["by_period"]:

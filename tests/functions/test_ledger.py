@@ -177,9 +177,8 @@ async def test_a_payment_is_posted_once_however_often_it_arrives(runtime: Runtim
 
 
 async def _report(runtime: Runtime, day: date) -> dict[str, Any]:
-    since = datetime(day.year, day.month, day.day, tzinfo=UTC) - SAO_PAULO
     async with await runtime.unit_of_work() as uow:
-        rows = (await store.report(uow.conn, since, since + timedelta(days=1), "day"))["series"]
+        rows = (await store.report(uow.conn, day, day, "day"))["series"]
     return rows[0] if rows else {}
 
 
