@@ -83,8 +83,10 @@ class Memory:
 
     def describe(self) -> str:
         pss = f", PSS {self.pss:.0f} MB" if self.pss is not None else ""
-        top = ", ".join(f"{name} {rss:.0f}" for name, rss in self.largest[:3])
-        return f"{self.processes} processes{pss}; largest RSS (MB): {top}"
+        shown = self.largest if len(self.largest) <= 8 else self.largest[:5]
+        top = ", ".join(f"{name} {rss:.0f}" for name, rss in shown)
+        which = "RSS (MB)" if shown == self.largest else "largest RSS (MB)"
+        return f"{self.processes} processes{pss}; {which}: {top}"
 
 
 def memory(pid: int, names: dict[int, str] | None = None) -> Memory:
