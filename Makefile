@@ -43,14 +43,19 @@ audit: $(STAMP)
 schemas: $(STAMP)
 	$(PY) -m tooling.schemas
 
-## Every benchmark (several minutes; needs PostgreSQL and RabbitMQ). Figures: bench/RESULTS.md.
+## Every benchmark (about half an hour on a quiet machine; needs PostgreSQL and RabbitMQ),
+## then issue 16's scorecard: each figure beside its target with ✔/✘ (`python -m
+## bench.scorecard` prints it again; figures kept in bench/scorecard.json, the sale flow's
+## from the RabbitMQ run only). Figures of record: bench/RESULTS.md.
 bench: $(STAMP)
 	$(PY) -m bench.event_cost
 	$(PY) -m bench.event_trust
 	$(PY) -m bench.function_start
+	$(PY) -m bench.cold_start
 	$(PY) -m bench.finance_report
 	$(PY) -m bench.sale_flow --backend rabbitmq
 	$(PY) -m bench.sale_flow --backend memory
+	$(PY) -m bench.scorecard
 
 ## Mutation testing of the pure modules with mutmut (about 5 minutes on 2 cores; not part of
 ## `make test`). What it mutates and which tests it runs: [tool.mutmut] in pyproject.toml. It
