@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tooling.manifests import REPO_ROOT
@@ -137,3 +140,29 @@ async def test_a_long_request_in_flight_keeps_its_function_up(tmp_path: Path) ->
         assert (unit.state, answer.json()["pid"]) == ("up", pid), "not stopped while in flight"
         assert unit.cold_starts == 0
         await _until(unit, "down")
+
+
+def test_functions_forked_warm_end_when_the_runner_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the runner leaves no function behind (nor the template)."""
+    parent = f"""
+import asyncio, sys
+from pathlib import Path
+sys.path.insert(0, {str(REPO_ROOT)!r})
+from tests.runner.test_scaler import _function
+from tooling.runner.warm import template
+process = _function("orphan", Path({str(tmp_path)!r}), template())
+process.start()
+print(process.pid, flush=True)
+sys.stdin.read()
+"""
+    runner = subprocess.Popen(
+        [sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert runner.stdout is not None
+    child = int(runner.stdout.readline())
+    assert psutil.pid_exists(child)
+    template_pid = psutil.Process(child).ppid()
+    runner.kill()
+    runner.wait()
+    _, alive = psutil.wait_procs([psutil.Process(child), psutil.Process(template_pid)], timeout=20)
+    assert not alive, f"left behind: {alive}"

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -55,6 +56,12 @@ def template() -> ForkServerContext:
 
 def _serve(env: dict[str, str], log_path: str, listener: socket.socket) -> None:
     """In the forked child: the function's environment and log, then its server."""
+    # The fork server stays up while anyone holds its "alive" pipe, and multiprocessing hands
+    # every child a copy; a function holding one would keep the server, and so itself, up
+    # after the runner died. Dropped: the runner's end alone keeps it (it ends with the
+    # runner, and every function with it, through the death signal below).
+    with contextlib.suppress(OSError, AttributeError):
+        os.close(forkserver._forkserver._forkserver_alive_fd)  # type: ignore[attr-defined]
     os.setsid()  # not in the runner's process group: Ctrl-C is the runner's to pass on
     with contextlib.suppress(OSError):  # not Linux: the runner stops it at its own end
         import ctypes
