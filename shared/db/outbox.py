@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from shared import tracecontext, tracing
-from shared.db.pool import Conn, LazyPool
+from shared.db.pool import Conn, LazyPool, untraced
 from shared.events.envelope import Envelope
 from shared.metrics import metrics
 from shared.publisher import Publisher, PublishError
@@ -34,26 +34,28 @@ log = logging.getLogger("acougue.outbox")
 
 MAX_BACKOFF = timedelta(minutes=5)
 
-_HEAD = """
-SELECT o.id, o.aggregate_id FROM {outbox} o
-WHERE o.published_at IS NULL AND o.next_attempt_at <= now()
-  AND (%(aggregates)s::text[] IS NULL OR o.aggregate_id = ANY(%(aggregates)s::text[]))
-  AND NOT EXISTS (
-    SELECT 1 FROM {outbox} p
-    WHERE p.aggregate_id = o.aggregate_id AND p.published_at IS NULL AND p.id < o.id)
-ORDER BY o.id
-LIMIT 1
-FOR UPDATE OF o SKIP LOCKED
-"""
-
-_PENDING_OF_AGGREGATE = """
-SELECT id, attributes, data, traceparent, tracestate, attempts,
-       next_attempt_at <= now() AS due,
-       extract(epoch FROM clock_timestamp() - created_at)::float8 AS age_seconds
-FROM {outbox}
-WHERE aggregate_id = %s AND published_at IS NULL
-ORDER BY id
-FOR UPDATE
+# One round trip: the oldest due unpublished event of an aggregate that no other relay
+# holds (FOR UPDATE SKIP LOCKED), then every unpublished event of that aggregate, locked,
+# in order.
+_NEXT_AGGREGATE = """
+WITH head AS (
+  SELECT o.aggregate_id FROM {outbox} o
+  WHERE o.published_at IS NULL AND o.next_attempt_at <= now()
+    AND (%(aggregates)s::text[] IS NULL OR o.aggregate_id = ANY(%(aggregates)s::text[]))
+    AND NOT EXISTS (
+      SELECT 1 FROM {outbox} p
+      WHERE p.aggregate_id = o.aggregate_id AND p.published_at IS NULL AND p.id < o.id)
+  ORDER BY o.id
+  LIMIT 1
+  FOR UPDATE OF o SKIP LOCKED
+)
+SELECT r.id, r.aggregate_id, r.attributes, r.data, r.traceparent, r.tracestate, r.attempts,
+       r.next_attempt_at <= now() AS due,
+       extract(epoch FROM clock_timestamp() - r.created_at)::float8 AS age_seconds
+FROM {outbox} r JOIN head ON r.aggregate_id = head.aggregate_id
+WHERE r.published_at IS NULL
+ORDER BY r.id
+FOR UPDATE OF r
 """
 
 _BACKLOG = """
@@ -64,7 +66,7 @@ FROM {outbox} WHERE published_at IS NULL AND next_attempt_at <= now()
 _FAILED = (
     "UPDATE {outbox} SET attempts = %s, next_attempt_at = now() + %s, last_error = %s WHERE id = %s"
 )
-_PUBLISHED = "UPDATE {outbox} SET published_at = now() WHERE id = %s"
+_PUBLISHED = "UPDATE {outbox} SET published_at = now() WHERE id = ANY(%s)"
 # The CloudEvents distributed-tracing extension: a stored event (a dead letter) may carry
 # the context of the trace it came from. It is never sent on (Knative's broker drops it).
 _ORIGIN_TRACE = ("traceparent", "tracestate")
@@ -93,7 +95,7 @@ async def add(
     envelope = _sent_again(envelope)
     tracing.entry_span().tag(tracing.business_tags(envelope.data))
     attributes = envelope.attributes()
-    await conn.execute(
+    await untraced(conn).execute(  # bookkeeping: the publish is the event's span
         "INSERT INTO outbox (event_id, event_type, aggregate_id, attributes, data,"
         " traceparent, tracestate, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
         " now() + %s)",
@@ -141,8 +143,7 @@ class Outbox:
         self._sql = {
             name: sql.SQL(text).format(outbox=table)
             for name, text in (
-                ("head", _HEAD),
-                ("pending", _PENDING_OF_AGGREGATE),
+                ("next", _NEXT_AGGREGATE),
                 ("backlog", _BACKLOG),
                 ("failed", _FAILED),
                 ("published", _PUBLISHED),
@@ -156,23 +157,31 @@ class Outbox:
             log.warning("no K_SINK: events stay in the outbox until the relay can publish them")
             return result
         pool = await self._pool.get()
+        handled: set[str] = set()
         for _ in range(self._batch):
-            async with pool.connection() as conn, conn.transaction():
-                head = await (
-                    await conn.execute(self._sql["head"], {"aggregates": aggregates})
-                ).fetchone()
-                if head is None:
-                    break
+            async with pool.connection() as traced, traced.transaction():
+                conn = untraced(traced)  # bookkeeping: each publish is the span
                 rows = await (
-                    await conn.execute(self._sql["pending"], (head["aggregate_id"],))
+                    await conn.execute(self._sql["next"], {"aggregates": aggregates})
                 ).fetchall()
+                if not rows:
+                    break
+                published: list[object] = []
                 for row in rows:
                     # A scheduled event not yet due holds back what follows it.
                     if not row["due"] or not await self._publish_row(conn, row, result):
                         break
+                    published.append(row["id"])
+                if published:  # marked in the transaction that holds them, as one statement
+                    await conn.execute(self._sql["published"], (published,))
+                handled.add(str(rows[0]["aggregate_id"]))
+            # After a commit: once each aggregate it wrote is done, there is nothing to look
+            # for (another writer's events are its own to publish, or the sweep's).
+            if aggregates is not None and handled.issuperset(aggregates):
+                break
         if aggregates is None:  # a sweep: say how much is still waiting, and for how long
             async with pool.connection() as conn:
-                backlog = await (await conn.execute(self._sql["backlog"])).fetchone()
+                backlog = await (await untraced(conn).execute(self._sql["backlog"])).fetchone()
             if backlog is not None:
                 tags = {"domain": self.schema} if self.schema else None
                 metrics().gauge("outbox.backlog", int(str(backlog["backlog"])), tags)
@@ -211,7 +220,6 @@ class Outbox:
             log.warning("publish of %s failed (attempt %d): %s", envelope.id, attempts, exc)
             result.failed += 1
             return False
-        await conn.execute(self._sql["published"], (row["id"],))
         metrics().event_published(envelope.type, envelope.data, float(str(row["age_seconds"])))
         result.published += 1
         return True

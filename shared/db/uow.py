@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from shared import tracecontext
 from shared.db import inbox, outbox
-from shared.db.pool import Conn
+from shared.db.pool import Conn, untraced
 from shared.events import ownership
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.registry import Payload, type_of
@@ -59,7 +59,7 @@ class UnitOfWork:
     ) -> None:
         try:
             if not self._committed:
-                await self.conn.rollback()
+                await untraced(self.conn).rollback()
         finally:
             await self._lease.__aexit__(exc_type, exc, tb)
         if self._committed and self._aggregates and exc is None:
@@ -76,7 +76,7 @@ class UnitOfWork:
         (tests/faults/inject, never in an image) replaces it to crash right here."""
 
     async def commit(self) -> None:
-        await self.conn.commit()
+        await untraced(self.conn).commit()
         self._committed = True
 
     async def emit(
