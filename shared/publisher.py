@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import httpx
 
-from shared import tracing
+from shared import httpclients, tracing
 from shared.events.envelope import Envelope
 from shared.tracecontext import TraceContext
+
+httpclients.remember_missing_sniffio()
 
 
 class PublishError(RuntimeError):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from shared import tracecontext, tracing
+from shared import httpclients, tracecontext, tracing
 from shared.metrics import metrics
 from tooling.broker.envelope import Envelope, to_binary_http
 from tooling.broker.logs import logger
@@ -24,6 +24,8 @@ from tooling.broker.policy import RetryPolicy, Verdict, classify
 if TYPE_CHECKING:
     from shared.events.identity import TokenSigner
     from tooling.broker.wiring import Credentials
+
+httpclients.remember_missing_sniffio()
 
 # knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
 ERROR_DATA_MAX_LENGTH = 1024
