@@ -96,7 +96,7 @@ def memory(pid: int, names: dict[int, str] | None = None) -> Memory:
     for process in tree(pid):
         try:
             info = process.memory_info()
-            name = (names or {}).get(process.pid) or " ".join(process.cmdline()[1:3])
+            name = _name(process, names or {})
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         try:
@@ -108,6 +108,16 @@ def memory(pid: int, names: dict[int, str] | None = None) -> Memory:
         sizes.append((name, info.rss / MB))
     sizes.sort(key=lambda item: -item[1])
     return Memory(rss / MB, pss / MB if pss_known else None, count, sizes)
+
+
+def _name(process: psutil.Process, names: dict[int, str]) -> str:
+    """The service's name (from `names`), or "<its nearest named ancestor>'s child"."""
+    if process.pid in names:
+        return names[process.pid]
+    for parent in process.parents():
+        if parent.pid in names:
+            return f"{names[parent.pid]}'s child"
+    return " ".join(process.cmdline()[:3])
 
 
 def quiesce(

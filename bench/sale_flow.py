@@ -651,7 +651,7 @@ def under_load(
     loaded = footprint(system, state)
     held, hold_note = 0.0, "no rate sustained for one step"
     for rate in reversed(passed[-3:]):
-        probe.quiesce(runner)
+        probe.quiesce(runner, limit=120)  # the backlog of the step that failed
         verdict = judge(dsn, offer_at(rate, args.hold))
         print(
             f"  held {rate:.0f} sales/s for {args.hold:.0f} s: {verdict.summary()}"
