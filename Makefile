@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) -m bench.event_trust
 	$(PY) -m bench.function_start
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.scale_to_zero
 	$(PY) -m bench.finance_report
 	$(PY) -m bench.sale_flow --backend rabbitmq
 	$(PY) -m bench.sale_flow --backend memory
