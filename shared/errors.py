@@ -28,6 +28,10 @@ _TITLES = {
 }
 
 
+# What a 503 says when it knows no better (a shed request says its own, from the line ahead).
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+
+
 class Problem(Exception):
     """Raised by a command that the caller must fix (4xx) or that cannot run now (5xx)."""
 
@@ -49,6 +53,8 @@ class Problem(Exception):
         self.type = type_
         self.errors = errors
         self.headers = headers or {}
+        if status == 503:  # cannot run now: say when to try again (RFC 9110 §10.2.3)
+            self.headers.setdefault("Retry-After", str(UNAVAILABLE_RETRY_AFTER_SECONDS))
         self.extra = extra
 
     def body(self) -> dict[str, Any]:

@@ -11,7 +11,12 @@ from functions.finance.domain import PostingError
 from functions.inventory.domain import RuleError
 from functions.sales.domain import SaleConflict, SaleError
 from shared.domain_errors import Conflict, Forbidden, Invalid, NotFound, NotYet, Refused
-from shared.errors import delivery_problem, http_problem
+from shared.errors import (
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+    Problem,
+    delivery_problem,
+    http_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +54,14 @@ def test_a_refused_event_is_dead_lettered_at_once(refusal: Refused) -> None:
 def test_not_yet_is_the_one_retried_answer() -> None:
     problem = delivery_problem(NotYet("Sale 1 is not known here yet."))
     assert (problem.status, problem.detail) == (409, "Sale 1 is not known here yet.")
+
+
+def test_every_503_says_when_to_try_again() -> None:
+    """A client (and the bench's overload count) can rely on Retry-After on any 503."""
+    assert Problem(503, "The database is unavailable; try again.").response().headers[
+        "retry-after"
+    ] == str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    shed = Problem(503, "busy", headers={"Retry-After": "7"}).response()
+    assert shed.headers["retry-after"] == "7", "a known wait wins"
+    for status in (400, 409, 422, 500, 502, 504):
+        assert "retry-after" not in Problem(status, "x").response().headers
