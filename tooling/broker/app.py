@@ -70,10 +70,10 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     The backend (`app.state.backend`) starts with the app's lifespan and stops with it.
     """
     wiring = wire(settings, topology)
-    client = _http_client()
     signer = delivery_signer(settings)
     gatekeeper = Gatekeeper(settings, wiring.namespace, wiring.broker)
-    backend = build_backend(settings, wiring, Sender(client, signer))
+    sender = Sender(_http_client, signer)
+    backend = build_backend(settings, wiring, sender)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -82,7 +82,7 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
             yield
         finally:
             await backend.stop()
-            await client.aclose()
+            await sender.aclose()
 
     async def ingress(request: Request) -> Response:
         namespace = request.path_params.get("namespace")
