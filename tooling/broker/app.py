@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from http import HTTPStatus
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -59,11 +58,6 @@ def build_backend(settings: BrokerSettings, wiring: Wiring, sender: Sender) -> B
     )
 
 
-def _http_client() -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-    return httpx.AsyncClient(limits=limits, follow_redirects=False)
-
-
 def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     """The ingress app; raises `ConfigurationError` now for wiring that cannot work.
 
@@ -72,7 +66,7 @@ def create_app(settings: BrokerSettings, topology: Topology) -> Starlette:
     wiring = wire(settings, topology)
     signer = delivery_signer(settings)
     gatekeeper = Gatekeeper(settings, wiring.namespace, wiring.broker)
-    sender = Sender(_http_client, signer)
+    sender = Sender(signer)
     backend = build_backend(settings, wiring, sender)
 
     @asynccontextmanager

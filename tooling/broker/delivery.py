@@ -10,14 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-import httpx
-
-from shared import httpclients, tracecontext, tracing
+from shared import http1, tracecontext, tracing
 from shared.metrics import metrics
 from tooling.broker.envelope import Envelope, to_binary_http
 from tooling.broker.logs import logger
@@ -26,8 +22,6 @@ from tooling.broker.policy import RetryPolicy, Verdict, classify
 if TYPE_CHECKING:
     from shared.events.identity import TokenSigner
     from tooling.broker.wiring import Credentials
-
-httpclients.remember_missing_sniffio()
 
 # knative.dev/eventing pkg/channel/attributes: KnativeErrorDataExtensionMaxLength.
 ERROR_DATA_MAX_LENGTH = 1024
@@ -77,36 +71,14 @@ def error_extensions(result: DeliveryResult) -> dict[str, str]:
 
 class Sender:
     """Delivers envelopes, each with a token for its receiver when a signer is given
-    (Knative's OIDC), over one HTTP client per receiving origin (connection reuse across
-    workers).
+    (Knative's OIDC), over kept-alive connections per receiving origin (`http1`)."""
 
-    One client per origin rather than one for all: httpcore's pool looks at every pooled
-    connection (a socket poll each) to place each request, so one pool holding the
-    connections to every subscriber made each delivery pay for all of them (≈ 15 % of
-    the broker's CPU, issue 16).
-    """
-
-    def __init__(
-        self,
-        client_factory: Callable[[], httpx.AsyncClient],
-        signer: TokenSigner | None = None,
-    ) -> None:
-        self._client_factory = client_factory
-        self._clients: dict[str, httpx.AsyncClient] = {}
+    def __init__(self, signer: TokenSigner | None = None) -> None:
+        self._client = http1.Client()
         self._signer = signer
 
-    def _client(self, url: str) -> httpx.AsyncClient:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        client = self._clients.get(origin)
-        if client is None:
-            client = self._clients[origin] = self._client_factory()
-        return client
-
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        await self._client.aclose()
 
     async def post(
         self,
@@ -120,14 +92,13 @@ class Sender:
             token = self._signer.token(credentials.audience, credentials.subject)
             headers["authorization"] = f"Bearer {token}"
         tracing.inject(headers)  # with the tracer on: the delivery span, child of the event's
-        client = self._client(url)
         started = time.perf_counter()
         try:
-            response = await client.post(url, headers=headers, content=body, timeout=seconds)
-        except httpx.TransportError as exc:
-            detail = f"dispatch error: {type(exc).__name__}: {exc}".encode()
+            answer = await self._client.post(url, headers, body, seconds)
+        except http1.NoAnswer as exc:
+            detail = f"dispatch error: {exc}".encode()
             return Attempt(None, detail, time.perf_counter() - started)
-        return Attempt(response.status_code, response.content, time.perf_counter() - started)
+        return Attempt(answer.status, answer.body, time.perf_counter() - started)
 
     async def deliver(
         self,
