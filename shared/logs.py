@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import tracing
+from shared import httpclients, tracing
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -47,6 +47,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str | None = None) -> None:
+    httpclients.remember_missing_sniffio()
     tracing.configure(service)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
