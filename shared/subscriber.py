@@ -223,18 +223,24 @@ class Subscriber:
             return Problem(500, "Something went wrong on our side.").response()
         return JSONResponse({"status": "ok"})
 
-    async def apply(self, event: Envelope) -> bool:
-        """Apply the event once; False when the inbox shows it was applied before."""
+    def payload(self, event: Envelope) -> Payload | None:
+        """The event's payload as its type's model (None for a type with no contract here);
+        400 for a type this subscriber does not take or data that breaks its contract."""
         entry = self.handlers.get(event.type)
         if entry is None and self.every_event is None:
             raise Problem(400, f"This function does not handle events of type {event.type}.")
-        payload: Payload | None = None
         model = entry.model if entry is not None else payload_model(event.type)
-        if model is not None:  # a known type must honour its contract, whoever receives it
-            try:
-                payload = model.model_validate(event.data)
-            except ValidationError as exc:
-                raise validation_problem(exc, status=400) from None
+        if model is None:
+            return None
+        try:  # a known type must honour its contract, whoever receives it
+            return model.model_validate(event.data)
+        except ValidationError as exc:
+            raise validation_problem(exc, status=400) from None
+
+    async def apply(self, event: Envelope) -> bool:
+        """Apply the event once; False when the inbox shows it was applied before."""
+        entry = self.handlers.get(event.type)
+        payload = self.payload(event)
         async with await self.runtime.unit_of_work(actor=event.actor) as uow:
             if not await uow.first_delivery(event):
                 return False

@@ -15,10 +15,12 @@ from shared.events.envelope import Envelope
 ERROR_EXTENSIONS = ("knativeerrordest", "knativeerrorcode", "knativeerrordata")
 
 
-async def log_event(conn: Conn, event: Envelope) -> None:
-    await conn.execute(
+async def log_event(conn: Conn, event: Envelope) -> bool:
+    """Log the event in the current transaction; False if it was logged before (the row's
+    key is the event's (source, id), so the log is its own inbox)."""
+    cursor = await conn.execute(
         "INSERT INTO event_log (source, event_id, type, subject, time, actor, attributes, data)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
         (
             event.source,
             event.id,
@@ -30,6 +32,7 @@ async def log_event(conn: Conn, event: Envelope) -> None:
             Jsonb(event.data),
         ),
     )
+    return await cursor.fetchone() is not None
 
 
 async def recent_events(conn: Conn, *, limit: int, type_: str | None) -> list[dict[str, Any]]:
