@@ -4,7 +4,7 @@ httpcore asks which async library runs it on every request, and again on every r
 closes, with `import sniffio` inside the call (httpcore/_synchronization.py). sniffio is
 optional and not installed here: an import that fails is not cached, so each ask searched
 every `sys.path` entry anew, through ddtrace's import hooks too (≈ 7 % of the broker's CPU,
-issue 16, before event traffic moved to `shared.http1`). A `None` in `sys.modules` makes
+issue 16, before event traffic moved to `shared.event_http`). A `None` in `sys.modules` makes
 that import fail at once, with the same answer (httpcore then assumes asyncio, which it
 is). Were sniffio installed, nothing changes. Every process sets it up with its logging.
 """

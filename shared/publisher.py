@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared import http1, tracing
+from shared import event_http, tracing
 from shared.events.envelope import Envelope
 from shared.tracecontext import TraceContext
 
@@ -16,7 +16,7 @@ class PublishError(RuntimeError):
 class Publisher:
     """`token` (when the broker authenticates publishers) gives this function's bearer token.
 
-    It posts with `shared.http1`, the broker's own delivery client, rather than httpx: a
+    It posts with `shared.event_http`, the broker's own delivery client, rather than httpx: a
     publish is one binary-mode POST, and the publish span (`shared.db.outbox`) is its span,
     whose context the request carries (issue 16: httpx and its span were most of a
     publish's CPU)."""
@@ -27,7 +27,7 @@ class Publisher:
         self.sink = sink
         self._token = token
         self._timeout = timeout
-        self._client = http1.Client()
+        self._client = event_http.Client()
 
     async def publish(self, envelope: Envelope, trace: TraceContext | None = None) -> None:
         headers = envelope.binary_headers()
@@ -38,7 +38,7 @@ class Publisher:
         tracing.inject(headers)  # with the tracer on: the publish span's context instead
         try:
             answer = await self._client.post(self.sink, headers, envelope.body(), self._timeout)
-        except http1.NoAnswer as exc:
+        except event_http.NoAnswer as exc:
             raise PublishError(f"broker unreachable: {exc}") from exc
         if not 200 <= answer.status < 300:
             text = answer.body[:200].decode("utf-8", errors="replace")

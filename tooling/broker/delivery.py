@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared import http1, tracecontext, tracing
+from shared import event_http, tracecontext, tracing
 from shared.metrics import metrics
 from tooling.broker.envelope import Envelope, to_binary_http
 from tooling.broker.logs import logger
@@ -71,10 +71,10 @@ def error_extensions(result: DeliveryResult) -> dict[str, str]:
 
 class Sender:
     """Delivers envelopes, each with a token for its receiver when a signer is given
-    (Knative's OIDC), over kept-alive connections per receiving origin (`http1`)."""
+    (Knative's OIDC), over kept-alive connections per receiving origin (`event_http`)."""
 
     def __init__(self, signer: TokenSigner | None = None) -> None:
-        self._client = http1.Client()
+        self._client = event_http.Client()
         self._signer = signer
 
     async def aclose(self) -> None:
@@ -95,7 +95,7 @@ class Sender:
         started = time.perf_counter()
         try:
             answer = await self._client.post(url, headers, body, seconds)
-        except http1.NoAnswer as exc:
+        except event_http.NoAnswer as exc:
             detail = f"dispatch error: {exc}".encode()
             return Attempt(None, detail, time.perf_counter() - started)
         return Attempt(answer.status, answer.body, time.perf_counter() - started)

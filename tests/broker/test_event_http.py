@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.http1 import Client, NoAnswer
+from shared.event_http import Client, NoAnswer
 from tooling.broker.serving import free_port, serving
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -148,4 +148,7 @@ async def test_no_answer_is_named_as_the_dead_letter_records_it() -> None:
         await client.post(f"http://127.0.0.1:{free_port()}/", {}, b"", 5)
     with pytest.raises(NoAnswer, match=r"^LocalProtocolError: "):
         await client.post(f"http://127.0.0.1:{free_port()}/", {"x": "a\r\nb: c"}, b"", 5)
+    await client.aclose()
+    with pytest.raises(NoAnswer, match=r"^LocalProtocolError: .* not ASCII"):
+        await client.post(f"http://127.0.0.1:{free_port()}/", {"x": "açougue"}, b"", 5)
     await client.aclose()
