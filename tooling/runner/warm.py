@@ -31,8 +31,10 @@ from pathlib import Path
 PRELOAD = (
     "functions_framework.aio",
     "uvicorn",
-    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.http.httptools_impl",
     "uvicorn.lifespan.on",
+    "uvloop",
+    "aiohttp",
     "starlette.applications",
     "starlette.responses",
     "pydantic",
