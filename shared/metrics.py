@@ -53,6 +53,7 @@ CATALOGUE: dict[str, str] = {
     "broker.delivery.duration": "distribution, ms; same tags as broker.deliveries",
     "broker.dead_letters": "count; trigger, event_type, status",
     "broker.dropped": "count; trigger, event_type, status — failed with no dead-letter sink",
+    "gateway.shed": "count; function — a request answered 503 at capacity, never sent to it",
 }
 
 

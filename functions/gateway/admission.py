@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from dataclasses import dataclass
 
 from shared.errors import Problem
+from shared.metrics import metrics
 
 log = logging.getLogger("acougue.gateway.admission")
 
@@ -172,6 +173,7 @@ class Gate:
 
     def _shed(self) -> Problem:
         self.shed += 1
+        metrics().increment("gateway.shed", tags={"function": self.service})
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY_SECONDS:
             log.warning(

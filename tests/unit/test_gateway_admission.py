@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 from pydantic import ValidationError
 
+import shared.metrics
 from functions.gateway.admission import OVERLOADED, Gate, Limits
 from functions.gateway.routes import FunctionOf
 from functions.gateway.settings import REQUIRED_SERVICES, GatewaySettings
@@ -183,3 +185,24 @@ def test_each_request_is_counted_against_the_function_its_route_forwards_to() ->
     assert function_of("GET", "/api/sales/1/2/3") is None
     assert function_of("GET", "/static/js/app.js") is None
     assert function_of("DELETE", "/api/sales") is None
+
+
+async def test_every_shed_request_is_counted_for_its_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`acougue.gateway.shed` reaches DogStatsD (a real UDP socket) once per shed request,
+    tagged with the function, so a monitor can see a function at capacity."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as agent:
+        agent.bind(("127.0.0.1", 0))
+        agent.settimeout(5)
+        monkeypatch.setenv("DD_DOGSTATSD_URL", f"udp://127.0.0.1:{agent.getsockname()[1]}")
+        monkeypatch.setattr(shared.metrics, "_metrics", None)
+        gate = Gate("complete-sale", Limits(limit=1, depth=0, max_wait=30))
+        async with held(gate):
+            for _ in range(2):
+                with pytest.raises(Problem):
+                    gate.refuse_if_full()
+        got = [agent.recv(4096).decode() for _ in range(2)]
+    monkeypatch.setattr(shared.metrics, "_metrics", None)
+    assert all(d.startswith("acougue.gateway.shed:1|c|#") for d in got), got
+    assert all("function:complete-sale" in d for d in got), got
