@@ -42,6 +42,7 @@ MAX_RETRY_AFTER_SECONDS = 30
 # Weight of the newest request in a gate's latency estimate (an EWMA): recent enough to
 # follow a function slowing down, smooth enough that one slow request does not shed a line.
 LATENCY_WEIGHT = 0.2
+MICROSECONDS = 1_000_000
 # At most one log line per gate per this many seconds, with how many were shed since.
 LOG_EVERY_SECONDS = 10.0
 
@@ -76,7 +77,8 @@ class Gate:
         self.service = service
         self.limits = limits
         self.in_flight = 0
-        self.latency: float | None = None  # EWMA of recent requests' seconds, once known
+        # EWMA of recent requests' durations in whole microseconds, once known.
+        self.latency_us: int | None = None
         self.shed = 0  # requests shed since the gate was made
         self._line: deque[asyncio.Future[None]] = deque()
         self._logged_at = -math.inf
@@ -101,9 +103,9 @@ class Gate:
     def expected_wait(self, ahead: int) -> float | None:
         """Seconds until a request with `ahead` requests before it in line gets a slot,
         from the recent latency (None before any request has finished)."""
-        if self.latency is None:
+        if self.latency_us is None:
             return None
-        return (ahead + 1) * self.latency / self.limits.limit
+        return (ahead + 1) * self.latency_us / MICROSECONDS / self.limits.limit
 
     def retry_after(self) -> int:
         """Whole seconds (RFC 9110) after which the line ahead has likely drained."""
@@ -166,10 +168,11 @@ class Gate:
         turn.cancel()
 
     def _observe(self, seconds: float) -> None:
-        if self.latency is None:
-            self.latency = seconds
+        micros = round(seconds * MICROSECONDS)
+        if self.latency_us is None:
+            self.latency_us = micros
         else:
-            self.latency += LATENCY_WEIGHT * (seconds - self.latency)
+            self.latency_us += round(LATENCY_WEIGHT * (micros - self.latency_us))
 
     def _shed(self) -> Problem:
         self.shed += 1
@@ -184,7 +187,7 @@ class Gate:
                     "shed": self.shed - self._logged_shed,
                     "in_flight": self.in_flight,
                     "waiting": self.waiting,
-                    "latency_seconds": self.latency,
+                    "latency_us": self.latency_us,
                 },
             )
             self._logged_at, self._logged_shed = now, self.shed

@@ -82,7 +82,7 @@ async def test_a_wait_that_outlasts_the_budget_ends_in_503_and_frees_its_place()
 
 async def test_a_newcomer_who_would_wait_past_the_budget_is_shed_without_waiting() -> None:
     gate = Gate("complete-sale", Limits(limit=1, depth=10, max_wait=1.0))
-    gate.latency = 0.6  # seconds per request, recently
+    gate.latency_us = 600_000  # 0.6 s per request, recently
     go = asyncio.Event()
     async with held(gate):
         first = asyncio.create_task(_take(gate, [], "first", go))  # waits ~0.6 s: in line
