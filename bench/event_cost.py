@@ -35,9 +35,9 @@ from tests.broker.harness import binary_headers, delete_layout
 from tests.broker.specs import SUBSCRIBER, delivery, topology, trigger
 from tooling.broker.app import create_app
 from tooling.broker.rabbitmq_layout import QUORUM, Layout
-from tooling.broker.serving import serving
 from tooling.broker.settings import BrokerSettings
 from tooling.manifests import Topology
+from tooling.serving import serving
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 WARM_UP = 50

@@ -26,10 +26,10 @@ from tests.broker.specs import SALE_COMPLETED, SUBSCRIBER
 from tooling.broker.app import create_app
 from tooling.broker.backend import Backend
 from tooling.broker.rabbitmq_layout import Layout, delete
-from tooling.broker.serving import serving
 from tooling.broker.settings import BrokerSettings
 from tooling.broker.wiring import Wiring
 from tooling.manifests import Topology
+from tooling.serving import serving
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.broker.harness import Received, Recorder, binary_headers, new_id, running_broker
 from tests.broker.specs import delivery, topology, trigger
-from tooling.broker.serving import free_port
 from tooling.manifests import Topology
+from tooling.serving import free_port
 
 FAIL, REJECT, SLOW = "test.fail", "test.reject", "test.slow"
 

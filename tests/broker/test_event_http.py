@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.event_http import Client, NoAnswer
-from tooling.broker.serving import free_port, serving
+from tooling.serving import free_port, serving
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -15,10 +15,10 @@ import httpx
 from tests.broker.harness import Recorder, binary_headers, delete_layout, new_id, unique_prefix
 from tests.broker.specs import NAMESPACE
 from tooling.broker.rabbitmq_layout import Layout
-from tooling.broker.serving import free_port
 from tooling.broker.settings import BrokerSettings
 from tooling.broker.wiring import wire
 from tooling.manifests import REPO_ROOT, load_topology
+from tooling.serving import free_port
 
 SERVICE = f"""
 apiVersion: serving.knative.dev/v1

@@ -24,8 +24,8 @@ from tests.broker.harness import (
 from tests.broker.specs import NAMESPACE, sales_topology, trigger
 from tooling.broker.app import create_app
 from tooling.broker.rabbitmq import RabbitMQBackend
-from tooling.broker.serving import free_port, serving
 from tooling.broker.settings import BrokerSettings
+from tooling.serving import free_port, serving
 
 TOPOLOGY = sales_topology(trigger("slow", {"type": "test.slow"}))
 

@@ -7,24 +7,16 @@ starting, stopping), pid, min-scale, idle window, cold starts and restarts. It l
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-
-class _InRunner(uvicorn.Server):
-    """Served inside the runner's event loop: Ctrl-C is the runner's to handle, not uvicorn's."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+from tooling.serving import serving
 
 
 @asynccontextmanager
@@ -33,15 +25,5 @@ async def serving_status(status: Callable[[], dict[str, Any]], port: int) -> Asy
         return JSONResponse(status(), headers={"Cache-Control": "no-store"})
 
     app = Starlette(routes=[Route("/status", answer)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = _InRunner(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            raise RuntimeError(f"the status endpoint could not listen on 127.0.0.1:{port}")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, "127.0.0.1", port, own_signals=False) as url:
+        yield url

@@ -1,15 +1,16 @@
 """Serving an ASGI app with uvicorn inside a running event loop, for as long as a block runs.
 
 The broker's tests and benchmark run the broker and real subscriber servers in one process
-this way; `python -m tooling.broker` uses `uvicorn.run` instead.
+this way (`python -m tooling.broker` uses `uvicorn.run` instead), and the local runner serves
+its status endpoint so, leaving Ctrl-C to the runner (`own_signals=False`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -22,16 +23,25 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+class _SignalsLeftAlone(uvicorn.Server):
+    """A server inside a process that handles SIGINT/SIGTERM itself (the runner)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @asynccontextmanager
 async def serving(
-    app: ASGIApp, host: str = "127.0.0.1", port: int | None = None
+    app: ASGIApp, host: str = "127.0.0.1", port: int | None = None, *, own_signals: bool = True
 ) -> AsyncIterator[str]:
-    """Yield the base URL once the app has started (lifespan included); stop it afterwards."""
+    """Yield the base URL once the app has started (lifespan included); stop it afterwards.
+    With `own_signals=False` uvicorn leaves the process's stop signals to their owner."""
     port = port or free_port(host)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
     )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(config) if own_signals else _SignalsLeftAlone(config)
     task = asyncio.create_task(_serve(server))
     while not server.started:
         if task.done():
