@@ -11,8 +11,12 @@ from typing import Literal, get_args
 from shared.auth.principal import Role
 
 RoleName = Literal["admin", "estoquista", "vendedor"]
-PaymentMethod = Literal["pix", "debit", "credit", "cash"]
+# "fiado": on the customer's account (the customers domain approves it against the limit).
+PaymentMethod = Literal["pix", "debit", "credit", "cash", "fiado"]
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
+# The methods money actually arrives by: what a till counts and a customer pays an account with.
+TillMethod = Literal["cash", "pix", "debit", "credit"]
+TILL_METHODS: tuple[TillMethod, ...] = get_args(TillMethod)
 SaleStatus = Literal["pending_payment", "paid", "payment_failed", "cancelled", "refunded"]
 SALE_STATUSES: tuple[SaleStatus, ...] = get_args(SaleStatus)
 

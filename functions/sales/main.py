@@ -1,5 +1,6 @@
-"""Sales functions: the counter (complete-sale, cancel-sale, sales-query) and the
-subscribers that keep sales in step with payments and the catalogue."""
+"""Sales functions: the counter (complete-sale, cancel-sale, sales-query, return-sale), each
+operator's till (till, apply-to-till) and the subscribers that keep sales in step with
+payments and the catalogue."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from functions.sales import service, status, store
+from functions.sales import returns, service, status, store
+from functions.sales import till as tills
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.settings import SalesSettings
 from shared import shop_time
@@ -150,6 +152,9 @@ _product_events = Subscriber(
     runtime,
     [On.applying(m, service.apply_product) for m in (ProductCreated, ProductUpdated)],
 )
+_till_fn = HttpFunction(runtime, tills.routes())
+_till_events = Subscriber(runtime, tills.events())
+_return_fn = HttpFunction(runtime, returns.routes())
 
 
 @functions_framework.aio.http
@@ -175,3 +180,18 @@ async def update_sale_status(request: Request) -> Response:
 @functions_framework.aio.http
 async def apply_product_to_sales(request: Request) -> Response:
     return await _product_events(request)
+
+
+@functions_framework.aio.http
+async def till(request: Request) -> Response:
+    return await _till_fn(request)
+
+
+@functions_framework.aio.http
+async def apply_to_till(request: Request) -> Response:
+    return await _till_events(request)
+
+
+@functions_framework.aio.http
+async def return_sale(request: Request) -> Response:
+    return await _return_fn(request)

@@ -19,9 +19,11 @@ from shared.auth.principal import ALL_ROLES, Role
 from shared.contracts import queries
 from shared.contracts.auth import ApprovalIn, LoginIn, PasswordChangeIn, UserIn, UserPatch
 from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
+from shared.contracts.customers import CustomerIn, CustomerPatch, CustomerPaymentIn
 from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
 from shared.contracts.inventory import BreakdownIn, MovementIn
-from shared.contracts.sales import PaymentIn, SaleIn
+from shared.contracts.sales import PaymentIn, ReturnIn, SaleIn
+from shared.contracts.till import TillCloseIn, TillMovementIn, TillOpenIn
 
 Method = Literal["GET", "POST", "PATCH"]
 
@@ -232,13 +234,117 @@ RETRY_PAYMENT = _e(
     "Pay a failed sale another way",
     body=PaymentIn,
 )
+# Issue 17: a vendedor may cancel their own unpaid sale (cancel-sale checks); paid: admin only.
 CANCEL_SALE = _e(
-    "POST", "/api/sales/{sale_id:uuid}/cancel", "cancel-sale", ADMIN, "Cancel a sale", status=202
+    "POST",
+    "/api/sales/{sale_id:uuid}/cancel",
+    "cancel-sale",
+    SELLERS,
+    "Cancel a sale",
+    status=202,
 )
 LIST_SALES = _e("GET", "/api/sales", "sales-query", SELLERS, "Sales", query=queries.SalesQuery)
 GET_SALE = _e("GET", "/api/sales/{sale_id:uuid}", "sales-query", SELLERS, "A sale")
 PIX_QR_CODE = _e(
     "GET", "/api/sales/{sale_id:uuid}/pix.svg", "sales-query", SELLERS, "A sale's PIX QR code"
+)
+
+RECEIPT = _e(
+    "GET",
+    "/api/sales/{sale_id:uuid}/receipt",
+    "sales-query",
+    SELLERS,
+    "A paid sale's receipt (48 columns; ?format=html for 80 mm)",
+    query=queries.ReceiptQuery,
+)
+RETURN_ITEMS = _e(
+    "POST",
+    "/api/sales/{sale_id:uuid}/returns",
+    "return-sale",
+    ADMIN,
+    "Take back part of a paid sale",
+    body=ReturnIn,
+    status=201,
+)
+
+# -- till -------------------------------------------------------------------------------
+OPEN_TILL = _e(
+    "POST",
+    "/api/till/sessions",
+    "till",
+    SELLERS,
+    "Open the caller's till",
+    body=TillOpenIn,
+    status=201,
+)
+TILL_SESSIONS = _e(
+    "GET",
+    "/api/till/sessions",
+    "till",
+    SELLERS,
+    "Till sessions (a vendedor's own)",
+    query=queries.TillSessionsQuery,
+)
+TILL_MOVEMENT = _e(
+    "POST",
+    "/api/till/sessions/{session_id:uuid}/movements",
+    "till",
+    SELLERS,
+    "Sangria or suprimento",
+    body=TillMovementIn,
+    status=201,
+)
+CLOSE_TILL = _e(
+    "POST",
+    "/api/till/sessions/{session_id:uuid}/close",
+    "till",
+    SELLERS,
+    "Close a till with the counted amounts",
+    body=TillCloseIn,
+)
+
+# -- customers --------------------------------------------------------------------------
+LIST_CUSTOMERS = _e(
+    "GET",
+    "/api/customers",
+    "customers-query",
+    SELLERS,
+    "Search customers",
+    query=queries.CustomersQuery,
+)
+CUSTOMER_STATEMENT = _e(
+    "GET",
+    "/api/customers/{customer_id:uuid}/statement",
+    "customers-query",
+    SELLERS,
+    "A customer's account",
+    query=queries.StatementQuery,
+)
+CREATE_CUSTOMER = _e(
+    "POST",
+    "/api/customers",
+    "manage-customer",
+    SELLERS,
+    "Register a customer (the limit: admin only)",
+    body=CustomerIn,
+    status=201,
+)
+UPDATE_CUSTOMER = _e(
+    "PATCH",
+    "/api/customers/{customer_id:uuid}",
+    "manage-customer",
+    SELLERS,
+    "Change a customer (limit and active: admin only)",
+    body=CustomerPatch,
+)
+CUSTOMER_PAYMENT = _e(
+    "POST",
+    "/api/customers/{customer_id:uuid}/payments",
+    "receive-customer-payment",
+    SELLERS,
+    "A payment on a customer's account",
+    body=CustomerPaymentIn,
+    status=201,
 )
 
 # -- finance ----------------------------------------------------------------------------

@@ -53,6 +53,31 @@ class SalesQuery(Query):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
+class CustomersQuery(Query):
+    q: str | None = Field(
+        default=None, max_length=100, description="name, phone or CPF (accents ignored)"
+    )
+    active: bool | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class StatementQuery(Query):
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+class ReceiptQuery(Query):
+    format: Literal["text", "html"] = "text"
+
+
+class TillSessionsQuery(Query):
+    day: date | None = Field(
+        default=None, alias="date", description="the shop's day the session opened"
+    )
+    status: Literal["open", "closed"] | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
 class DayQuery(Query):
     day: date | None = None
 

@@ -37,6 +37,15 @@ class PaymentIn(Strict):
     method: Method
     installments: int | None = Field(default=None, strict=True)
     cash_received_cents: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+    customer_id: UUID | None = Field(
+        default=None, description="whose account a fiado sale goes on (fiado only)"
+    )
+
+    @model_validator(mode="after")
+    def _customer_for_fiado(self) -> Self:
+        if (self.method == "fiado") != (self.customer_id is not None):
+            raise ValueError("a fiado payment names its customer_id, and only fiado does")
+        return self
 
 
 class SaleIn(Strict):
@@ -79,6 +88,40 @@ class PaymentOut(BaseModel):
     pix: PixOut | None = None
 
 
+class ReturnItemIn(Strict):
+    product_id: UUID
+    quantity: LineQuantity
+
+    @model_validator(mode="after")
+    def _positive(self) -> Self:
+        if self.quantity <= 0:
+            raise ValueError("quantity must be positive")
+        return self
+
+
+class ReturnIn(Strict):
+    items: list[ReturnItemIn] = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ReturnItemOut(BaseModel):
+    product_id: UUID
+    name: str
+    quantity: Quantity
+    refund_cents: int
+
+
+class ReturnOut(BaseModel):
+    id: UUID
+    sale_id: UUID
+    at: datetime
+    by: UUID
+    reason: str
+    refund_cents: int
+    method: Method
+    items: list[ReturnItemOut]
+
+
 class SaleOut(BaseModel):
     id: UUID
     status: SaleStatus
@@ -93,3 +136,10 @@ class SaleOut(BaseModel):
     discount_approved_by: UUID | None = Field(
         default=None, description="the admin who approved a discount above the seller's limit"
     )
+    customer_id: UUID | None = Field(default=None, description="fiado: whose account")
+    customer_name: str | None = None
+    till_session_id: UUID | None = Field(
+        default=None, description="the seller's open till session when the sale was made"
+    )
+    returns: list[ReturnOut] = Field(default_factory=list)
+    returned_cents: int = Field(default=0, description="refunded by returns so far")

@@ -28,21 +28,28 @@ class PaymentPending(PaymentFacts):
     pix: PixDetails
 
 
-@event_type("payment.approved", emitted_by="process-payment")
+# Fiado is decided by the customer's account (customers domain): charge-account approves,
+# declines and refunds those, with the same events as the acquirer's.
+PAYMENT_DECIDERS = ("process-payment", "charge-account")
+
+
+@event_type("payment.approved", emitted_by=PAYMENT_DECIDERS)
 class PaymentApproved(PaymentFacts):
     fee_cents: int = Field(ge=0, description="the acquirer's fee (cards), else 0")
     installments: int | None = None
     cash_received_cents: int | None = None
     change_cents: int | None = None
     pix: PixDetails | None = None
+    customer_id: str | None = Field(default=None, description="fiado: whose account")
+    customer_name: str | None = Field(default=None, description="fiado: for the receipt")
 
 
-@event_type("payment.declined", emitted_by="process-payment")
+@event_type("payment.declined", emitted_by=PAYMENT_DECIDERS)
 class PaymentDeclined(PaymentFacts):
     reason: str
 
 
-@event_type("payment.refunded", emitted_by="process-payment")
+@event_type("payment.refunded", emitted_by=PAYMENT_DECIDERS)
 class PaymentRefunded(PaymentFacts):
     fee_cents: int = Field(ge=0)
 
@@ -62,3 +69,12 @@ class PixReceived(Payload):
     attempt: int = Field(ge=1)
     txid: str = Field(min_length=1, max_length=25)
     amount_cents: int = Field(ge=0)
+
+
+@event_type("payment.fiado_requested", emitted_by="process-payment")
+class FiadoRequested(PaymentFacts):
+    """A fiado attempt, handed to the customer's account (charge-account), which approves it
+    when balance + amount stays within the limit, else declines it."""
+
+    seller_id: str | None
+    customer_id: str

@@ -63,4 +63,13 @@ def type_of(model: type[Payload]) -> str:
 
 def _load_all() -> None:
     # Importing the catalogue modules registers their models.
-    from shared.events import auth, catalog, finance, inventory, payments, sales  # noqa: F401
+    from shared.events import (  # noqa: F401
+        auth,
+        catalog,
+        customers,
+        finance,
+        inventory,
+        payments,
+        sales,
+        till,
+    )

@@ -50,6 +50,7 @@ class PaymentChoice(Payload):
     method: PaymentMethod
     installments: int | None = Field(default=None, ge=1, le=12)
     cash_received_cents: int | None = Field(default=None, ge=0, le=MAX_SALE_CENTS)
+    customer_id: str | None = Field(default=None, description="fiado: whose account")
 
 
 class PaymentRequest(Payload):
@@ -89,3 +90,28 @@ class SaleCancelled(Payload):
     sale_id: str
     was_paid: bool
     total_cents: Cents
+
+
+class ReturnedItem(Payload):
+    product_id: str
+    name: str | None = None
+    quantity: LineQuantity
+    refund_cents: Cents = Field(description="what this part gives back (its share of the total)")
+
+
+@event_type("sale.returned", emitted_by="return-sale")
+class SaleReturned(Payload):
+    """Part of a paid sale came back: its stock returns at the cost it left, the money goes
+    back by the sale's method (fiado: to the customer's account), the ledger reverses it."""
+
+    sale_id: str
+    return_id: str
+    seller_id: str | None
+    items: list[ReturnedItem] = Field(min_length=1)
+    refund_cents: Cents
+    payment_method: PaymentMethod
+    customer_id: str | None = None
+    till_session_id: str | None = Field(
+        default=None, description="the till the money left from (the returning operator's)"
+    )
+    reason: str = Field(min_length=1, max_length=200)
