@@ -26,3 +26,11 @@ def events() -> list[On]:  # type: ignore[type-arg]
 async def open_session_of(conn: AsyncConnection, operator_id: UUID) -> UUID | None:
     """The operator's open session, if any: complete-sale records it on the sale."""
     return None
+
+
+async def record_refund(
+    conn: AsyncConnection, session_id: UUID, method: str, amount_cents: int, return_id: UUID
+) -> None:
+    """Money a return gave back from this session's drawer (return-sale calls it in the
+    return's own transaction): the session's expected amount for `method` goes down."""
+    return None
