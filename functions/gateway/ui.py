@@ -84,6 +84,8 @@ PAGES: tuple[Page, ...] = (
     Page("produtos", "/produtos", "Produtos", (ADMIN, ESTOQUISTA, VENDEDOR)),
     Page("estoque", "/estoque", "Estoque", (ADMIN, ESTOQUISTA)),
     Page("vendas", "/vendas", "Vendas", (ADMIN, VENDEDOR)),
+    Page("clientes", "/clientes", "Clientes", (ADMIN, VENDEDOR)),
+    Page("meu-caixa", "/meu-caixa", "Meu caixa", (ADMIN, VENDEDOR)),
     Page("financeiro", "/financeiro", "Financeiro", (ADMIN,)),
     Page("usuarios", "/usuarios", "Usuários", (ADMIN,)),
     Page("eventos", "/eventos", "Eventos", (ADMIN,)),

@@ -167,7 +167,9 @@
     return Number((product + 500n) / 1000n);
   };
 
-  A.METHODS = { pix: "PIX", debit: "Débito", credit: "Crédito", cash: "Dinheiro" };
+  A.METHODS = { pix: "PIX", debit: "Débito", credit: "Crédito", cash: "Dinheiro", fiado: "Fiado" };
+  /** The methods money arrives by: what a till counts and a customer pays an account with. */
+  A.TILL_METHODS = ["cash", "pix", "debit", "credit"];
   A.SALE_STATUS = {
     pending_payment: "Aguardando pagamento",
     paid: "Pago",
@@ -187,6 +189,20 @@
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+
+  /** 123.456.789-09 from the API's 11 digits (anything else as it is). */
+  A.cpf = function (digits) {
+    if (!digits) return "—";
+    const d = String(digits);
+    return /^\d{11}$/.test(d) ? `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6, 9)}-${d.slice(9)}` : d;
+  };
+
+  /** "1.234,56" as a person types it, from centavos (an input's value). */
+  A.moneyInput = function (cents) {
+    const s = A.centsToDecimal(cents);
+    const [reais, frac] = s.replace("-", "").split(".");
+    return (s.startsWith("-") ? "-" : "") + reais.replace(/\B(?=(\d{3})+(?!\d))/g, ".") + "," + frac;
   };
 
   /** EAN-13 check digit over the first 12 digits (GS1 mod 10). */
@@ -335,6 +351,69 @@
     return loaded[src];
   };
 
+  // ---------------------------------------------------------------- the receipt
+  /** Prints a paid sale's receipt (GET /api/sales/{id}/receipt?format=html, fetched with
+      the token like every API call) through the browser's print dialog. The HTML is put
+      into a hidden same-origin frame as inert nodes: its <style> becomes a constructed
+      stylesheet and style attributes go through CSSOM (this origin's policy allows no
+      inline style), scripts and handlers are dropped; then the frame's print() opens
+      the dialog with the receipt's own 80 mm print style. Answers the frame. */
+  A.printReceipt = async function (saleId) {
+    const res = await A.api("GET", `/api/sales/${encodeURIComponent(saleId)}/receipt?format=html`, {
+      raw: true,
+      headers: { Accept: "text/html" },
+    });
+    const parsed = new DOMParser().parseFromString(await res.text(), "text/html");
+    const css = A.$$("style", parsed).map((el) => el.textContent).join("\n");
+    for (const el of A.$$("script, style, link, meta, base, iframe, frame, object, embed, form", parsed)) el.remove();
+    for (const el of A.$$("*", parsed.body)) {
+      for (const attr of Array.from(el.attributes)) {
+        const name = attr.name.toLowerCase();
+        if (name.startsWith("on") || ((name === "href" || name === "src") && /^\s*javascript:/i.test(attr.value))) {
+          el.removeAttribute(attr.name);
+        } else if (name === "style") {
+          el.dataset.receiptStyle = attr.value;
+          el.removeAttribute(attr.name);
+        }
+      }
+    }
+    const old = document.getElementById("receipt-frame");
+    if (old) old.remove();
+    const frame = A.h("iframe", { id: "receipt-frame", class: "print-frame", title: "Cupom para impressão", tabindex: "-1", "aria-hidden": "true" });
+    document.body.append(frame);
+    const win = frame.contentWindow;
+    const doc = frame.contentDocument;
+    doc.documentElement.lang = parsed.documentElement.lang || "pt-BR";
+    doc.title = parsed.title || "Cupom";
+    const base = doc.createElement("link");
+    base.rel = "stylesheet";
+    base.href = document.body.dataset.receiptCss || "/static/css/receipt.css";
+    const styled = new Promise((resolve) => {
+      base.onload = base.onerror = resolve;
+      setTimeout(resolve, 2000);
+    });
+    doc.head.append(base);
+    if (css.trim()) {
+      try {
+        const sheet = new win.CSSStyleSheet();
+        sheet.replaceSync(css);
+        doc.adoptedStyleSheets = [sheet];
+      } catch (err) {
+        console.warn("receipt style not applied", err);
+      }
+    }
+    if (parsed.body.className) doc.body.className = parsed.body.className;
+    for (const node of Array.from(parsed.body.childNodes)) doc.body.append(doc.importNode(node, true));
+    for (const el of A.$$("[data-receipt-style]", doc)) {
+      el.style.cssText = el.dataset.receiptStyle;
+      delete el.dataset.receiptStyle;
+    }
+    await styled;
+    win.focus();
+    win.print();
+    return frame;
+  };
+
   // ---------------------------------------------------------------- errors
   const KNOWN = [
     [/^Your role may not do this\.?$/, "O seu perfil não tem permissão para isto."],
@@ -360,6 +439,8 @@
     [/^password: must not be the username/, "A senha não pode ser o nome do usuário."],
     [/^Este nome de usuário já existe/, "Este nome de usuário já existe."],
     [/^No such dead letter\.?$/, "Mensagem não encontrada."],
+    [/^No such customer\.?$/, "Cliente não encontrado."],
+    [/^No such till session\.?$/, "Caixa não encontrado."],
   ];
   const STATUS_TEXT = {
     400: "Pedido inválido",
@@ -389,6 +470,20 @@
     description: "descrição",
     occurred_on: "data",
     category: "categoria",
+    cpf: "CPF",
+    phone: "telefone",
+    credit_limit_cents: "limite de fiado",
+    opening_cents: "troco inicial",
+    reason: "motivo",
+    kind: "tipo",
+    method: "forma",
+    customer_id: "cliente",
+    items: "itens",
+    counted: "contado",
+    cash_cents: "dinheiro",
+    pix_cents: "PIX",
+    debit_cents: "débito",
+    credit_cents: "crédito",
   };
 
   class ApiError extends Error {

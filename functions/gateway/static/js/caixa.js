@@ -49,6 +49,12 @@ window.Acougue.page("caixa", function (A, $, h, page) {
   const retryButton = $("sale-retry");
   const newButton = $("sale-new");
   const payButtons = A.$$(".pay", page.main);
+  const fiadoForm = $("fiado-form");
+  const fiadoSearch = $("fiado-search");
+  const fiadoResults = $("fiado-results");
+  const fiadoChoice = $("fiado-choice");
+  const fiadoSubmit = $("fiado-submit");
+  const printButton = $("sale-print");
   const approvalDialog = $("approval-dialog");
   const approvalForm = $("approval-form");
   const approvalUser = $("approval-username");
@@ -66,11 +72,14 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     busy: false,
     escAt: 0,
     qrFor: null,
+    fiado: { found: [], active: -1, chosen: null, asked: 0 },
+    printing: false,
   };
   const byPlu = new Map();
   let pollTimer = null;
   let qrUrl = null;
   let nextLineId = 1;
+  let fiadoTimer = null;
 
   // ------------------------------------------------------------------ messages
   function fail(text) {
@@ -81,7 +90,7 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     A.say(msg, text, "info");
   }
   function focusInput() {
-    if (qtyForm.hidden && creditForm.hidden && cashForm.hidden) input.focus();
+    if (qtyForm.hidden && creditForm.hidden && cashForm.hidden && fiadoForm.hidden) input.focus();
   }
 
   // ------------------------------------------------------------------ totals
@@ -380,6 +389,10 @@ window.Acougue.page("caixa", function (A, $, h, page) {
       cashInput.focus();
       return;
     }
+    if (method === "fiado") {
+      openFiado();
+      return;
+    }
     await submit({ method });
   }
 
@@ -513,6 +526,7 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     saleInfo.textContent = text;
     retryButton.hidden = !state.submission || !!state.sale;
     pixBox.hidden = true;
+    printButton.hidden = true;
     fail(err.message);
     if (!retryButton.hidden) retryButton.focus();
   }
@@ -520,12 +534,179 @@ window.Acougue.page("caixa", function (A, $, h, page) {
   function closePanels() {
     creditForm.hidden = true;
     cashForm.hidden = true;
+    closeFiado();
   }
+
+  // ------------------------------------------------------------------ fiado (F7)
+  // The customer is searched as the name, phone or CPF is typed; each shows the limit
+  // still available. The customers domain decides: above the limit the sale's payment is
+  // declined ("limite de fiado excedido") and the cashier takes another method.
+  function openFiado() {
+    const f = state.fiado;
+    f.found = [];
+    f.active = -1;
+    f.chosen = null;
+    fiadoSearch.value = "";
+    closeFiadoResults();
+    showChoice();
+    fiadoForm.hidden = false;
+    fiadoSearch.focus();
+    info("Fiado: digite o nome, o telefone ou o CPF do cliente.");
+  }
+
+  function closeFiado() {
+    clearTimeout(fiadoTimer);
+    fiadoForm.hidden = true;
+    closeFiadoResults();
+  }
+
+  function closeFiadoResults() {
+    fiadoResults.hidden = true;
+    A.clear(fiadoResults);
+    fiadoSearch.setAttribute("aria-expanded", "false");
+    fiadoSearch.removeAttribute("aria-activedescendant");
+  }
+
+  function showChoice() {
+    const c = state.fiado.chosen;
+    fiadoSubmit.disabled = !c || state.busy;
+    if (!c) {
+      fiadoChoice.textContent = "";
+      fiadoChoice.className = "fiado-choice";
+      return;
+    }
+    const short = c.available_cents < total();
+    fiadoChoice.textContent =
+      `${c.name} · disponível ${A.money(c.available_cents)}` +
+      (short ? ` — menos que o total desta venda (${A.money(total())})` : "");
+    fiadoChoice.className = "fiado-choice" + (short ? " msg-error" : " msg-ok");
+  }
+
+  async function searchCustomers() {
+    const text = fiadoSearch.value.trim();
+    const asked = ++state.fiado.asked;
+    if (text.length < 2) {
+      closeFiadoResults();
+      return;
+    }
+    try {
+      const answer = await A.api("GET", "/api/customers?active=true&limit=10&q=" + encodeURIComponent(text));
+      if (!page.alive || asked !== state.fiado.asked || fiadoForm.hidden) return;
+      showCustomers(answer.items.filter((c) => c.active !== false));
+    } catch (err) {
+      if (asked === state.fiado.asked) A.say(msg, err.message, "error");
+    }
+  }
+
+  function showCustomers(customers) {
+    const f = state.fiado;
+    f.found = customers;
+    f.active = customers.length ? 0 : -1;
+    A.clear(fiadoResults);
+    if (!customers.length) {
+      closeFiadoResults();
+      info(`Nenhum cliente encontrado para “${fiadoSearch.value.trim()}”.`);
+      return;
+    }
+    customers.forEach((c, i) => {
+      fiadoResults.append(
+        A.h(
+          "li",
+          {
+            id: "fiado-opt-" + i,
+            role: "option",
+            "aria-selected": i === 0 ? "true" : "false",
+            onmousedown: (e) => e.preventDefault(),
+            onclick: () => chooseCustomer(c),
+          },
+          A.h("span", { class: "opt-name" }, c.name, c.phone ? A.h("span", { class: "tag" }, " " + c.phone) : null),
+          A.h("span", { class: "opt-meta" }, "disponível " + A.money(c.available_cents))
+        )
+      );
+    });
+    fiadoResults.hidden = false;
+    fiadoSearch.setAttribute("aria-expanded", "true");
+    fiadoSearch.setAttribute("aria-activedescendant", "fiado-opt-0");
+  }
+
+  function moveFiado(delta) {
+    const f = state.fiado;
+    if (fiadoResults.hidden || !f.found.length) return;
+    f.active = (f.active + delta + f.found.length) % f.found.length;
+    A.$$("[role=option]", fiadoResults).forEach((li, i) => li.setAttribute("aria-selected", i === f.active ? "true" : "false"));
+    fiadoSearch.setAttribute("aria-activedescendant", "fiado-opt-" + f.active);
+  }
+
+  function chooseCustomer(c) {
+    state.fiado.chosen = c;
+    state.fiado.asked++;
+    clearTimeout(fiadoTimer);
+    fiadoSearch.value = c.name;
+    closeFiadoResults();
+    showChoice();
+    info("Enter lança a venda no fiado de " + c.name + ".");
+    fiadoSearch.focus();
+  }
+
+  function payFiado() {
+    const c = state.fiado.chosen;
+    if (!c) {
+      A.say(msg, "Escolha o cliente do fiado.", "error");
+      fiadoSearch.focus();
+      return;
+    }
+    submit({ method: "fiado", customer_id: c.id });
+  }
+
+  fiadoSearch.addEventListener("input", () => {
+    state.fiado.chosen = null;
+    showChoice();
+    clearTimeout(fiadoTimer);
+    fiadoTimer = setTimeout(searchCustomers, 200);
+  });
+  fiadoSearch.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      moveFiado(event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const f = state.fiado;
+      if (!fiadoResults.hidden && f.found.length) chooseCustomer(f.found[f.active]);
+      else if (f.chosen) payFiado();
+      else {
+        clearTimeout(fiadoTimer);
+        searchCustomers();
+      }
+    }
+  });
+  fiadoForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    payFiado();
+  });
+
+  // ------------------------------------------------------------------ the receipt (F9)
+  async function printReceipt() {
+    if (!state.sale || state.sale.status !== "paid" || state.printing) return;
+    state.printing = true;
+    printButton.disabled = true;
+    try {
+      await A.printReceipt(state.sale.id);
+      info("Cupom enviado para a impressão.");
+    } catch (err) {
+      A.say(msg, "Cupom não impresso: " + err.message, "error");
+    } finally {
+      state.printing = false;
+      printButton.disabled = false;
+      if (!printButton.hidden) newButton.focus();
+    }
+  }
+  printButton.addEventListener("click", printReceipt);
 
   function showSale(sale) {
     state.sale = sale;
     closePanels();
     retryButton.hidden = true;
+    printButton.hidden = true;
     salePanel.hidden = false;
     saleTitle.textContent = "Venda " + sale.id.slice(0, 8);
     const status = sale.status;
@@ -540,6 +721,9 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     }
     const parts = [(A.METHODS[payment.method] || payment.method) + " · " + A.money(sale.total_cents)];
     if (payment.method === "credit" && payment.installments) parts.push(payment.installments + "x");
+    if (payment.method === "fiado" && (sale.customer_name || state.fiado.chosen)) {
+      parts.push("Cliente " + (sale.customer_name || state.fiado.chosen.name));
+    }
     if (payment.method === "cash") {
       if (payment.cash_received_cents !== null && payment.cash_received_cents !== undefined) {
         parts.push("Recebido " + A.money(payment.cash_received_cents));
@@ -548,12 +732,18 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     }
     saleInfo.textContent = parts.join(" · ");
     if (status === "payment_failed") {
-      A.say(msg, "Pagamento recusado. Escolha outra forma de pagamento (F2 PIX, F3 Débito, F4 Crédito, F5 Dinheiro).", "error");
+      A.say(
+        msg,
+        (payment.reason ? `Pagamento recusado (${payment.reason}). ` : "Pagamento recusado. ") +
+          "Escolha outra forma de pagamento (F2 PIX, F3 Débito, F4 Crédito, F5 Dinheiro, F7 Fiado).",
+        "error"
+      );
     } else if (status === "paid") {
       A.say(msg, "Venda paga." + (payment.change_cents ? " Troco: " + A.money(payment.change_cents) + "." : ""), "ok");
     } else {
       A.say(msg, "", "info");
     }
+    printButton.hidden = status !== "paid";
     showPix(sale);
     render();
     if (TERMINAL.includes(status)) {
@@ -613,8 +803,10 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     state.sale = null;
     state.submission = null;
     state.qrFor = null;
+    state.fiado.chosen = null;
     discountInput.value = "";
     salePanel.hidden = true;
+    printButton.hidden = true;
     pixBox.hidden = true;
     pixPayload.value = "";
     pixQr.removeAttribute("src");
@@ -747,7 +939,7 @@ window.Acougue.page("caixa", function (A, $, h, page) {
 
   function onKey(event) {
     if (approvalDialog.open) return; // the dialog owns the keys (Esc closes it)
-    const keys = { F2: "pix", F3: "debit", F4: "credit", F5: "cash" };
+    const keys = { F2: "pix", F3: "debit", F4: "credit", F5: "cash", F7: "fiado" };
     if (keys[event.key]) {
       event.preventDefault();
       pay(keys[event.key]);
@@ -756,6 +948,11 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     if (event.key === "F6") {
       event.preventDefault();
       if (!discountInput.disabled) discountInput.focus();
+      return;
+    }
+    if (event.key === "F9") {
+      event.preventDefault();
+      printReceipt();
       return;
     }
     if (event.key === "F8") {
@@ -783,11 +980,15 @@ window.Acougue.page("caixa", function (A, $, h, page) {
 
   function escape() {
     if (!qtyForm.hidden) return cancelQuantity();
+    if (!fiadoResults.hidden) {
+      closeFiadoResults();
+      return fiadoSearch.focus();
+    }
     if (!results.hidden) {
       closeResults();
       return focusInput();
     }
-    if (!creditForm.hidden || !cashForm.hidden) {
+    if (!creditForm.hidden || !cashForm.hidden || !fiadoForm.hidden) {
       closePanels();
       return focusInput();
     }
@@ -815,6 +1016,7 @@ window.Acougue.page("caixa", function (A, $, h, page) {
 
   return function cleanup() {
     stopPolling();
+    clearTimeout(fiadoTimer);
     document.removeEventListener("keydown", onKey);
     if (qrUrl) URL.revokeObjectURL(qrUrl);
   };

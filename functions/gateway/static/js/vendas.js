@@ -1,5 +1,6 @@
-/* Vendas: the list by period and status, a sale's detail, and (admin) cancel/refund.
-   A vendedor sees only their own sales: the API answers only those. */
+/* Vendas: the list by period and status, a sale's detail, its receipt, and (admin)
+   cancel/refund and returning part of a paid sale. A vendedor sees only their own sales
+   (the API answers only those) and may cancel one not yet paid. */
 window.Acougue.page("vendas", function (A, $, h, page) {
   "use strict";
   const dialog = $("sl-dialog");
@@ -7,6 +8,10 @@ window.Acougue.page("vendas", function (A, $, h, page) {
   const msg = $("sl-msg");
   const cancelButton = $("sl-cancel");
   const confirmButton = $("sl-confirm");
+  const printButton = $("sl-print");
+  const returnButton = $("sl-return");
+  const returnForm = $("rt-form");
+  const UNPAID = ["pending_payment", "payment_failed"];
   let current = null;
   let watch = null;
 
@@ -44,6 +49,7 @@ window.Acougue.page("vendas", function (A, $, h, page) {
     const p = s.payment || {};
     let text = A.METHODS[p.method] || p.method || "—";
     if (p.method === "credit" && p.installments) text += ` ${p.installments}x`;
+    if (p.method === "fiado" && s.customer_name) text += ` · ${s.customer_name}`;
     return text;
   }
 
@@ -56,7 +62,7 @@ window.Acougue.page("vendas", function (A, $, h, page) {
       h("td", { class: "num" }, String(s.items.length)),
       h("td", {}, payment(s)),
       h("td", { class: "num strong" }, A.money(s.total_cents)),
-      h("td", {}, A.statusBadge(s.status)),
+      h("td", {}, A.statusBadge(s.status), s.returned_cents ? A.badge("Devolução " + A.money(s.returned_cents), "warn") : null),
       h("td", { class: "actions" }, h("button", { type: "button", class: "btn btn-small", "aria-label": "Ver venda " + s.id.slice(0, 8), onclick: () => open(s.id) }, "Ver"))
     );
   }
@@ -87,16 +93,150 @@ window.Acougue.page("vendas", function (A, $, h, page) {
     if (p.reason) facts.push(["Motivo da recusa", p.reason]);
     if (p.pix) facts.push(["PIX txid", h("code", {}, p.pix.txid)]);
     if (s.attempt > 1) facts.push(["Tentativas de pagamento", String(s.attempt)]);
+    if (p.method === "fiado" && s.customer_name) facts.push(["Cliente (fiado)", s.customer_name]);
+    if (s.returned_cents) facts.push(["Devolvido", A.money(s.returned_cents)]);
+    const returns = (s.returns || []).map((r) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, A.dateTime(r.at)),
+        h("td", { class: "num" }, r.items.map((i) => `${i.name} ${A.quantity(i.quantity, unitOf(s, i.product_id))}`).join("; ")),
+        h("td", { class: "num" }, r.reason),
+        h("td", { class: "num strong" }, A.money(r.refund_cents))
+      )
+    );
     A.clear(detail).append(
       h("dl", { class: "total-detail facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
-      A.table("Itens da venda", ["Produto", "Quantidade", "Preço", "Total"], items)
+      A.table("Itens da venda", ["Produto", "Quantidade", "Preço", "Total"], items),
+      returns.length ? h("h3", {}, "Devoluções") : null,
+      returns.length ? A.table("Devoluções da venda", ["Data", "Itens", "Motivo", "Estorno"], returns) : null
     );
     $("sl-dialog-title").textContent = "Venda " + s.id.slice(0, 8);
-    const cancellable = ["pending_payment", "payment_failed", "paid"].includes(s.status);
-    cancelButton.hidden = !(A.can("admin") && cancellable);
+    const me = A.session.user || {};
+    const cancellable = A.can("admin")
+      ? ["pending_payment", "payment_failed", "paid"].includes(s.status) && !s.returned_cents
+      : A.can("vendedor") && UNPAID.includes(s.status) && s.seller_id === me.id;
+    cancelButton.hidden = !cancellable;
     cancelButton.textContent = s.status === "paid" ? "Cancelar e estornar" : "Cancelar venda";
     confirmButton.hidden = true;
+    printButton.hidden = s.status !== "paid";
+    returnButton.hidden = !(A.can("admin") && s.status === "paid" && returnable(s).some((r) => r.left > 0n));
+    returnForm.hidden = true;
   }
+
+  function unitOf(s, productId) {
+    const item = s.items.find((i) => i.product_id === productId);
+    return item ? item.unit : "kg";
+  }
+
+  /** Per product: its name, unit, sold and returned so far (thousandths), and what is left. */
+  function returnable(s) {
+    const byProduct = new Map();
+    for (const i of s.items) {
+      const r = byProduct.get(i.product_id) || { product_id: i.product_id, name: i.name, unit: i.unit, sold: 0n, returned: 0n };
+      r.sold += A.thousandths(i.quantity);
+      byProduct.set(i.product_id, r);
+    }
+    for (const ret of s.returns || []) {
+      for (const i of ret.items) {
+        const r = byProduct.get(i.product_id);
+        if (r) r.returned += A.thousandths(i.quantity);
+      }
+    }
+    return Array.from(byProduct.values()).map((r) => Object.assign(r, { left: r.sold - r.returned }));
+  }
+
+  function openReturn() {
+    const rows = returnable(current).map((r) =>
+      h(
+        "tr",
+        { dataset: { product: r.product_id } },
+        h("td", {}, r.name),
+        h("td", { class: "num" }, A.quantity(A.fromThousandths(r.sold), r.unit)),
+        h("td", { class: "num" }, r.returned ? A.quantity(A.fromThousandths(r.returned), r.unit) : "—"),
+        h(
+          "td",
+          { class: "num" },
+          h("input", {
+            class: "return-qty",
+            inputmode: "decimal",
+            autocomplete: "off",
+            placeholder: r.unit === "un" ? "0" : "0,000",
+            "aria-label": `Devolver ${r.name} (${r.unit})`,
+            disabled: r.left <= 0n,
+            dataset: { product: r.product_id },
+          })
+        )
+      )
+    );
+    A.fillRows($("rt-rows"), rows);
+    $("rt-reason").value = "";
+    A.say(msg, "");
+    returnForm.hidden = false;
+    returnButton.hidden = true;
+    cancelButton.hidden = true;
+    const first = returnForm.querySelector("input.return-qty:not([disabled])");
+    if (first) first.focus();
+  }
+
+  returnButton.addEventListener("click", openReturn);
+  $("rt-cancel").addEventListener("click", () => {
+    if (current) renderDetail(current);
+  });
+  returnForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!current) return;
+    const lines = returnable(current);
+    const items = [];
+    for (const field of A.$$("input.return-qty", returnForm)) {
+      const text = field.value.trim();
+      if (!text || field.disabled) continue;
+      const line = lines.find((l) => l.product_id === field.dataset.product);
+      const quantity = A.parseQuantity(text, { allowZero: true });
+      if (A.need(quantity !== null, msg, `Quantidade inválida para ${line.name}: use, por exemplo, 1,250.`, field)) return;
+      if (/^0\.000$/.test(quantity)) continue;
+      if (A.need(line.unit !== "un" || /\.000$/.test(quantity), msg, `${line.name} é vendido por unidade: use quantidades inteiras.`, field)) return;
+      if (A.need(A.thousandths(quantity) <= line.left, msg, `${line.name}: no máximo ${A.quantity(A.fromThousandths(line.left), line.unit)} a devolver.`, field)) return;
+      items.push({ product_id: line.product_id, quantity });
+    }
+    if (A.need(items.length, msg, "Informe a quantidade de ao menos um produto.", returnForm.querySelector("input.return-qty:not([disabled])"))) return;
+    const reason = $("rt-reason").value.trim();
+    if (A.need(reason, msg, "Informe o motivo da devolução.", $("rt-reason"))) return;
+    const submit = $("rt-submit");
+    submit.disabled = true;
+    const id = current.id;
+    try {
+      const done = await A.api("POST", `/api/sales/${id}/returns`, { body: { items, reason } });
+      let sale = current;
+      try {
+        sale = await A.api("GET", `/api/sales/${id}`);
+      } catch (_) {
+        /* the return is made; the detail is shown as it was */
+      }
+      if (!page.alive || !current || current.id !== id) return;
+      current = sale;
+      renderDetail(sale);
+      A.say(msg, `Devolução registrada: ${A.money(done.refund_cents)} estornado(s) (${A.METHODS[done.method] || done.method}).`, "ok");
+      load();
+    } catch (err) {
+      A.say(msg, err.message, "error");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  printButton.addEventListener("click", async () => {
+    if (!current) return;
+    printButton.disabled = true;
+    try {
+      await A.printReceipt(current.id);
+      A.say(msg, "Cupom enviado para a impressão.", "info");
+    } catch (err) {
+      A.say(msg, "Cupom não impresso: " + err.message, "error");
+    } finally {
+      printButton.disabled = false;
+    }
+  });
 
   async function open(id) {
     try {
@@ -113,6 +253,7 @@ window.Acougue.page("vendas", function (A, $, h, page) {
   cancelButton.addEventListener("click", () => {
     cancelButton.hidden = true;
     confirmButton.hidden = false;
+    returnButton.hidden = true;
     A.say(msg, current.status === "paid" ? "O valor será estornado e o estoque devolvido." : "A venda será cancelada.", "info");
     confirmButton.focus();
   });
