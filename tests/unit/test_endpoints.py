@@ -65,8 +65,15 @@ def _design_roles() -> dict[str, frozenset[Role] | None]:
     return found
 
 
+# Where a later issue changed DESIGN.md's "who" (the reference material is not ours to edit):
+# issue 17 lets a vendedor cancel their own unpaid sale; cancel-sale checks the rest.
+CHANGED_BY_ISSUES: dict[str, frozenset[Role] | None] = {
+    "POST /api/sales/{}/cancel": api.SELLERS,
+}
+
+
 def test_the_roles_declared_are_design_mds() -> None:
-    design = _design_roles()
+    design = {**_design_roles(), **CHANGED_BY_ISSUES}
     declared = {f"{e.method} {_shape(e.path)}": e.roles for e in PUBLIC_ENDPOINTS}
     probes = {"GET /healthz", "GET /readyz"}
     assert len(design) > 25
