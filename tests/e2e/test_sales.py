@@ -175,6 +175,8 @@ def test_a_vendedor_sees_only_their_own_sales(system: RunningSystem) -> None:
             assert seller.get(f"/api/sales/{theirs['id']}").status_code == 200
             ids = [s["id"] for s in seller.get("/api/sales").json()["items"]]
             assert ids == [theirs["id"]]
+            # Paid, it is the admin's to cancel (issue 17: unpaid, it would be the seller's).
+            wait_for(lambda: seller.get(f"/api/sales/{theirs['id']}").json()["status"] == "paid")
             assert seller.post(f"/api/sales/{theirs['id']}/cancel").status_code == 403
 
 
