@@ -398,6 +398,66 @@ async def _sales(client: httpx.AsyncClient, products: dict[str, dict[str, Any]])
     _check(await client.post(f"/api/sales/{cancelled['id']}/cancel"), "cancel a sale", 202)
 
 
+CUSTOMERS = (
+    # name, phone, CPF (valid check digits), limit in centavos
+    ("Dona Cida Conceição", "(11) 98765-4321", "529.982.247-25", 50000),
+    ("Restaurante Sabor da Vila", "(11) 3222-1100", None, 300000),
+    ("Seu Zé do Bar", "(11) 97654-3210", "111.444.777-35", 20000),
+)
+
+
+async def _till(client: httpx.AsyncClient) -> None:
+    """The admin's own till, open with R$ 150,00 of change: the demo's sales count in it."""
+    answer = await client.post("/api/till/sessions", json={"opening_cents": 15000})
+    _check(answer, "open the till", 201, 409)
+
+
+async def _customers(client: httpx.AsyncClient, products: dict[str, dict[str, Any]]) -> None:
+    """Regulars with a fiado limit, two sales on their accounts, a payment and a return."""
+    made = [
+        _check(
+            await client.post(
+                "/api/customers",
+                json={"name": name, "phone": phone, "cpf": cpf, "credit_limit_cents": limit},
+            ),
+            f"customer {name}",
+            201,
+        )
+        for name, phone, cpf, limit in CUSTOMERS
+    ]
+    cida, restaurante = made[0], made[1]
+    picanha = products["Picanha"]["id"]
+    linguica = products["Linguiça toscana"]["id"]
+    on_account = [
+        await _sell(
+            client,
+            {
+                "items": [{"product_id": product, "quantity": quantity}],
+                "payment": {"method": "fiado", "customer_id": customer["id"]},
+            },
+            f"fiado sale for {customer['name']}",
+        )
+        for customer, product, quantity in ((cida, picanha, "1.200"), (restaurante, linguica, "8"))
+    ]
+    for sale in on_account:
+        await _status(client, sale["id"], "paid")
+    _check(
+        await client.post(
+            f"/api/customers/{cida['id']}/payments", json={"amount_cents": 5000, "method": "pix"}
+        ),
+        "a payment on Dona Cida's account",
+        201,
+    )
+    _check(
+        await client.post(
+            f"/api/sales/{on_account[1]['id']}/returns",
+            json={"items": [{"product_id": linguica, "quantity": "1"}], "reason": "pacote aberto"},
+        ),
+        "a return of one kilo of linguiça",
+        201,
+    )
+
+
 async def _finance_available(client: httpx.AsyncClient) -> bool:
     today = datetime.now(UTC).date().isoformat()
     answer = await client.get("/api/finance/report", params={"from": today, "to": today})
@@ -446,8 +506,11 @@ async def _fill(client: httpx.AsyncClient) -> None:
     await _receipts(client, products)
     await _desossa(client, products)
     log.info("demo stock received and the forequarter boned")
+    await _till(client)
     await _sales(client, products)
     log.info("demo sales made")
+    await _customers(client, products)
+    log.info("demo customers, fiado sales, a payment and a return made")
     if await _finance_available(client):
         await _expenses(client)
         log.info("demo expenses entered")
