@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from shared.auth.principal import Role
 from shared.contracts.customers import MAX_CREDIT_LIMIT_CENTS, CustomerPatch
 from shared.domain_errors import Forbidden, Invalid
+from shared.events.sales import MAX_SALE_CENTS
 
 # The reasons a fiado attempt is declined, as the counter shows them.
 OVER_LIMIT = "limite de fiado excedido"
@@ -21,6 +22,9 @@ CANCELLED_SALE = "venda cancelada"
 ADMIN_ONLY = frozenset({"credit_limit_cents", "active"})
 # What nobody may set to null.
 NOT_NULL = frozenset({"name", "credit_limit_cents", "active"})
+# The most attempts one sale may make (the column is a 32-bit integer; a counter retries a
+# handful of times).
+MAX_ATTEMPT = 1000
 
 
 # -- the account --------------------------------------------------------------------------
@@ -50,8 +54,7 @@ def available_cents(credit_limit_cents: int, balance_cents: int) -> int:
 def decide_fiado(account: Account | None, amount_cents: int) -> Decision:
     """Approve when the customer is known, active, and balance + amount stays within the
     limit; else decline with the reason the counter shows."""
-    if amount_cents < 0:
-        raise Invalid("a fiado charge is never negative")
+    check_charge(amount_cents)
     if account is None:
         return Decision(False, UNKNOWN)
     if not account.active:
@@ -59,6 +62,15 @@ def decide_fiado(account: Account | None, amount_cents: int) -> Decision:
     if account.balance_cents + amount_cents > account.credit_limit_cents:
         return Decision(False, OVER_LIMIT)
     return Decision(True)
+
+
+def check_charge(amount_cents: int, attempt: int = 1) -> None:
+    """A fiado request the counter could have made: 0..the largest sale, a sane attempt
+    (anything else is dead-lettered, never retried)."""
+    if not 0 <= amount_cents <= MAX_SALE_CENTS:
+        raise Invalid(f"a fiado charge is 0 to {MAX_SALE_CENTS} centavos, not {amount_cents}")
+    if not 1 <= attempt <= MAX_ATTEMPT:
+        raise Invalid(f"a sale makes 1 to {MAX_ATTEMPT} payment attempts, not {attempt}")
 
 
 def after_charge(balance_cents: int, amount_cents: int) -> int:

@@ -183,10 +183,19 @@ def _customer_id(text: str) -> UUID | None:
         return None
 
 
+def _sale_id(text: str) -> UUID:
+    """The sale an event names; an event naming no sale is dead-lettered (422), not retried."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise Invalid(f"not a sale id: {text[:60]!r}") from None
+
+
 async def charge(uow: UnitOfWork, request: FiadoRequested) -> None:
     """Decide one fiado attempt against the customer's limit, once per (sale, attempt):
     the customer's row is locked first, so concurrent charges decide one after another."""
-    sale_id = UUID(request.sale_id)
+    domain.check_charge(request.amount_cents, request.attempt)
+    sale_id = _sale_id(request.sale_id)
     await store.lock_sale(uow.conn, sale_id)
     if await store.charge_decided(uow.conn, sale_id, request.attempt):
         return  # delivered again (perhaps under another event id)
@@ -238,7 +247,7 @@ async def charge(uow: UnitOfWork, request: FiadoRequested) -> None:
 async def cancel(uow: UnitOfWork, event: SaleCancelled) -> None:
     """Give back to the account what an approved fiado charge of the sale still holds (a
     return may have given part back already), and refuse any later charge of the sale."""
-    sale_id = UUID(event.sale_id)
+    sale_id = _sale_id(event.sale_id)
     await store.lock_sale(uow.conn, sale_id)
     await store.mark_cancelled(uow.conn, sale_id)
     for c in await store.approved_charges(uow.conn, sale_id):
@@ -256,17 +265,21 @@ async def sale_returned(uow: UnitOfWork, event: SaleReturned) -> None:
     returns of sales paid another way are not this domain's."""
     if event.payment_method != FIADO:
         return
-    sale_id = UUID(event.sale_id)
+    sale_id = _sale_id(event.sale_id)
+    try:
+        return_id = UUID(event.return_id)
+    except ValueError:
+        raise Invalid(f"not a return id: {event.return_id[:60]!r}") from None
     await store.lock_sale(uow.conn, sale_id)
     charges = await store.approved_charges(uow.conn, sale_id)
     if not charges:
         raise Invalid(f"a venda {event.sale_id} não tem fiado aprovado a devolver")
     charge_row = charges[-1]
-    if event.customer_id is not None and event.customer_id != str(charge_row.customer_id):
+    if event.customer_id is not None and _customer_id(event.customer_id) != charge_row.customer_id:
         raise Invalid("a devolução nomeia outro cliente que o da venda")
     if not await store.insert_return(
         uow.conn,
-        return_id=UUID(event.return_id),
+        return_id=return_id,
         sale_id=sale_id,
         payment_id=charge_row.payment_id,
         amount_cents=event.refund_cents,

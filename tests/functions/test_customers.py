@@ -594,6 +594,21 @@ async def test_a_fiado_for_an_unknown_customer_is_declined(customers: Customers)
         ]
 
 
+async def test_a_request_no_counter_could_make_is_refused_not_retried(
+    customers: Customers,
+) -> None:
+    """Refused (dead-lettered at once) rather than a database error retried for ever."""
+    c = await customers.create(name="Forjado", credit_limit_cents=1_000)
+    huge = fiado_requested(c["id"], 1)
+    huge.data["amount_cents"] = 2**63
+    not_a_sale = fiado_requested(c["id"], 1)
+    not_a_sale.data["sale_id"] = "venda-1"
+    for event in (huge, not_a_sale, sale_cancelled("venda-1", 1)):
+        with pytest.raises(Invalid):
+            await customers.apply(event)
+    assert await customers.entries(c["id"]) == []
+
+
 async def test_a_second_attempt_is_decided_on_its_own(customers: Customers) -> None:
     c = await customers.create(name="Tentativa", credit_limit_cents=5_000)
     first = fiado_requested(c["id"], 6_000)

@@ -43,6 +43,14 @@ def test_an_inactive_customer_is_declined_whatever_the_limit(limit: int, amount:
     assert (decision.approved, decision.reason) == (False, "cliente inativo")
 
 
+@pytest.mark.parametrize(
+    ("amount", "attempt"), [(-1, 1), (MAX_SALE_CENTS + 1, 1), (2**63, 1), (1, 0), (1, 2**31)]
+)
+def test_a_request_no_counter_could_make_is_refused(amount: int, attempt: int) -> None:
+    with pytest.raises(Invalid):
+        domain.check_charge(amount, attempt)
+
+
 def test_an_unknown_customer_is_declined() -> None:
     decision = domain.decide_fiado(None, 1)
     assert (decision.approved, decision.reason) == (False, "cliente desconhecido")
