@@ -131,10 +131,22 @@ def running_balances(opening_cents: int, amounts: Iterable[int]) -> list[int]:
 # -- search ------------------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Lower-case without accents (NFKD), so that "joao" finds "João"."""
+def _fold_once(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents (NFKD), spaces collapsed, so that "joao" finds "João".
+    Folded until it no longer changes ("ᴬ" decomposes to "A", which folds to "a"), so that
+    a stored name and a search for it fold alike."""
+    folded = _fold_once(text)
+    for _ in range(3):
+        again = _fold_once(folded)
+        if again == folded:
+            break
+        folded = again
+    return " ".join(folded.split())
 
 
 def digits(text: str) -> str:
