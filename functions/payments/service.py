@@ -12,6 +12,7 @@ from functions.payments.settings import PaymentSettings
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Invalid
 from shared.events.payments import (
+    FiadoRequested,
     PaymentApproved,
     PaymentDeclined,
     PaymentPending,
@@ -82,6 +83,9 @@ async def charge(uow: UnitOfWork, request: PaymentRequest, settings: PaymentSett
         pix_txid=None,
         pix_payload=None,
     )
+    if choice.method == "fiado":
+        await _hand_to_account(uow, request, row)
+        return
     if choice.method == "pix":
         txid = pix_txid(sale_id, request.attempt)
         payload = build_payload(
@@ -128,8 +132,31 @@ async def charge(uow: UnitOfWork, request: PaymentRequest, settings: PaymentSett
         )
 
 
+async def _hand_to_account(uow: UnitOfWork, request: PaymentRequest, row: store.PaymentRow) -> None:
+    """Fiado charges nothing here: the attempt is recorded once (its payment_id) and handed
+    to the customer's account (charge-account), whose payment.approved or .declined decides
+    it. A redelivery of the same attempt hands nothing twice."""
+    customer = request.payment.customer_id
+    if customer is None:
+        raise Invalid("a fiado payment names its customer_id")
+    try:
+        customer_id = UUID(customer)
+    except ValueError:
+        raise Invalid(f"not a customer id: {customer!r}") from None
+    row = replace(row, customer_id=customer_id)
+    if not await store.insert(uow.conn, row, confirm_after=None):
+        return  # this attempt was handed over already
+    await uow.emit(
+        FiadoRequested(**_facts(row), seller_id=request.seller_id, customer_id=str(customer_id)),
+        subject=request.sale_id,
+    )
+
+
 async def cancel(uow: UnitOfWork, event: SaleCancelled) -> None:
-    """Refund what was approved; drop a PIX charge still waiting. Once per sale."""
+    """Refund what was approved; drop a PIX charge still waiting. Once per sale. Fiado
+    attempts are the customer's account's to settle: charge-account hears the same
+    sale.cancelled and gives the amount back to the account (or declines what it had not
+    decided yet)."""
     sale_id = UUID(event.sale_id)
     await store.mark_cancelled(uow.conn, sale_id)
     for p in await store.approved_of_sale(uow.conn, sale_id):

@@ -25,12 +25,16 @@ class PaymentRow:
     reason: str | None
     pix_txid: str | None
     pix_payload: str | None
+    customer_id: UUID | None = None  # fiado: whose account
 
 
 _COLUMNS = (
     "id, sale_id, attempt, method, amount_cents, installments, cash_received_cents,"
-    " change_cents, fee_cents, status, reason, pix_txid, pix_payload"
+    " change_cents, fee_cents, status, reason, pix_txid, pix_payload, customer_id"
 )
+# What a cancellation settles here: the acquirer's charges. A fiado attempt is the
+# customer's account's to settle (charge-account hears sale.cancelled itself).
+_SETTLED_HERE = " AND method <> 'fiado'"
 
 
 def _row(row: dict[str, Any] | None) -> PaymentRow | None:
@@ -42,8 +46,8 @@ async def insert(conn: Conn, p: PaymentRow, *, confirm_after: timedelta | None) 
     cursor = await conn.execute(
         "INSERT INTO payments (id, sale_id, attempt, method, amount_cents, installments,"
         " cash_received_cents, change_cents, fee_cents, status, reason, pix_txid, pix_payload,"
-        " confirm_after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " now() + %s) ON CONFLICT (sale_id, attempt) DO NOTHING RETURNING id",
+        " customer_id, confirm_after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, now() + %s) ON CONFLICT (sale_id, attempt) DO NOTHING RETURNING id",
         (
             p.id,
             p.sale_id,
@@ -58,6 +62,7 @@ async def insert(conn: Conn, p: PaymentRow, *, confirm_after: timedelta | None) 
             p.reason,
             p.pix_txid,
             p.pix_payload,
+            p.customer_id,
             confirm_after,
         ),
     )
@@ -71,18 +76,20 @@ async def set_status(conn: Conn, payment_id: UUID, status: str) -> None:
 
 
 async def approved_of_sale(conn: Conn, sale_id: UUID) -> list[PaymentRow]:
+    """The sale's approved charges this function refunds (fiado ones are not)."""
     cursor = await conn.execute(
         f"SELECT {_COLUMNS} FROM payments WHERE sale_id = %s AND status = 'approved'"  # noqa: S608
-        " FOR UPDATE",
+        f"{_SETTLED_HERE} FOR UPDATE",
         (sale_id,),
     )
     return [p for r in await cursor.fetchall() if (p := _row(r))]
 
 
 async def pending_of_sale(conn: Conn, sale_id: UUID) -> list[PaymentRow]:
+    """The sale's charges still waiting that this function declines (fiado ones are not)."""
     cursor = await conn.execute(
         f"SELECT {_COLUMNS} FROM payments WHERE sale_id = %s AND status = 'pending'"  # noqa: S608
-        " FOR UPDATE",
+        f"{_SETTLED_HERE} FOR UPDATE",
         (sale_id,),
     )
     return [p for r in await cursor.fetchall() if (p := _row(r))]

@@ -76,7 +76,9 @@ def discount_limit_cents(subtotal_cents: int, percent: int) -> int:
 def check_payment(
     method: str, total_cents: int, installments: int | None, cash_received_cents: int | None
 ) -> int | None:
-    """Refuse what the counter must fix now; the change for cash (else None)."""
+    """Refuse what the counter must fix now; the change for cash (else None). Fiado (on the
+    customer's account, whose limit the customers domain checks) takes neither installments
+    nor cash, as debit and PIX."""
     if method == "credit":
         if installments is not None and not 1 <= installments <= 12:
             raise SaleError("credit accepts 1 to 12 installments")
@@ -105,6 +107,16 @@ class Status(StrEnum):
 
 if {status.value for status in Status} != set(SALE_STATUSES):
     raise RuntimeError("sales.domain.Status and shared.vocabulary.SaleStatus disagree")
+
+
+# How the receipt's refusal (and any message to the counter) names a sale's state.
+STATUS_NAMES = {
+    Status.PENDING_PAYMENT: "aguardando pagamento",
+    Status.PAID: "paga",
+    Status.PAYMENT_FAILED: "com o pagamento recusado",
+    Status.CANCELLED: "cancelada",
+    Status.REFUNDED: "estornada",
+}
 
 
 class Emit(StrEnum):

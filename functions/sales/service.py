@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -16,9 +16,10 @@ from functions.sales import approvals, counter_lines, domain, scale_labels, stor
 from functions.sales.approvals import ApprovalVerifier
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import InvalidToken
-from shared.contracts.sales import PaymentIn, PaymentOut, SaleIn, SaleOut
+from shared.contracts.sales import PaymentIn, PaymentOut, ReturnOut, SaleIn, SaleOut
+from shared.db.pool import Conn
 from shared.db.uow import UnitOfWork
-from shared.domain_errors import Forbidden, NotFound
+from shared.domain_errors import Conflict, Forbidden, NotFound
 from shared.events.catalog import ProductState
 from shared.events.sales import (
     PaymentChoice,
@@ -27,6 +28,13 @@ from shared.events.sales import (
     SaleItem,
     SalePaymentRequested,
 )
+
+# The operator's open till session (functions.sales.till.open_session_of), and a sale's
+# returns (functions.sales.returns.returns_of): passed in by the functions' entry points,
+# so that this module never imports the modules that build on it.
+TillLookup = Callable[[Conn, UUID], Awaitable[UUID | None]]
+ReturnsLookup = Callable[[Conn, UUID], Awaitable[list[ReturnOut]]]
+PAID_ONLY_BY_ADMIN = "só um administrador cancela uma venda paga"
 
 
 def request_hash(body: SaleIn) -> str:
@@ -42,6 +50,7 @@ def _choice(payment: PaymentIn) -> PaymentChoice:
         method=payment.method,
         installments=payment.installments,
         cash_received_cents=payment.cash_received_cents,
+        customer_id=str(payment.customer_id) if payment.customer_id else None,
     )
 
 
@@ -102,8 +111,10 @@ async def complete_sale(
     body: SaleIn,
     mask: scale_labels.ScaleMask,
     discounts: DiscountPolicy,
+    till_session_of: TillLookup | None = None,
 ) -> tuple[SaleOut, bool]:
-    """The sale and whether it is a replay of the same Idempotency-Key."""
+    """The sale and whether it is a replay of the same Idempotency-Key. The seller's open
+    till session (`till_session_of`), if any, is recorded on the sale."""
     seller_id = UUID(seller.user_id)
     digest = request_hash(body)
     earlier = await store.find_by_key(uow.conn, seller_id, key)
@@ -120,6 +131,7 @@ async def complete_sale(
     approval = await _approval(discounts, seller, body, sums.subtotal_cents)
     if approval is not None and await store.approval_used(uow.conn, approval.jti):
         raise Forbidden("Esta aprovação já foi usada.", code="discount_approval_invalid")
+    till_session = await till_session_of(uow.conn, seller_id) if till_session_of else None
     sale = SaleOut(
         id=uuid.uuid4(),
         status="pending_payment",
@@ -139,6 +151,8 @@ async def complete_sale(
             change_cents=change,
         ),
         discount_approved_by=approval.admin_id if approval else None,
+        customer_id=body.payment.customer_id,
+        till_session_id=till_session,
     )
     try:
         inserted = await store.insert_sale(
@@ -219,6 +233,8 @@ async def retry_payment(
         pix_txid=None,
         pix_payload=None,
         fee_cents=None,
+        customer_id=payment.customer_id,
+        customer_name=None,
     )
     await uow.emit(
         SalePaymentRequested(
@@ -235,8 +251,15 @@ async def retry_payment(
     return refreshed.sale
 
 
-async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
+async def cancel_sale(uow: UnitOfWork, who: Principal, sale_id: UUID) -> None:
+    """An admin cancels any sale; a vendedor only their own, and only while it is unpaid
+    (a paid one is refunded: the admin's call). Another seller's sale does not exist for a
+    vendedor (404), as everywhere."""
     found = await _locked(uow, sale_id)
+    if not visible_to(who, found.sale):
+        raise NotFound("No such sale.")
+    if who.role is not Role.ADMIN and found.state.status is domain.Status.PAID:
+        raise Forbidden(f"Venda paga: {PAID_ONLY_BY_ADMIN}.", code="admin_only")
     transition = domain.cancel(found.state)
     await store.save_state(uow.conn, sale_id, transition.state)
     await uow.emit(
@@ -247,6 +270,42 @@ async def cancel_sale(uow: UnitOfWork, sale_id: UUID) -> None:
         ),
         subject=str(sale_id),
     )
+
+
+# -- sales-query ------------------------------------------------------------------------
+
+
+def with_returns(sale: SaleOut, done: list[ReturnOut]) -> SaleOut:
+    return sale.model_copy(
+        update={"returns": done, "returned_cents": sum(r.refund_cents for r in done)}
+    )
+
+
+async def sale_for(
+    conn: Conn, who: Principal, sale_id: UUID, returns_of: ReturnsLookup | None = None
+) -> SaleOut:
+    """A sale as GET /api/sales/{id} shows it (with its returns when `returns_of` is
+    given); 404 when it does not exist or is another seller's (to a vendedor)."""
+    found = await store.get_sale(conn, sale_id)
+    if found is None or not visible_to(who, found.sale):
+        raise NotFound("No such sale.")
+    if returns_of is None:
+        return found.sale
+    return with_returns(found.sale, await returns_of(conn, sale_id))
+
+
+async def receipt_sale(
+    conn: Conn, who: Principal, sale_id: UUID, returns_of: ReturnsLookup
+) -> SaleOut:
+    """The sale a receipt prints: only a paid one (409 otherwise), with its returns."""
+    sale = await sale_for(conn, who, sale_id)
+    state = domain.Status(sale.status)
+    if state is not domain.Status.PAID:
+        raise Conflict(
+            f"Só uma venda paga tem cupom; esta está {domain.STATUS_NAMES[state]}.",
+            code="sale_not_paid",
+        )
+    return with_returns(sale, await returns_of(conn, sale_id))
 
 
 # -- product events (apply-product-to-sales) --------------------------------------------

@@ -1,17 +1,77 @@
 """update-sale-status: the payment's outcome moves the sale along its states
-(sales.domain's transitions), each change announced once."""
+(sales.domain's transitions), each change announced once.
+
+Two functions decide payments (shared.events.payments.PAYMENT_DECIDERS): the acquirer
+(process-payment) every method but fiado, the customer's account (charge-account) fiado
+alone. The broker's ownership check lets either publish payment.approved, so the decision
+is checked against the method here: a fiado approval from the acquirer, or a card approval
+from the accounts, is refused (422: dead-lettered, never applied).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 from functions.sales import domain, store
 from functions.sales.domain import Emit
 from functions.sales.service import items_of
 from shared.db.uow import UnitOfWork
-from shared.domain_errors import NotYet
-from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentPending, PaymentRefunded
+from shared.domain_errors import Invalid, NotYet
+from shared.events.envelope import Envelope
+from shared.events.ownership import source_of
+from shared.events.payments import (
+    PaymentApproved,
+    PaymentDeclined,
+    PaymentFacts,
+    PaymentPending,
+    PaymentRefunded,
+)
 from shared.events.sales import SalePaid, SalePaymentFailed, SaleRefunded
+from shared.subscriber import On
+
+FIADO = "fiado"
+ACQUIRER = source_of("process-payment")
+ACCOUNTS = source_of("charge-account")
+F = TypeVar("F", bound=PaymentFacts)
+
+
+class WrongDecider(Invalid):
+    """A payment decision from the function that does not decide that method."""
+
+
+def decider_of(method: str) -> str:
+    """The `source` whose decisions on `method` count."""
+    return ACCOUNTS if method == FIADO else ACQUIRER
+
+
+def check_decider(event: Envelope, payment: PaymentFacts) -> None:
+    expected = decider_of(payment.method)
+    if event.source != expected:
+        raise WrongDecider(
+            f"{payment.method} payments are decided by {expected}, not {event.source}"
+        )
+
+
+def _decided(
+    apply: Callable[[UnitOfWork, F], Awaitable[None]],
+) -> Callable[[UnitOfWork, Envelope, F], Awaitable[None]]:
+    async def handler(uow: UnitOfWork, event: Envelope, payment: F) -> None:
+        check_decider(event, payment)
+        await apply(uow, payment)
+
+    return handler
+
+
+def events() -> list[On]:  # type: ignore[type-arg]
+    """update-sale-status's events, each decision checked against who may decide it."""
+    return [
+        On.applying(PaymentPending, payment_pending),
+        On(PaymentApproved, _decided(payment_approved)),
+        On(PaymentDeclined, _decided(payment_declined)),
+        On(PaymentRefunded, _decided(payment_refunded)),
+    ]
 
 
 async def _for_event(uow: UnitOfWork, sale_id: str) -> store.SaleRow:
@@ -20,6 +80,23 @@ async def _for_event(uow: UnitOfWork, sale_id: str) -> store.SaleRow:
         # The sale's own transaction committed before its events left: not yet.
         raise NotYet(f"Sale {sale_id} is not known here yet.")
     return found
+
+
+def _same_method(found: store.SaleRow, event: PaymentFacts) -> None:
+    """A decision on the sale's current attempt is about the method that attempt asked
+    for: anything else decides something never asked (a fiado approval of a PIX attempt)."""
+    if event.method != found.sale.payment.method:
+        raise Invalid(
+            f"attempt {event.attempt} of sale {event.sale_id} is paid by"
+            f" {found.sale.payment.method}, not {event.method}"
+        )
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Invalid(f"not a customer id: {value!r}") from None
 
 
 async def payment_pending(uow: UnitOfWork, event: PaymentPending) -> None:
@@ -39,7 +116,13 @@ async def payment_approved(uow: UnitOfWork, event: PaymentApproved) -> None:
     transition = domain.on_payment_approved(found.state, event.attempt)
     if transition.emit is not Emit.PAID:
         return
+    _same_method(found, event)
     details: dict[str, object] = {"payment_status": "approved", "fee_cents": event.fee_cents}
+    if event.method == FIADO:
+        # Whose account it went on, as the account says (its name, for the receipt).
+        details["customer_name"] = event.customer_name
+        if event.customer_id is not None:
+            details["customer_id"] = _uuid(event.customer_id)
     if event.pix is not None:
         details.update(pix_txid=event.pix.txid, pix_payload=event.pix.payload)
     if event.change_cents is not None:
@@ -53,6 +136,7 @@ async def payment_declined(uow: UnitOfWork, event: PaymentDeclined) -> None:
     transition = domain.on_payment_declined(found.state, event.attempt)
     if transition.emit is not Emit.PAYMENT_FAILED:
         return
+    _same_method(found, event)
     await store.save_state(
         uow.conn,
         found.sale.id,
@@ -73,6 +157,7 @@ async def payment_refunded(uow: UnitOfWork, event: PaymentRefunded) -> None:
         if found.state.status is domain.Status.CANCELLED:
             await store.save_state(uow.conn, found.sale.id, found.state, payment_status="refunded")
         return
+    _same_method(found, event)
     await store.save_state(uow.conn, found.sale.id, transition.state, payment_status="refunded")
     await _announce(uow, SaleRefunded, found, event)
 

@@ -60,6 +60,8 @@ PAYMENT_COLUMNS = frozenset(
         "installments",
         "cash_received_cents",
         "change_cents",
+        "customer_id",
+        "customer_name",
     }
 )
 
@@ -79,7 +81,7 @@ _SALE_COLUMNS = (
     "id, seller_id, request_hash, status, attempt, cancel_requested, subtotal_cents,"
     " discount_cents, total_cents, payment_method, installments, cash_received_cents,"
     " change_cents, payment_status, payment_reason, fee_cents, pix_txid, pix_payload, created_at,"
-    " discount_approved_by"
+    " discount_approved_by, customer_id, customer_name, till_session_id"
 )
 
 
@@ -97,8 +99,9 @@ async def insert_sale(
     cursor = await conn.execute(
         "INSERT INTO sales (id, seller_id, idempotency_key, request_hash, status, subtotal_cents,"
         " discount_cents, total_cents, payment_method, installments, cash_received_cents,"
-        " change_cents, created_at, discount_approved_by, discount_approval_jti)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " change_cents, created_at, discount_approved_by, discount_approval_jti, customer_id,"
+        " till_session_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (seller_id, idempotency_key) DO NOTHING RETURNING id",
         (
             sale.id,
@@ -116,6 +119,8 @@ async def insert_sale(
             sale.created_at,
             sale.discount_approved_by,
             approval_jti,
+            sale.customer_id,
+            sale.till_session_id,
         ),
     )
     if await cursor.fetchone() is None:
@@ -170,6 +175,9 @@ def _sale(row: dict[str, Any], items: list[dict[str, Any]]) -> SaleRow:
             pix=pix,
         ),
         discount_approved_by=row["discount_approved_by"],
+        customer_id=row["customer_id"],
+        customer_name=row["customer_name"],
+        till_session_id=row["till_session_id"],
     )
     state = SaleState(Status(row["status"]), row["attempt"], row["cancel_requested"])
     return SaleRow(sale, row["request_hash"], state)
