@@ -271,20 +271,21 @@ async def sale_returned(uow: UnitOfWork, event: SaleReturned) -> None:
     except ValueError:
         raise Invalid(f"not a return id: {event.return_id[:60]!r}") from None
     await store.lock_sale(uow.conn, sale_id)
+    if await store.return_recorded(uow.conn, return_id):
+        return  # delivered again (perhaps under another event id, after a cancellation)
     charges = await store.approved_charges(uow.conn, sale_id)
     if not charges:
         raise Invalid(f"a venda {event.sale_id} não tem fiado aprovado a devolver")
     charge_row = charges[-1]
     if event.customer_id is not None and _customer_id(event.customer_id) != charge_row.customer_id:
         raise Invalid("a devolução nomeia outro cliente que o da venda")
-    if not await store.insert_return(
+    await store.insert_return(
         uow.conn,
         return_id=return_id,
         sale_id=sale_id,
         payment_id=charge_row.payment_id,
         amount_cents=event.refund_cents,
-    ):
-        return
+    )
     returned = domain.returnable(
         charge_row.amount_cents, charge_row.returned_cents, event.refund_cents
     )

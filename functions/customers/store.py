@@ -288,16 +288,20 @@ async def is_cancelled(conn: Conn, sale_id: UUID) -> bool:
     return await cursor.fetchone() is not None
 
 
+async def return_recorded(conn: Conn, return_id: UUID) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM fiado_returns WHERE return_id = %s", (return_id,))
+    return await cursor.fetchone() is not None
+
+
 async def insert_return(
     conn: Conn, *, return_id: UUID, sale_id: UUID, payment_id: UUID, amount_cents: int
-) -> bool:
-    """False when this return was put back on the account already."""
-    cursor = await conn.execute(
+) -> None:
+    """A return put back on the account (the sale's lock is held: no concurrent twin)."""
+    await conn.execute(
         "INSERT INTO fiado_returns (return_id, sale_id, payment_id, amount_cents)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        " VALUES (%s, %s, %s, %s)",
         (return_id, sale_id, payment_id, amount_cents),
     )
-    return await cursor.fetchone() is not None
 
 
 # -- customers' payments -----------------------------------------------------------------

@@ -696,6 +696,9 @@ async def test_a_fiado_return_goes_back_to_the_account_once_per_return(
     assert [d["amount_cents"] for d in refunded] == [5_000]
     assert await customers.balance(c["id"]) == 0
     assert await customers.outbox(c["id"]) == []  # returns emit nothing of their own
+    # A return delivered again after the cancellation is still applied once, quietly.
+    assert await customers.apply(again(first))
+    assert await customers.balance(c["id"]) == 0
 
 
 async def test_returns_paid_another_way_are_not_the_accounts(customers: Customers) -> None:
