@@ -45,6 +45,11 @@ class Session:
     counted: Amounts | None
 
 
+# What serialises a session's movements, closing, refunds and counted payments. NO KEY
+# UPDATE: a sale recording the session (sales.till_session_id's foreign key takes KEY
+# SHARE) is never held up by it.
+_LOCK: LiteralString = " FOR NO KEY UPDATE"
+
 _SESSION = (
     "SELECT id, operator_id, operator_name, status, opened_at, opening_cents, closed_at,"
     " sales_count, expected_cash_cents, expected_pix_cents, expected_debit_cents,"
@@ -98,7 +103,7 @@ async def open_session_id(
 ) -> UUID | None:
     query: LiteralString = "SELECT id FROM till_sessions WHERE operator_id = %s AND status = 'open'"
     if for_update:
-        query += " FOR UPDATE"
+        query += _LOCK
     row = await _row(conn, query, (operator_id,))
     return row["id"] if row else None
 
@@ -108,7 +113,7 @@ async def get_session(
 ) -> Session | None:
     query: LiteralString = _SESSION + " WHERE id = %s"
     if for_update:
-        query += " FOR UPDATE"
+        query += _LOCK
     row = await _row(conn, query, (session_id,))
     return _session(row) if row else None
 

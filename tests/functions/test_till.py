@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from functions.sales import till
+from functions.sales import till, till_store
 from shared import shop_time
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier
@@ -35,6 +35,8 @@ ISSUER = TokenIssuer(
     Ed25519PrivateKey.generate(), issuer="acougue-auth", audience="acougue", ttl_seconds=900
 )
 SESSIONS = "/api/till/sessions"
+# Concurrent requests in the race tests, each on its own connection of a warm pool.
+RACERS = 8
 MIGRATIONS = Path(__file__).resolve().parents[2] / "functions" / "sales" / "migrations"
 
 
@@ -161,7 +163,13 @@ class Till:
 @pytest.fixture(scope="module")
 async def tills(database: ProvisionedDatabase) -> AsyncIterator[Till]:
     runtime = function_runtime(
-        database, "sales", "till", k_sink=None, event_authentication="off", db_pool_max=12
+        database,
+        "sales",
+        "till",
+        k_sink=None,
+        event_authentication="off",
+        db_pool_min=RACERS,
+        db_pool_max=RACERS + 2,
     )
     runtime.verifier = TokenVerifier(
         StaticKeys(ISSUER.jwks()), issuer="acougue-auth", audience="acougue"
@@ -207,8 +215,9 @@ async def test_an_operator_opens_their_own_till_once(tills: Till) -> None:
 
 async def test_of_concurrent_openings_exactly_one_wins(tills: Till) -> None:
     joana = person(Role.VENDEDOR)
-    answers = await asyncio.gather(*(tills.open(joana, 1000 + i) for i in range(8)))
-    assert sorted(a.status_code for a in answers) == [201] + [409] * 7
+    await (await tills.runtime.pool.get()).wait()  # every racer has a connection already
+    answers = await asyncio.gather(*(tills.open(joana, 1000 + i) for i in range(RACERS)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * (RACERS - 1)
     rows = await tills.sql(
         "SELECT count(*) AS n FROM till_sessions WHERE operator_id = %s AND status = 'open'",
         (joana.user_id,),
@@ -404,6 +413,7 @@ async def test_a_movement_out_of_bounds_is_a_422(tills: Till, body: dict[str, An
 async def test_concurrent_sangrias_never_take_more_than_the_cash(tills: Till) -> None:
     joana = person(Role.VENDEDOR)
     session = (await tills.opened(joana, 1000))["id"]
+    await (await tills.runtime.pool.get()).wait()
     answers = await asyncio.gather(*(tills.move(joana, session, "sangria", 300) for _ in range(6)))
     assert sorted(a.status_code for a in answers) == [201] * 3 + [422] * 3
     assert (await tills.session(joana, session))["expected"]["cash_cents"] == 100
@@ -463,6 +473,7 @@ async def test_only_the_operator_or_an_admin_closes_a_session(tills: Till) -> No
 async def test_concurrent_closings_close_once(tills: Till) -> None:
     joana = person(Role.VENDEDOR)
     session = (await tills.opened(joana, 1000))["id"]
+    await (await tills.runtime.pool.get()).wait()
     answers = await asyncio.gather(
         *(tills.close(joana, session, cash_cents=1000) for _ in range(4))
     )
@@ -591,3 +602,25 @@ async def test_a_returns_refund_leaves_the_drawer_once(tills: Till) -> None:
     await refund(tills, session, "cash", 1500, cash_return)
     with pytest.raises(NotFound):
         await refund(tills, str(uuid.uuid4()), "cash", 100, uuid.uuid4())
+
+
+async def test_a_sale_is_not_held_up_by_a_till_being_worked(tills: Till) -> None:
+    """A movement or a closing locks its session (FOR NO KEY UPDATE); a sale recording the
+    session meanwhile (its foreign key takes KEY SHARE) goes through at once."""
+    joana = person(Role.VENDEDOR)
+    session = (await tills.opened(joana, 0))["id"]
+    pool = await tills.runtime.pool.get()
+    async with pool.connection() as working:
+        assert await till_store.get_session(working, uuid.UUID(session), for_update=True)
+        async with pool.connection() as selling:
+            await selling.execute("SET lock_timeout = '2s'")
+            sale = uuid.uuid4()
+            await selling.execute(
+                "INSERT INTO sales (id, seller_id, idempotency_key, request_hash, status,"
+                " subtotal_cents, discount_cents, total_cents, payment_method, till_session_id)"
+                " VALUES (%s, %s, %s, 'h', 'pending_payment', 100, 0, 100, 'pix', %s)",
+                (sale, joana.user_id, str(sale), session),
+            )
+            await selling.execute("RESET lock_timeout")
+            await selling.commit()
+        await working.rollback()
