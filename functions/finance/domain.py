@@ -13,18 +13,27 @@ from typing import Any, Literal
 
 from shared.contracts.finance import ExpenseCategory
 from shared.domain_errors import Invalid
+from shared.events.customers import CustomerPaymentReceived
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved
+from shared.events.sales import SaleReturned
+from shared.events.till import TillMovementRecorded
 from shared.money import allocate
 from shared.shop_time import SHOP_ZONE
 from shared.vocabulary import PaymentMethod
 
-# Where each payment method's money lands (pinned by tests/unit/test_posting_rules.py).
+# What the shop's customers owe it on their accounts (fiado).
+CUSTOMER_RECEIVABLES = "clientes_a_receber"
+REVENUE = "receita_vendas"
+# Where each payment method's money lands (pinned by tests/unit/test_posting_rules.py). A
+# fiado sale brings no money in: what lands is the customer's debt, paid later
+# (customer_payment) by one of the other methods.
 PAYMENT_ACCOUNT: dict[PaymentMethod, str] = {
     "cash": "caixa",
     "pix": "banco",
     "debit": "recebiveis_cartao",
     "credit": "recebiveis_cartao",
+    "fiado": CUSTOMER_RECEIVABLES,
 }
 PAID_WITH_ACCOUNT = {"cash": "caixa", "bank": "banco", "payable": "fornecedores_a_pagar"}
 
@@ -237,4 +246,168 @@ def cash_operation(
             Line("caixa" if drawer_out else "banco", credit_cents=amount_cents),
         ),
         meta={"reason": reason},
+    )
+
+
+# -- issue 17: the customer's account, returns and the operators' tills ----------------------
+
+
+def customer_payment(event: CustomerPaymentReceived, occurred_at: datetime) -> Posting:
+    """A customer pays (part of) their account: the money lands where its method's does
+    (Dr caixa, banco or recebíveis de cartão), the debt goes down (Cr clientes a receber).
+    Not revenue: that was recognised when the fiado sale was made. The entry carries the
+    method, so the day's cash closing counts the money with the method it came by."""
+    return Posting(
+        cause="customer.payment_received",
+        cause_id=event.payment_id,
+        occurred_at=occurred_at,
+        description=f"Recebimento de fiado, cliente {event.customer_id[:8]} ({event.method})",
+        lines=(
+            Line(PAYMENT_ACCOUNT[event.method], debit_cents=event.amount_cents),
+            Line(CUSTOMER_RECEIVABLES, credit_cents=event.amount_cents),
+        ),
+        payment_method=event.method,
+        meta={"customer_id": event.customer_id, "received_by": event.received_by},
+    )
+
+
+def _returned_per_product(event: SaleReturned) -> dict[str, int]:
+    refunds: dict[str, int] = {}
+    for item in event.items:
+        refunds[item.product_id] = refunds.get(item.product_id, 0) + item.refund_cents
+    return refunds
+
+
+def sale_returned(
+    event: SaleReturned, occurred_at: datetime, *, reverses: str | None = None
+) -> Posting | None:
+    """Part of a paid sale came back: the reversing entry of exactly that part. Dr receita
+    de vendas per cut (each item's refund), Cr the account the sale's money landed in
+    (PAYMENT_ACCOUNT of its method; fiado: clientes a receber, the customer's account goes
+    down). The money line comes first, as a payment's does (the cash closing reads it there).
+
+    The card fee is not given back: the acquirer keeps it on a partial refund, so the fee's
+    expense of the sale's posting stays where it is (only a cancellation, which reverses
+    everything left of the sale, takes it back). The stock's CMV comes back from
+    inventory's own movement (kind "refund"), as for a cancellation. None when the part
+    refunds nothing (a zero sale)."""
+    refunds = _returned_per_product(event)
+    total = sum(refunds.values())
+    if total != event.refund_cents:
+        raise PostingError(
+            f"the returned items refund {total}, the return says {event.refund_cents}"
+        )
+    if total == 0:
+        return None
+    return Posting(
+        cause="sale.returned",
+        cause_id=event.return_id,
+        occurred_at=occurred_at,
+        description=f"Devolução parcial da venda {event.sale_id[:8]} ({event.payment_method})",
+        lines=(
+            Line(PAYMENT_ACCOUNT[event.payment_method], credit_cents=total),
+            *(
+                Line(REVENUE, debit_cents=cents, product_id=product)
+                for product, cents in refunds.items()
+                if cents
+            ),
+        ),
+        sale_id=event.sale_id,
+        payment_method=event.payment_method,
+        meta={
+            k: v
+            for k, v in {
+                "return_id": event.return_id,
+                "reason": event.reason,
+                "customer_id": event.customer_id,
+                "till_session_id": event.till_session_id,
+                "items": [
+                    {
+                        "product_id": i.product_id,
+                        "quantity": str(i.quantity),
+                        "refund_cents": i.refund_cents,
+                    }
+                    for i in event.items
+                ],
+            }.items()
+            if v is not None
+        },
+        reverses=reverses,
+    )
+
+
+def returned_cents(returns: list[Posting]) -> int:
+    """What returns gave back so far: the credits of their money lines."""
+    return sum(r.lines[0].credit_cents for r in returns)
+
+
+def refund_rest(
+    sale: Posting,
+    returns: list[Posting],
+    cause: str,
+    cause_id: str,
+    occurred_at: datetime,
+    entry_id: str,
+) -> Posting | None:
+    """A cancellation's refund after returns: the reversal of what is left of the sale's
+    posting. The money line is reversed less what the returns gave back; each cut's
+    revenue less what the returns took back from it (a centavo a return split otherwise
+    than the sale may leave a cut a centavo over or under: it is reversed on whichever side
+    it stands, and the entry still balances); every other line (the card fee) in full, as
+    the plain reversal does. Sale, returns and this rest together net every account, and
+    each cut's revenue, to zero. With no returns it is exactly `sale.reversal`; None when
+    nothing is left to reverse."""
+    if not returns:
+        return sale.reversal(cause, cause_id, occurred_at, entry_id)
+    money, *others = sale.lines
+    revenue: dict[str | None, int] = {}  # net credit still standing per cut
+    fee_lines = []
+    for line in others:
+        if line.account == REVENUE:
+            revenue[line.product_id] = revenue.get(line.product_id, 0) + line.credit_cents
+            revenue[line.product_id] -= line.debit_cents
+        else:
+            fee_lines.append(line.reversed())
+    for posted in returns:
+        for line in posted.lines[1:]:
+            revenue[line.product_id] = revenue.get(line.product_id, 0) + line.credit_cents
+            revenue[line.product_id] -= line.debit_cents
+    rest = money.debit_cents - money.credit_cents - returned_cents(returns)
+    lines: list[Line] = []
+    if rest:
+        lines.append(replace(money, debit_cents=max(-rest, 0), credit_cents=max(rest, 0)))
+    lines += [
+        Line(REVENUE, debit_cents=max(net, 0), credit_cents=max(-net, 0), product_id=product)
+        for product, net in revenue.items()
+        if net
+    ]
+    lines += fee_lines
+    if len(lines) < 2:
+        return None
+    return Posting(
+        cause=cause,
+        cause_id=cause_id,
+        occurred_at=occurred_at,
+        description=f"Estorno do restante: {sale.description}",
+        lines=tuple(lines),
+        sale_id=sale.sale_id,
+        payment_method=sale.payment_method,
+        meta={**sale.meta, "returned_cents": returned_cents(returns)},
+        reverses=entry_id,
+    )
+
+
+def till_movement(event: TillMovementRecorded, occurred_at: datetime) -> Posting:
+    """An operator's sangria or suprimento, posted as the day's cash operations are
+    (cash_operation), once per movement; the entry names the session and operator."""
+    posting = cash_operation(
+        event.movement_id, event.kind, event.amount_cents, event.reason, occurred_at
+    )
+    return replace(
+        posting,
+        meta={
+            **posting.meta,
+            "session_id": event.session_id,
+            "operator_id": event.operator_id,
+        },
     )

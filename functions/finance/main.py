@@ -17,9 +17,11 @@ from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
 from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
 from shared.contracts.queries import DayQuery, EntriesQuery, ReportQuery, UntilQuery
+from shared.events.customers import CustomerPaymentReceived
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
-from shared.events.sales import SaleCompleted
+from shared.events.sales import SaleCompleted, SaleReturned
+from shared.events.till import TillMovementRecorded, TillSessionClosed
 from shared.http import HttpFunction, RequestContext, Route, is_delivery
 from shared.logs import configure_logging
 from shared.runtime import Runtime
@@ -124,6 +126,10 @@ _ledger_events = Subscriber(
         On(PaymentApproved, service.payment_approved),
         On(PaymentRefunded, service.payment_refunded),
         On(MovementRegistered, service.movement),
+        On(SaleReturned, service.sale_returned),
+        On(CustomerPaymentReceived, service.customer_payment),
+        On(TillMovementRecorded, service.till_movement),
+        On.applying(TillSessionClosed, service.till_session_closed),
     ],
 )
 _ledger_http = HttpFunction(

@@ -8,10 +8,16 @@ from typing import Any
 
 from functions.finance.store import GroupBy
 from shared import shop_time
-from shared.vocabulary import PaymentMethod
+from shared.vocabulary import TILL_METHODS, PaymentMethod, TillMethod
 
 # The payment methods in the order the owner reads them (cash first, as the drawer is).
-METHODS_SHOWN: tuple[PaymentMethod, ...] = ("cash", "pix", "debit", "credit")
+# Revenue by method is how each sale was settled at the counter: a fiado sale's revenue is
+# "fiado" (last: no money came in with it), less its returns and cancellations; what a
+# customer later pays on the account is not revenue and changes no method's figure here
+# (the cash closing counts that money with the method it came by).
+METHODS_SHOWN: tuple[PaymentMethod, ...] = ("cash", "pix", "debit", "credit", "fiado")
+# The methods the drawer and the till count, cash first (fiado is no money in the drawer).
+DRAWER_METHODS: tuple[TillMethod, ...] = TILL_METHODS
 FIGURES = (
     "revenue_cents",
     "cogs_cents",
@@ -123,14 +129,51 @@ def trial_balance(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _session(row: dict[str, Any]) -> dict[str, Any]:
+    expected = {m: int(row[f"expected_{m}_cents"]) for m in DRAWER_METHODS}
+    counted = {m: int(row[f"counted_{m}_cents"]) for m in DRAWER_METHODS}
+    return {
+        "session_id": str(row["session_id"]),
+        "operator_id": str(row["operator_id"]),
+        "opened_at": row["opened_at"],
+        "closed_at": row["closed_at"],
+        "opening_cents": int(row["opening_cents"]),
+        "expected": expected,
+        "counted": counted,
+        "difference": {m: counted[m] - expected[m] for m in DRAWER_METHODS},
+    }
+
+
+def sessions_summary(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The day's closed till sessions, each with its difference per method (counted minus
+    expected, as the till computed them), and their sums."""
+    sessions = [_session(r) for r in rows]
+    totals = {
+        "count": len(sessions),
+        "opening_cents": sum(s["opening_cents"] for s in sessions),
+        **{
+            part: {m: sum(s[part][m] for s in sessions) for m in DRAWER_METHODS}
+            for part in ("expected", "counted", "difference")
+        },
+    }
+    return sessions, totals
+
+
 def cash_closing(day: date, data: dict[str, Any]) -> dict[str, Any]:
     """What the drawer and each method should hold at the end of `day`, what was counted,
-    and the difference per method (counted minus expected)."""
+    and the difference per method (counted minus expected); the fiado sold that day (no
+    money: on the customers' accounts) and the payments customers made on their accounts
+    (money, by method, counted in `expected`); and the till sessions opened that day with
+    their sums (`sessions`, `sessions_total`: what each operator's till expected and
+    counted)."""
     f, closing = data["figures"], data["closing"]
+    by_method = data["by_method"]
     opening = int(closing.get("opening_float_cents") or 0)
-    expected = {m: int(data["by_method"].get(m, 0)) for m in METHODS_SHOWN}
+    expected = {m: int(by_method.get(m, 0)) for m in DRAWER_METHODS}
     expected["cash"] = opening + int(f["cash_net_cents"])
     counted = closing.get("counted")
+    sessions, sessions_total = sessions_summary(data.get("sessions", []))
+    customer_payments = data.get("customer_payments", {})
     return {
         "day": day.isoformat(),
         "opening_float_cents": opening,
@@ -140,10 +183,14 @@ def cash_closing(day: date, data: dict[str, Any]) -> dict[str, Any]:
         "sangria_cents": int(f["sangria_cents"]),
         "suprimento_cents": int(f["suprimento_cents"]),
         "cash_paid_out_cents": int(f["cash_paid_out_cents"]),
+        "fiado_sales_cents": int(by_method.get("fiado", 0)),
+        "customer_payments": {m: int(customer_payments.get(m, 0)) for m in DRAWER_METHODS},
         "expected": expected,
         "counted": counted,
-        "difference": {m: int(counted.get(m, 0)) - expected[m] for m in METHODS_SHOWN}
+        "difference": {m: int(counted.get(m, 0)) - expected[m] for m in DRAWER_METHODS}
         if counted
         else None,
         "closed_at": closing.get("closed_at"),
+        "sessions": sessions,
+        "sessions_total": sessions_total,
     }

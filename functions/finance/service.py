@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -10,12 +11,16 @@ from functions.finance.domain import Posting
 from shared import shop_time
 from shared.contracts.finance import CashOperationIn, ExpenseIn
 from shared.db.uow import UnitOfWork
-from shared.domain_errors import NotYet
+from shared.domain_errors import Invalid, NotYet
+from shared.events.customers import CustomerPaymentReceived
 from shared.events.envelope import Envelope
 from shared.events.finance import LedgerEntryPosted
 from shared.events.inventory import MovementRegistered
 from shared.events.payments import PaymentApproved, PaymentRefunded
-from shared.events.sales import SaleCompleted
+from shared.events.sales import SaleCompleted, SaleReturned
+from shared.events.till import TillMovementRecorded, TillSessionClosed
+
+log = logging.getLogger("acougue.finance")
 
 
 async def _post(uow: UnitOfWork, posting: Posting) -> str | None:
@@ -63,9 +68,78 @@ async def payment_refunded(uow: UnitOfWork, event: Envelope, refund: PaymentRefu
             return
         raise NotYet(f"Payment {refund.payment_id} has not been posted yet.")
     entry_id, posting = original
-    await _post(
-        uow, posting.reversal("payment.refunded", refund.payment_id, _when(event), entry_id)
+    # What returns already gave back is not given back twice: the refund reverses the rest.
+    await store.lock_sale(uow.conn, refund.sale_id)
+    returns = [p for _, p in await store.posted_for_sale(uow.conn, "sale.returned", refund.sale_id)]
+    rest = domain.refund_rest(
+        posting, returns, "payment.refunded", refund.payment_id, _when(event), entry_id
     )
+    left = posting.lines[0].debit_cents - domain.returned_cents(returns)
+    if refund.amount_cents != left:  # the ledger reverses what it holds, and says so
+        log.warning(
+            "refund of payment %s says %s; the sale's posting less its returns leaves %s",
+            refund.payment_id,
+            refund.amount_cents,
+            left,
+        )
+    if rest is not None:
+        await _post(uow, rest)
+
+
+async def sale_returned(uow: UnitOfWork, event: Envelope, returned: SaleReturned) -> None:
+    """The reversing entry of a returned part, once per return. It follows the sale's
+    payment (NotYet before it is posted); after the sale's refund it posts nothing, as that
+    refund reversed everything the sale had left, this part with it."""
+    if returned.refund_cents == 0:
+        return
+    await store.lock_sale(uow.conn, returned.sale_id)
+    payments = await store.posted_for_sale(uow.conn, "payment.approved", returned.sale_id)
+    if not payments:
+        raise NotYet(f"Sale {returned.sale_id}'s payment has not been posted yet.")
+    if await store.posted_for_sale(uow.conn, "payment.refunded", returned.sale_id):
+        log.info("return %s of a refunded sale: the refund reversed it", returned.return_id)
+        return
+    entry_id, sale = payments[-1]
+    if sale.payment_method != returned.payment_method:
+        raise Invalid(
+            f"Return {returned.return_id} says the sale was paid by {returned.payment_method};"
+            f" the ledger has {sale.payment_method}."
+        )
+    earlier = [
+        p
+        for _, p in await store.posted_for_sale(uow.conn, "sale.returned", returned.sale_id)
+        if p.cause_id != returned.return_id
+    ]
+    paid = sale.lines[0].debit_cents
+    if domain.returned_cents(earlier) + returned.refund_cents > paid:
+        raise Invalid(
+            f"Return {returned.return_id} refunds {returned.refund_cents}: with the earlier"
+            f" returns, more than the {paid} the sale was paid."
+        )
+    posting = domain.sale_returned(returned, _when(event), reverses=entry_id)
+    if posting is not None:
+        await _post(uow, posting)
+
+
+async def customer_payment(
+    uow: UnitOfWork, event: Envelope, payment: CustomerPaymentReceived
+) -> None:
+    await _post(uow, domain.customer_payment(payment, _when(event)))
+
+
+async def till_movement(uow: UnitOfWork, event: Envelope, moved: TillMovementRecorded) -> None:
+    await _post(uow, domain.till_movement(moved, _when(event)))
+
+
+async def till_session_closed(uow: UnitOfWork, session: TillSessionClosed) -> None:
+    """Kept for the day's cash closing; nothing to post (each sale, payment, return and
+    sangria/suprimento of the session was posted when it happened)."""
+    for name in ("session_id", "operator_id"):
+        try:
+            uuid.UUID(getattr(session, name))
+        except ValueError:
+            raise Invalid(f"A till session's {name} is a UUID.") from None
+    await store.save_till_session(uow.conn, session)
 
 
 async def movement(uow: UnitOfWork, event: Envelope, moved: MovementRegistered) -> None:

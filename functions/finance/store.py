@@ -9,9 +9,11 @@ from typing import Any, Literal
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from functions.finance.domain import Line, Posting
+from functions.finance.domain import PAYMENT_ACCOUNT, Line, Posting
 from shared import shop_time
 from shared.db.pool import Conn
+from shared.events.till import TillSessionClosed
+from shared.vocabulary import TILL_METHODS
 
 GroupBy = Literal["day", "week", "month"]
 ZONE = shop_time.ZONE_NAME
@@ -65,16 +67,13 @@ async def post(conn: Conn, posting: Posting, *, actor: str | None) -> str | None
     return entry_id
 
 
-async def posted(conn: Conn, cause: str, cause_id: str) -> tuple[str, Posting] | None:
-    """An entry as a Posting (to reverse it), with its id."""
-    cursor = await conn.execute(
-        "SELECT id, occurred_at, description, sale_id, payment_method, meta FROM entries"
-        " WHERE cause = %s AND cause_id = %s",
-        (cause, cause_id),
-    )
-    entry = await cursor.fetchone()
-    if entry is None:
-        return None
+_ENTRY = (
+    "SELECT id, cause, cause_id, occurred_at, description, sale_id, payment_method, meta"
+    " FROM entries"
+)
+
+
+async def _as_posting(conn: Conn, entry: dict[str, Any]) -> tuple[str, Posting]:
     cursor = await conn.execute(
         "SELECT account, debit_cents, credit_cents, product_id FROM entry_lines"
         " WHERE entry_id = %s ORDER BY line",
@@ -90,14 +89,40 @@ async def posted(conn: Conn, cause: str, cause_id: str) -> tuple[str, Posting] |
         for r in await cursor.fetchall()
     )
     return str(entry["id"]), Posting(
-        cause=cause,
-        cause_id=cause_id,
+        cause=entry["cause"],
+        cause_id=entry["cause_id"],
         occurred_at=entry["occurred_at"],
         description=entry["description"],
         lines=lines,
         sale_id=str(entry["sale_id"]) if entry["sale_id"] else None,
         payment_method=entry["payment_method"],
         meta=entry["meta"],
+    )
+
+
+async def posted(conn: Conn, cause: str, cause_id: str) -> tuple[str, Posting] | None:
+    """An entry as a Posting (to reverse it), with its id."""
+    cursor = await conn.execute(_ENTRY + " WHERE cause = %s AND cause_id = %s", (cause, cause_id))
+    entry = await cursor.fetchone()
+    if entry is None:
+        return None
+    return await _as_posting(conn, entry)
+
+
+async def posted_for_sale(conn: Conn, cause: str, sale_id: str) -> list[tuple[str, Posting]]:
+    """The entries of one cause for one sale (its payment, its returns...), oldest first."""
+    cursor = await conn.execute(
+        _ENTRY + " WHERE sale_id = %s AND cause = %s ORDER BY seq", (sale_id, cause)
+    )
+    return [await _as_posting(conn, entry) for entry in await cursor.fetchall()]
+
+
+async def lock_sale(conn: Conn, sale_id: str) -> None:
+    """Hold one sale's postings to one at a time until the transaction ends: a return and
+    the sale's refund each read what the other posted (the refund reverses what the
+    returns left), so they must not both read before either commits."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('finance.sale:' || %s, 0))", (sale_id,)
     )
 
 
@@ -253,7 +278,7 @@ async def cash_day(conn: Conn, day: date) -> dict[str, Any]:
         " coalesce(sum((e.meta->>'change_cents')::bigint) FILTER (WHERE l.account = 'caixa'"
         "   AND e.cause = 'payment.approved'), 0) AS change_given_cents,"
         " coalesce(sum(l.credit_cents) FILTER (WHERE l.account = 'caixa'"
-        "   AND e.cause = 'payment.refunded'), 0) AS cash_refunds_cents,"
+        "   AND e.cause IN ('payment.refunded', 'sale.returned')), 0) AS cash_refunds_cents,"
         " coalesce(sum(l.credit_cents)"
         "   FILTER (WHERE l.account = 'caixa' AND e.cause = 'sangria'), 0)"
         "   AS sangria_cents,"
@@ -267,17 +292,75 @@ async def cash_day(conn: Conn, day: date) -> dict[str, Any]:
     )
     figures = dict(await cursor.fetchone() or {})
     # Line 1 of a payment's entry debits the method's account with the amount; line 1 of
-    # its reversal credits it back: their difference is what the method took in, net.
+    # its reversal credits it back, as does line 1 of a return; line 1 of a customer's
+    # payment debits the account of the method it paid with. Their sum per method is what
+    # that method took in, net. (A cancellation's refund after returns that left nothing of
+    # the money to reverse starts with another account: the account check leaves it out.)
     cursor = await conn.execute(
-        "SELECT e.payment_method AS method, sum(l.debit_cents - l.credit_cents) AS net"
+        "SELECT e.payment_method AS method,"
+        " e.cause = 'customer.payment_received' AS from_customers,"
+        " sum(l.debit_cents - l.credit_cents) AS net"
         " FROM entries e JOIN entry_lines l ON l.entry_id = e.id AND l.line = 1"
-        " WHERE e.cause IN ('payment.approved', 'payment.refunded')"
-        " AND (e.occurred_at AT TIME ZONE %(zone)s)::date = %(day)s GROUP BY 1",
-        {"zone": ZONE, "day": day},
+        " WHERE e.cause IN ('payment.approved', 'payment.refunded', 'sale.returned',"
+        "   'customer.payment_received')"
+        " AND l.account = %(accounts)s::jsonb ->> e.payment_method"
+        " AND (e.occurred_at AT TIME ZONE %(zone)s)::date = %(day)s GROUP BY 1, 2",
+        {"zone": ZONE, "day": day, "accounts": Jsonb(PAYMENT_ACCOUNT)},
     )
-    by_method = {r["method"]: int(r["net"]) for r in await cursor.fetchall()}
+    by_method: dict[str, int] = {}
+    from_customers: dict[str, int] = {}
+    for r in await cursor.fetchall():
+        by_method[r["method"]] = by_method.get(r["method"], 0) + int(r["net"])
+        if r["from_customers"]:
+            from_customers[r["method"]] = int(r["net"])
     cursor = await conn.execute(
         "SELECT opening_float_cents, counted, closed_at FROM cash_days WHERE day = %s", (day,)
     )
     closing = await cursor.fetchone() or {}
-    return {"figures": figures, "by_method": by_method, "closing": closing}
+    return {
+        "figures": figures,
+        "by_method": by_method,
+        "customer_payments": from_customers,
+        "closing": closing,
+        "sessions": await till_sessions(conn, day),
+    }
+
+
+# -- till sessions ----------------------------------------------------------------------
+
+
+async def save_till_session(conn: Conn, session: TillSessionClosed) -> bool:
+    """Keep a closed session once (the first delivery wins); True when it was new. Its day
+    is the shop day it was opened on."""
+    expected, counted = session.expected, session.counted
+    cursor = await conn.execute(
+        "INSERT INTO till_sessions (session_id, operator_id, day, opened_at, closed_at,"
+        " opening_cents, expected_cash_cents, expected_pix_cents, expected_debit_cents,"
+        " expected_credit_cents, counted_cash_cents, counted_pix_cents, counted_debit_cents,"
+        " counted_credit_cents)"
+        " VALUES (%s, %s, shop_day(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (session_id) DO NOTHING RETURNING session_id",
+        (
+            session.session_id,
+            session.operator_id,
+            session.opened_at,
+            session.opened_at,
+            session.closed_at,
+            session.opening_cents,
+            *(getattr(expected, f"{m}_cents") for m in TILL_METHODS),
+            *(getattr(counted, f"{m}_cents") for m in TILL_METHODS),
+        ),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def till_sessions(conn: Conn, day: date) -> list[dict[str, Any]]:
+    """The sessions opened on one shop day, in the order they were opened."""
+    cursor = await conn.execute(
+        "SELECT session_id, operator_id, opened_at, closed_at, opening_cents,"
+        " expected_cash_cents, expected_pix_cents, expected_debit_cents, expected_credit_cents,"
+        " counted_cash_cents, counted_pix_cents, counted_debit_cents, counted_credit_cents"
+        " FROM till_sessions WHERE day = %s ORDER BY opened_at, session_id",
+        (day,),
+    )
+    return list(await cursor.fetchall())

@@ -156,3 +156,23 @@ def crossed_below_minimum(min_stock: Decimal, before: Decimal, after: Decimal) -
 def whole_units_only(unit: str, quantity: Decimal) -> None:
     if unit == "un" and quantity != quantity.to_integral_value():
         raise RuleError("products sold by unit move in whole units")
+
+
+def returned_cost(
+    sold_quantity: Decimal, sold_cost_cents: int, back_before: Decimal, quantity: Decimal
+) -> int:
+    """What a returned quantity of a sold product is worth: its share of what the sale took
+    out of stock (`sold_cost_cents` for `sold_quantity`), the cost it left with. Shares are
+    cumulative, as a sale's returns come one after another: this return's cost is
+    share(returned before + this) − share(returned before), each share rounded half-up to
+    the centavo. So every return costs its proportion to within a centavo, never less than
+    nothing, and the returns of everything sold add up to the sale's cost exactly."""
+    if quantity <= 0:
+        raise RuleError("a returned quantity is positive")
+    if back_before < 0 or back_before + quantity > sold_quantity:
+        raise RuleError("more of a product came back than the sale took out of stock")
+
+    def share(returned: Decimal) -> int:
+        return cents(sold_cost_cents * returned / sold_quantity)
+
+    return share(back_before + quantity) - share(back_before)

@@ -18,7 +18,7 @@ from shared.contracts.inventory import BreakdownIn, BreakdownOut, MovementIn, Mo
 from shared.contracts.queries import MovementsQuery, StockQuery
 from shared.errors import Problem
 from shared.events.catalog import ProductCreated, ProductUpdated
-from shared.events.sales import SalePaid, SaleRefunded
+from shared.events.sales import SalePaid, SaleRefunded, SaleReturned
 from shared.http import HttpFunction, RequestContext, Route
 from shared.logs import configure_logging
 from shared.money import cents
@@ -125,7 +125,11 @@ _query_fn = HttpFunction(
 )
 _sales_events = Subscriber(
     runtime,
-    [On.applying(SalePaid, service.apply_sale), On.applying(SaleRefunded, service.apply_refund)],
+    [
+        On.applying(SalePaid, service.apply_sale),
+        On.applying(SaleRefunded, service.apply_refund),
+        On.applying(SaleReturned, service.apply_return),
+    ],
 )
 _product_events = Subscriber(
     runtime,

@@ -4,8 +4,10 @@ one unit of work."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from functions.inventory import domain, store
@@ -15,7 +17,7 @@ from shared.db.uow import UnitOfWork
 from shared.domain_errors import NotYet
 from shared.events.catalog import ProductState
 from shared.events.inventory import Cause, MovementRegistered, StockLow
-from shared.events.sales import SaleSettled
+from shared.events.sales import SaleReturned, SaleSettled
 from shared.money import cents
 
 
@@ -32,6 +34,7 @@ async def _record(
     lot: str | None = None,
     expires_on: date | None = None,
     paid_with: str | None = None,
+    return_id: str | None = None,
 ) -> store.MovementRecord:
     """Persist one movement and its new stock, and say so in events."""
     movement = store.MovementRecord(
@@ -49,6 +52,7 @@ async def _record(
         expires_on=expires_on,
         paid_with=paid_with,
         actor=uow.actor,
+        return_id=return_id,
     )
     await store.insert_movement(uow.conn, movement)
     await store.save_stock(uow.conn, product_id, change.after)
@@ -229,22 +233,114 @@ async def apply_sale(uow: UnitOfWork, sale: SaleSettled) -> None:
         stocks[pid] = change.after
 
 
+@dataclass
+class _Sold:
+    """One product of a sale as stock saw it: what left (the sale's movements) and what
+    came back so far by returns (refund movements with a return_id)."""
+
+    quantity: Decimal = Decimal(0)
+    cost_cents: int = 0
+    back: Decimal = Decimal(0)
+    back_cost_cents: int = 0
+    returns: set[str] = field(default_factory=set)
+
+
+def _sold(taken: list[dict[str, Any]]) -> dict[UUID, _Sold]:
+    sold: dict[UUID, _Sold] = {}
+    for m in taken:
+        if m["kind"] == "sale":
+            one = sold.setdefault(m["product_id"], _Sold())
+            one.quantity -= m["quantity"]
+            one.cost_cents -= m["total_cost_cents"]
+        elif m["kind"] == "refund" and m["return_id"] is not None:
+            one = sold.setdefault(m["product_id"], _Sold())
+            one.back += m["quantity"]
+            one.back_cost_cents += m["total_cost_cents"]
+            one.returns.add(m["return_id"])
+    return sold
+
+
+def _cancelled(taken: list[dict[str, Any]]) -> bool:
+    """The sale's own refund (its cancellation) is in: everything left came back then."""
+    return any(m["kind"] == "refund" and m["return_id"] is None for m in taken)
+
+
 async def apply_refund(uow: UnitOfWork, sale: SaleSettled) -> None:
-    """A refund puts back exactly what the sale took out, at the cost it went out at."""
+    """A refund puts back exactly what the sale took out, at the cost it went out at; after
+    returns, what is left of it (the quantity and cost the returns did not put back)."""
     taken = await store.sale_movements(uow.conn, sale.sale_id)
-    sold = [m for m in taken if m["kind"] == "sale"]
-    if not sold:
+    if not any(m["kind"] == "sale" for m in taken):
         raise NotYet(f"Sale {sale.sale_id} has not left stock yet.")
-    if any(m["kind"] == "refund" for m in taken):
+    if _cancelled(taken):
         return  # refunded already (under another event id): never twice
-    ids = [m["product_id"] for m in sold]
+    ids = sorted({m["product_id"] for m in taken if m["kind"] == "sale"})
     infos = await store.products(uow.conn, ids)
     stocks = await store.lock_stock(uow.conn, ids)
+    # Read again under the stock rows' locks: a return of this sale applied meanwhile counts.
+    taken = await store.sale_movements(uow.conn, sale.sale_id)
+    if _cancelled(taken):
+        return
+    sold = _sold(taken)
     cause = Cause(type="sale", id=sale.sale_id)
-    for m in sold:
+    for m in taken:
         pid = m["product_id"]
+        if m["kind"] != "sale" or sold[pid].returns:
+            continue
         change = domain.receive(stocks[pid], -m["quantity"], -m["total_cost_cents"])
         await _record(uow, pid, "refund", change, stocks[pid], cause=cause, info=infos.get(pid))
+        stocks[pid] = change.after
+    for pid in ids:
+        one = sold[pid]
+        if not one.returns or one.back >= one.quantity:
+            continue
+        rest = one.quantity - one.back
+        change = domain.receive(stocks[pid], rest, one.cost_cents - one.back_cost_cents)
+        await _record(uow, pid, "refund", change, stocks[pid], cause=cause, info=infos.get(pid))
+        stocks[pid] = change.after
+
+
+async def apply_return(uow: UnitOfWork, returned: SaleReturned) -> None:
+    """Part of a paid sale came back: each returned product's quantity goes back into stock
+    at the cost it left with (domain.returned_cost: its share of the sale's movements),
+    as a movement of kind "refund" that names the return: once per (return, product), so a
+    sale may take several returns of the same product. After the sale's cancellation there
+    is nothing left to put back (its refund put back everything the returns had not)."""
+    wanted: dict[UUID, Decimal] = {}
+    for item in returned.items:
+        if item.quantity > 0:
+            pid = UUID(item.product_id)
+            wanted[pid] = wanted.get(pid, Decimal(0)) + item.quantity
+    if not wanted:
+        return
+    ids = sorted(wanted)
+    infos = await store.products(uow.conn, ids)
+    stocks = await store.lock_stock(uow.conn, ids)
+    taken = await store.sale_movements(uow.conn, returned.sale_id)
+    if not any(m["kind"] == "sale" for m in taken):
+        raise NotYet(f"Sale {returned.sale_id} has not left stock yet.")
+    if _cancelled(taken):
+        return
+    sold = _sold(taken)
+    cause = Cause(type="sale", id=returned.sale_id)
+    for pid in ids:
+        one = sold.get(pid)
+        if one is None or one.quantity <= 0:
+            raise RuleError(f"Product {pid} did not leave stock with sale {returned.sale_id}.")
+        if returned.return_id in one.returns:
+            continue  # this return of this product is back already
+        cost = domain.returned_cost(one.quantity, one.cost_cents, one.back, wanted[pid])
+        change = domain.receive(stocks[pid], wanted[pid], cost)
+        await _record(
+            uow,
+            pid,
+            "refund",
+            change,
+            stocks[pid],
+            cause=cause,
+            info=infos.get(pid),
+            reason=returned.reason,
+            return_id=returned.return_id,
+        )
         stocks[pid] = change.after
 
 

@@ -98,13 +98,15 @@ class MovementRecord:
     expires_on: date | None = None
     paid_with: str | None = None
     actor: str | None = None
+    return_id: str | None = None
 
 
 async def insert_movement(conn: Conn, m: MovementRecord) -> datetime:
     cursor = await conn.execute(
         "INSERT INTO movements (id, product_id, kind, quantity, unit_cost_cents, total_cost_cents,"
-        " balance_after, cause_type, cause_id, reason, lot, expires_on, paid_with, actor)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created_at",
+        " balance_after, cause_type, cause_id, reason, lot, expires_on, paid_with, actor,"
+        " return_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " RETURNING created_at",
         (
             m.id,
             m.product_id,
@@ -120,6 +122,7 @@ async def insert_movement(conn: Conn, m: MovementRecord) -> datetime:
             m.expires_on,
             m.paid_with,
             m.actor,
+            m.return_id,
         ),
     )
     row = await cursor.fetchone()
@@ -157,7 +160,7 @@ async def draw_lots(conn: Conn, product_id: UUID, quantity: Decimal) -> None:
 
 async def sale_movements(conn: Conn, sale_id: str) -> list[dict[str, Any]]:
     cursor = await conn.execute(
-        "SELECT product_id, kind, quantity, total_cost_cents FROM movements"
+        "SELECT product_id, kind, quantity, total_cost_cents, return_id FROM movements"
         " WHERE cause_type = 'sale' AND cause_id = %s ORDER BY seq",
         (sale_id,),
     )

@@ -252,6 +252,8 @@ async def test_any_sequence_of_events_keeps_the_books_balanced_and_the_figures_e
                                     "cash_received_cents",
                                     "change_cents",
                                     "pix",
+                                    "customer_id",
+                                    "customer_name",
                                 }
                             )
                         )

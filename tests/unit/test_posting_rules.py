@@ -18,7 +18,7 @@ from functions.finance.domain import Line, Posting, PostingError
 from shared.events.inventory import Cause, MovementRegistered
 from shared.events.payments import PaymentApproved
 
-PaymentMethod = Literal["pix", "debit", "credit", "cash"]
+PaymentMethod = Literal["pix", "debit", "credit", "cash", "fiado"]
 MovementKind = Literal[
     "receipt", "loss", "count", "breakdown_out", "breakdown_in", "sale", "refund"
 ]
@@ -65,6 +65,7 @@ def _by_account(posting: Posting) -> dict[str, int]:
         ("pix", "banco"),
         ("debit", "recebiveis_cartao"),
         ("credit", "recebiveis_cartao"),
+        ("fiado", "clientes_a_receber"),  # no money: the customer owes it
     ],
 )
 def test_each_payment_method_is_debited_to_its_account(method: PaymentMethod, account: str) -> None:
@@ -473,7 +474,7 @@ def test_a_line_reverses_by_swapping_its_sides() -> None:
     assert line.reversed().reversed() == line
 
 
-methods = st.sampled_from(["cash", "pix", "debit", "credit"])
+methods = st.sampled_from(["cash", "pix", "debit", "credit", "fiado"])
 
 
 @given(
