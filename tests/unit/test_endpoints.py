@@ -23,7 +23,7 @@ from tests.support.components import require_file
 
 REPO = Path(__file__).resolve().parents[2]
 DESIGN = REPO.parent / "shared" / "DESIGN.md"
-DOMAINS = ("auth", "catalog", "inventory", "sales", "finance", "platform")
+DOMAINS = ("auth", "catalog", "customers", "inventory", "sales", "finance", "platform")
 
 # DESIGN.md's words in the "who" column, as role sets (None: no access token asked).
 _WHO = {
