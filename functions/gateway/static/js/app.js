@@ -353,26 +353,31 @@
 
   // ---------------------------------------------------------------- the receipt
   /** Prints a paid sale's receipt (GET /api/sales/{id}/receipt?format=html, fetched with
-      the token like every API call) through the browser's print dialog. The HTML is put
-      into a hidden same-origin frame as inert nodes: its <style> becomes a constructed
-      stylesheet and style attributes go through CSSOM (this origin's policy allows no
-      inline style), scripts and handlers are dropped; then the frame's print() opens
-      the dialog with the receipt's own 80 mm print style. Answers the frame. */
+      the token like every API call) through the browser's print dialog. The HTML is parsed
+      inert (a <template>: Chrome checks this origin's policy, which allows no inline style,
+      even in a DOMParser document) and copied into a hidden same-origin frame: its <style>
+      becomes a constructed stylesheet, style attributes go through CSSOM, scripts, handlers
+      and external resources are dropped; then the frame's print() opens the dialog with the
+      receipt's own 80 mm print style. Answers the frame. */
   A.printReceipt = async function (saleId) {
     const res = await A.api("GET", `/api/sales/${encodeURIComponent(saleId)}/receipt?format=html`, {
       raw: true,
       headers: { Accept: "text/html" },
     });
-    const parsed = new DOMParser().parseFromString(await res.text(), "text/html");
+    const raw = await res.text();
+    // Inside tags only (text is escaped), style="…" becomes data-receipt-style="…".
+    const html = raw.replace(/<[a-zA-Z][^>]*>/g, (tag) => tag.replace(/(\s)style(\s*=)/gi, "$1data-receipt-style$2"));
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const parsed = template.content;
     const css = A.$$("style", parsed).map((el) => el.textContent).join("\n");
-    for (const el of A.$$("script, style, link, meta, base, iframe, frame, object, embed, form", parsed)) el.remove();
-    for (const el of A.$$("*", parsed.body)) {
+    const titleEl = parsed.querySelector("title");
+    const title = titleEl ? titleEl.textContent : "Cupom";
+    for (const el of A.$$("script, style, link, meta, title, base, iframe, frame, object, embed, form, template", parsed)) el.remove();
+    for (const el of A.$$("*", parsed)) {
       for (const attr of Array.from(el.attributes)) {
         const name = attr.name.toLowerCase();
         if (name.startsWith("on") || ((name === "href" || name === "src") && /^\s*javascript:/i.test(attr.value))) {
-          el.removeAttribute(attr.name);
-        } else if (name === "style") {
-          el.dataset.receiptStyle = attr.value;
           el.removeAttribute(attr.name);
         }
       }
@@ -383,8 +388,9 @@
     document.body.append(frame);
     const win = frame.contentWindow;
     const doc = frame.contentDocument;
-    doc.documentElement.lang = parsed.documentElement.lang || "pt-BR";
-    doc.title = parsed.title || "Cupom";
+    const lang = /<html[^>]*\slang="([^"]+)"/i.exec(raw);
+    doc.documentElement.lang = lang ? lang[1] : "pt-BR";
+    doc.title = title;
     const base = doc.createElement("link");
     base.rel = "stylesheet";
     base.href = document.body.dataset.receiptCss || "/static/css/receipt.css";
@@ -402,8 +408,7 @@
         console.warn("receipt style not applied", err);
       }
     }
-    if (parsed.body.className) doc.body.className = parsed.body.className;
-    for (const node of Array.from(parsed.body.childNodes)) doc.body.append(doc.importNode(node, true));
+    doc.body.append(doc.importNode(parsed, true));
     for (const el of A.$$("[data-receipt-style]", doc)) {
       el.style.cssText = el.dataset.receiptStyle;
       delete el.dataset.receiptStyle;
