@@ -71,6 +71,7 @@ def test_a_customer_is_registered_and_found_by_name_phone_and_cpf(
     page: Page, system: RunningSystem, api: httpx.Client, watch: Watch
 ) -> None:
     watch.allow_http(422, 409)  # a wrong CPF and a CPF already registered, on purpose
+    _customer(api, name="Maria Outra", phone="21 3333-4444", cpf=OTHER_CPF)  # not to be found
     login(page, system.gateway, "admin", ADMIN_PASSWORD, "/")
     go(page, "Clientes")
     form = page.locator("#cn-form")

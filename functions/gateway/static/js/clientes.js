@@ -234,7 +234,7 @@ window.Acougue.page("clientes", function (A, $, h, page) {
     try {
       const paid = await A.api("POST", `/api/customers/${shown.id}/payments`, { body: { amount_cents: amount, method } });
       $("sp-amount").value = "";
-      A.say(payMsg, `Pagamento de ${A.money(amount)} recebido (${A.METHODS[method]}). Saldo devedor: ${A.money(paid.balance_cents)}.`, "ok");
+      A.say(payMsg, `Pagamento de ${A.money(paid.amount_cents)} recebido (${A.METHODS[paid.method] || paid.method}). Saldo devedor: ${A.money(paid.balance_cents)}.`, "ok");
       await loadStatement();
       load();
     } catch (err) {

@@ -100,8 +100,8 @@ window.Acougue.page("vendas", function (A, $, h, page) {
         "tr",
         {},
         h("td", {}, A.dateTime(r.at)),
-        h("td", { class: "num" }, r.items.map((i) => `${i.name} ${A.quantity(i.quantity, unitOf(s, i.product_id))}`).join("; ")),
-        h("td", { class: "num" }, r.reason),
+        h("td", {}, r.items.map((i) => `${i.name} ${A.quantity(i.quantity, unitOf(s, i.product_id))}`).join("; ")),
+        h("td", {}, r.reason),
         h("td", { class: "num strong" }, A.money(r.refund_cents))
       )
     );
@@ -109,7 +109,7 @@ window.Acougue.page("vendas", function (A, $, h, page) {
       h("dl", { class: "total-detail facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
       A.table("Itens da venda", ["Produto", "Quantidade", "Preço", "Total"], items),
       returns.length ? h("h3", {}, "Devoluções") : null,
-      returns.length ? A.table("Devoluções da venda", ["Data", "Itens", "Motivo", "Estorno"], returns) : null
+      returns.length ? returnsTable(returns) : null
     );
     $("sl-dialog-title").textContent = "Venda " + s.id.slice(0, 8);
     const me = A.session.user || {};
@@ -122,6 +122,11 @@ window.Acougue.page("vendas", function (A, $, h, page) {
     printButton.hidden = s.status !== "paid";
     returnButton.hidden = !(A.can("admin") && s.status === "paid" && returnable(s).some((r) => r.left > 0n));
     returnForm.hidden = true;
+  }
+
+  function returnsTable(rows) {
+    const heads = ["Data", "Itens", "Motivo", "Estorno"].map((text, i) => h("th", { scope: "col", class: i === 3 ? "num" : null }, text));
+    return h("div", { class: "table-wrap" }, h("table", { "aria-label": "Devoluções da venda" }, h("thead", {}, h("tr", {}, heads)), h("tbody", {}, rows)));
   }
 
   function unitOf(s, productId) {
