@@ -102,7 +102,8 @@ def test_a_paid_sale_prints_its_receipt_from_the_caixa(
     assert "NÃO É DOCUMENTO FISCAL" in receipt
     assert "Picanha do cupom" in receipt
     assert "134,85" in receipt
-    assert "150,00" in receipt and "15,15" in receipt  # cash received and change
+    assert "150,00" in receipt  # cash received
+    assert "15,15" in receipt  # and the change
     assert sale_short.upper() in receipt.upper()
     # The frame holds the receipt as the API gave it: one <pre> of lines at most 48 wide.
     frame = page.frame_locator("#receipt-frame")

@@ -90,9 +90,7 @@ def test_an_admin_returns_part_of_a_paid_sale(
     costela.fill("2,500")  # more than was sold
     dialog.get_by_label("Motivo da devolução").fill("Peça com osso a mais")
     dialog.get_by_role("button", name="Confirmar devolução").click()
-    expect(dialog.locator("#sl-msg")).to_have_text(
-        f"{COSTELA}: no máximo 2,000 kg a devolver."
-    )
+    expect(dialog.locator("#sl-msg")).to_have_text(f"{COSTELA}: no máximo 2,000 kg a devolver.")
     costela.fill("0,750")
     dialog.get_by_label(f"Devolver {CARVAO} (un)").fill("1")
     shot(page, "25-vendas-devolucao", full_page=False)

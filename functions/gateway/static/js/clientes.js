@@ -86,7 +86,8 @@ window.Acougue.page("clientes", function (A, $, h, page) {
     const cpf = readCpf($("cn-cpf"));
     if (A.need(cpf !== null, createMsg, "CPF inválido: informe os 11 dígitos.", $("cn-cpf"))) return;
     if (cpf) body.cpf = cpf;
-    if (isAdmin && $("cn-limit").value.trim()) {
+    // The field is shown to an admin only; the API checks the role again (403).
+    if ($("cn-limit").value.trim()) {
       const limit = A.parseMoney($("cn-limit").value);
       if (A.need(limit !== null, createMsg, "Limite inválido: use, por exemplo, 500,00.", $("cn-limit"))) return;
       body.credit_limit_cents = limit;
