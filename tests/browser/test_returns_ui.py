@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.support import Watch, go, login, money, new_context, ready, shot
 from tests.support.api import client, create_product, create_user, sell_when_known
@@ -178,3 +178,44 @@ def test_a_vendedor_cancels_their_own_declined_sale(
     expect(paid).to_contain_text("Pago")
     expect(paid.get_by_role("button", name=re.compile("^Cancelar"))).to_be_hidden()
     expect(paid.get_by_role("button", name="Devolver itens")).to_be_hidden()
+
+
+def test_a_return_whose_answer_was_lost_is_sent_again_and_made_once(
+    page: Page, system: RunningSystem, api: httpx.Client, watch: Watch
+) -> None:
+    watch.allow_network_failures = True  # the answer is lost on purpose
+    sale = sell_when_known(
+        api,
+        {
+            "items": [{"product_id": _product(api, COSTELA)["id"], "quantity": "1.000"}],
+            "payment": {"method": "cash", "cash_received_cents": 5000},
+        },
+    )
+    wait_for(lambda: api.get(f"/api/sales/{sale['id']}").json()["status"] == "paid")
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the return is made on the server...
+            route.abort("connectionreset")  # ...and its answer never reaches the page
+        else:
+            route.continue_()
+
+    login(page, system.gateway, "admin", ADMIN_PASSWORD, f"/vendas?venda={sale['id']}")
+    page.route("**/api/sales/*/returns", lose_the_first_answer)
+    dialog = page.get_by_role("dialog", name=f"Venda {sale['id'][:8]}")
+    dialog.get_by_role("button", name="Devolver itens").click()
+    dialog.get_by_label(f"Devolver {COSTELA} (kg)").fill("0,5")
+    dialog.get_by_label("Motivo da devolução").fill("cliente desistiu")
+    dialog.get_by_role("button", name="Confirmar devolução").click()
+    message = dialog.locator("#sl-msg")
+    expect(message).to_contain_text("Sem conexão com o servidor")
+    expect(message).to_contain_text("a mesma devolução não será feita duas vezes")
+    dialog.get_by_role("button", name="Confirmar devolução").click()
+    expect(message).to_have_text(re.compile(r"^Devolução registrada: R\$\s19,95 estornado"))
+    assert len(keys) == 2
+    assert keys[0]
+    assert keys[0] == keys[1]
+    returns = api.get(f"/api/sales/{sale['id']}").json()["returns"]
+    assert [(r["refund_cents"], r["items"][0]["quantity"]) for r in returns] == [(1995, "0.500")]

@@ -4,13 +4,15 @@ counted and the difference per method; an admin sees the day's sessions."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
+from functions.gateway.admission import shed_problem
 from tests.browser.support import Watch, go, login, money, new_context, shot
 from tests.support.api import client, create_user
 from tests.support.fixtures import system_fixture
@@ -126,3 +128,42 @@ def test_a_second_till_for_the_same_operator_is_refused(
     )
     mine = api.get("/api/till/sessions", params={"status": "open"}).json()["items"]
     assert [s["opening_cents"] for s in mine if s["operator_name"] == "admin"] == [10000]
+
+
+def test_a_busy_system_leaves_the_till_as_it_was_and_the_sangria_is_sent_again(
+    page: Page, system: RunningSystem, api: httpx.Client, watch: Watch
+) -> None:
+    opened = api.post("/api/till/sessions", json={"opening_cents": 10000})
+    assert opened.status_code in (201, 409), opened.text  # the admin's till, open either way
+    watch.allow_http(503)  # the gateway sheds the first sangria, on purpose
+    shed: list[str] = []
+
+    def shed_the_first(route: Route) -> None:
+        if route.request.method == "POST" and not shed:
+            shed.append(route.request.url)
+            problem = shed_problem("till", 1)
+            route.fulfill(
+                status=503,
+                headers={"content-type": "application/problem+json", **problem.headers},
+                body=json.dumps(problem.body()),
+            )
+        else:
+            route.continue_()
+
+    login(page, system.gateway, "admin", ADMIN_PASSWORD, "/meu-caixa")
+    page.route("**/api/till/sessions/*/movements", shed_the_first)
+    expect(page.locator("#mc-session")).to_be_visible()
+    cash = page.locator("#mc-cash").inner_text()
+    moves = page.locator("#mv-form")
+    moves.get_by_label("Tipo").select_option(label="Suprimento (reforço)")
+    moves.get_by_label("Valor (R$)").fill("20")
+    moves.get_by_label("Motivo").fill("troco miúdo")
+    moves.get_by_role("button", name="Registrar movimento").click()
+    expect(moves.locator("#mv-msg")).to_have_text("Sistema ocupado, tente novamente em instantes.")
+    expect(page.locator("#mc-cash")).to_have_text(cash)
+    assert moves.get_by_label("Valor (R$)").input_value() == "20"  # kept, to send again
+    moves.get_by_role("button", name="Registrar movimento").click()
+    expect(moves.locator("#mv-msg")).to_have_text(
+        re.compile(r"Suprimento de R\$\s20,00 registrado\.")
+    )
+    expect(page.get_by_role("table", name="Movimentos do caixa")).to_contain_text("troco miúdo")

@@ -14,6 +14,9 @@ window.Acougue.page("vendas", function (A, $, h, page) {
   const UNPAID = ["pending_payment", "payment_failed"];
   let current = null;
   let watch = null;
+  // The last return sent: sent again unchanged (after a lost answer or a busy system) it
+  // keeps its Idempotency-Key, so return-sale answers the return it made, not a second one.
+  let returnSubmission = null;
 
   const today = A.today();
   A.writeDate($("sl-from"), A.addDays(today, -6));
@@ -210,8 +213,14 @@ window.Acougue.page("vendas", function (A, $, h, page) {
     const submit = $("rt-submit");
     submit.disabled = true;
     const id = current.id;
+    const body = { items, reason };
+    const json = JSON.stringify(body);
+    if (!returnSubmission || returnSubmission.sale !== id || returnSubmission.json !== json) {
+      returnSubmission = { sale: id, json, key: A.uuid() };
+    }
     try {
-      const done = await A.api("POST", `/api/sales/${id}/returns`, { body: { items, reason } });
+      const done = await A.api("POST", `/api/sales/${id}/returns`, { body, headers: { "Idempotency-Key": returnSubmission.key } });
+      returnSubmission = null;
       let sale = current;
       try {
         sale = await A.api("GET", `/api/sales/${id}`);
@@ -224,7 +233,8 @@ window.Acougue.page("vendas", function (A, $, h, page) {
       A.say(msg, `Devolução registrada: ${A.money(done.refund_cents)} estornado(s) (${A.METHODS[done.method] || done.method}).`, "ok");
       load();
     } catch (err) {
-      A.say(msg, err.message, "error");
+      const again = A.busy(err) || err.network || err.status >= 500;
+      A.say(msg, err.message + (again ? " Confirme de novo: a mesma devolução não será feita duas vezes." : ""), "error");
     } finally {
       submit.disabled = false;
     }
