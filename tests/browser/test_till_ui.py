@@ -106,6 +106,14 @@ def test_a_vendedor_opens_takes_a_sangria_and_closes_their_till_with_the_differe
         expect(detail.get_by_role("table", name="Esperado, contado e diferença")).to_contain_text(
             money("140,00")
         )
+        detail.get_by_role("button", name="Fechar").click()
+
+        # Finance's daily cash closing sums the day's closed sessions (from their events).
+        go(admin, "Financeiro")
+        sessions = admin.get_by_role("table", name="Caixas dos operadores no dia")
+        row = sessions.locator("tbody tr", has_text=seller[0])
+        expect(row).to_contain_text(money("150,00"))
+        expect(row.locator("td").last).to_have_text(re.compile(r"^-R\$\s10,00$"))
     finally:
         context.close()
     admin_watch.check()

@@ -273,8 +273,11 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
       fact("Estornos em dinheiro", A.money(c.cash_refunds_cents)),
       fact("Sangrias", A.money(c.sangria_cents)),
       fact("Suprimentos", A.money(c.suprimento_cents)),
-      fact("Despesas pagas do caixa", A.money(c.cash_paid_out_cents))
+      fact("Despesas pagas do caixa", A.money(c.cash_paid_out_cents)),
+      c.fiado_sales_cents !== undefined ? fact("Vendido no fiado (sem entrada de dinheiro)", A.money(c.fiado_sales_cents)) : null,
+      c.customer_payments ? fact("Recebido de clientes do fiado", A.money(Object.values(c.customer_payments).reduce((t, v) => t + v, 0))) : null
     );
+    showSessions(c.sessions || [], c.sessions_total || null);
     const expected = c.expected || {};
     const counted = c.counted || null;
     const difference = c.difference || null;
@@ -293,6 +296,49 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
       ? `Caixa de ${A.date(c.day)} fechado em ${A.dateTime(c.closed_at)}.`
       : `Caixa de ${A.date(c.day)} ainda não foi fechado.`;
   }
+  // The day's closed till sessions (each operator's own drawer, issue 17) and their sums.
+  let operators = null;
+  const sumOf = (amounts) => Object.values(amounts || {}).reduce((t, v) => t + v, 0);
+  async function showSessions(sessions, total) {
+    if (sessions.length && !operators) {
+      try {
+        const users = await A.api("GET", "/api/users");
+        operators = new Map(users.items.map((u) => [u.id, u.full_name || u.username]));
+      } catch (_) {
+        operators = new Map();
+      }
+    }
+    if (!page.alive) return;
+    const name = (id) => (operators && operators.get(id)) || id.slice(0, 8);
+    const rows = sessions.map((s) =>
+      h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, name(s.operator_id)),
+        h("td", {}, s.closed_at ? A.dateTime(s.closed_at) : "—"),
+        h("td", { class: "num" }, A.money(s.opening_cents)),
+        h("td", { class: "num" }, A.money(sumOf(s.expected))),
+        h("td", { class: "num" }, A.money(sumOf(s.counted))),
+        h("td", { class: "num" }, diff(sumOf(s.difference)))
+      )
+    );
+    A.fillRows($("cl-sessions"), rows, "Nenhum caixa de operador fechado neste dia.");
+    A.clear($("cl-sessions-foot"));
+    if (total && sessions.length) {
+      $("cl-sessions-foot").append(
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row", colspan: 2 }, `Total (${total.count})`),
+          h("td", { class: "num" }, A.money(total.opening_cents)),
+          h("td", { class: "num" }, A.money(sumOf(total.expected))),
+          h("td", { class: "num" }, A.money(sumOf(total.counted))),
+          h("td", { class: "num" }, diff(sumOf(total.difference)))
+        )
+      );
+    }
+  }
+
   $("cl-filter").addEventListener("submit", (event) => {
     event.preventDefault();
     loadClosing();
