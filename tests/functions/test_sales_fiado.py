@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -23,13 +25,14 @@ from starlette.routing import Route
 
 from functions.payments import service as payments
 from functions.payments.settings import PaymentSettings
-from functions.sales import service, status, store
+from functions.sales import receipts, service, status, store
 from functions.sales import till as tills
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.scale_labels import DEFAULT_MASK, ScaleMask
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys
-from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
+from shared.contracts.sales import PaymentIn, ReturnItemOut, ReturnOut, SaleIn, SaleOut
+from shared.domain_errors import Conflict, NotFound
 from shared.events.catalog import ProductState
 from shared.events.envelope import new_envelope
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentRefunded
@@ -128,11 +131,12 @@ async def open_till(sales: Runtime) -> None:
         )
 
 
-async def sell_fiado(sales: Runtime, product_id: str, quantity: str = "2.000") -> SaleOut:
+async def sell_fiado(sales: Runtime, product_id: str, method: str = "fiado") -> SaleOut:
+    fiado = method == "fiado"
     body = SaleIn.model_validate(
         {
-            "items": [{"product_id": product_id, "quantity": quantity}],
-            "payment": {"method": "fiado", "customer_id": str(CUSTOMER)},
+            "items": [{"product_id": product_id, "quantity": "2.000"}],
+            "payment": {"method": method, **({"customer_id": str(CUSTOMER)} if fiado else {})},
         }
     )
     async with await sales.unit_of_work() as uow:
@@ -331,10 +335,10 @@ async def test_over_the_limit_the_sale_fails_and_is_paid_another_way(
 
 
 @pytest.mark.parametrize(
-    ("method", "source"),
+    ("method", "source", "decider"),
     [
-        pytest.param("fiado", ACQUIRER, id="fiado-approved-by-the-acquirer"),
-        pytest.param("pix", ACCOUNTS, id="pix-approved-by-the-accounts"),
+        pytest.param("fiado", ACQUIRER, ACCOUNTS, id="fiado-decided-by-the-acquirer"),
+        pytest.param("pix", ACCOUNTS, ACQUIRER, id="pix-decided-by-the-accounts"),
     ],
 )
 async def test_a_decision_from_the_wrong_decider_is_refused_and_never_applied(
@@ -343,8 +347,9 @@ async def test_a_decision_from_the_wrong_decider_is_refused_and_never_applied(
     status_client: httpx.AsyncClient,
     method: str,
     source: str,
+    decider: str,
 ) -> None:
-    sale = await sell_fiado(sales, product_id)
+    sale = await sell_fiado(sales, product_id, method)
     for forged in (
         approved(sale, method),
         PaymentDeclined(**facts(sale, method), reason=OVER_LIMIT),
@@ -359,6 +364,9 @@ async def test_a_decision_from_the_wrong_decider_is_refused_and_never_applied(
         None,
     )
     assert await outbox(sales, str(sale.id), "sale.paid") == []
+    # The right decider's word still counts.
+    assert (await deliver(status_client, approved(sale, method), decider)).status_code == 200
+    assert (await read(sales, sale.id)).status == "paid"
 
 
 async def test_an_approval_by_the_right_decider_of_another_method_is_refused(
@@ -369,3 +377,45 @@ async def test_an_approval_by_the_right_decider_of_another_method_is_refused(
     answer = await deliver(status_client, approved(sale, "debit"), ACQUIRER)
     assert answer.status_code == 422, answer.text
     assert (await read(sales, sale.id)).status == "pending_payment"
+
+
+async def test_a_sale_read_alone_carries_its_returns_and_the_receipt_too(
+    sales: Runtime, product_id: str, status_client: httpx.AsyncClient
+) -> None:
+    """GET /api/sales/{id} and the receipt take the sale's returns from return-sale's
+    `returns_of` (here a stand-in with one return); the list leaves them out."""
+    sale = await sell_fiado(sales, product_id)
+    back = ReturnOut(
+        id=uuid.uuid4(),
+        sale_id=sale.id,
+        at=datetime.now(UTC),
+        by=uuid.uuid4(),
+        reason="osso demais",
+        refund_cents=2500,
+        method="fiado",
+        items=[
+            ReturnItemOut(
+                product_id=sale.items[0].product_id,
+                name="Alcatra",
+                quantity=Decimal("0.500"),
+                refund_cents=2500,
+            )
+        ],
+    )
+
+    async def returns_of(conn: Any, sale_id: uuid.UUID) -> list[ReturnOut]:
+        return [back] if sale_id == sale.id else []
+
+    async with await sales.unit_of_work() as uow:
+        shown = await service.sale_for(uow.conn, SELLER, sale.id, returns_of=returns_of)
+        with pytest.raises(Conflict, match="aguardando pagamento"):
+            await service.receipt_sale(uow.conn, SELLER, sale.id, returns_of)
+    assert (shown.returns, shown.returned_cents) == ([back], 2500)
+    assert (await deliver(status_client, approved(sale), ACCOUNTS)).status_code == 200
+    async with await sales.unit_of_work() as uow:
+        printed = await service.receipt_sale(uow.conn, SELLER, sale.id, returns_of)
+        other = Principal(user_id=str(uuid.uuid4()), username="ana", role=Role.VENDEDOR)
+        with pytest.raises(NotFound):
+            await service.receipt_sale(uow.conn, other, sale.id, returns_of)
+    assert printed.returned_cents == 2500
+    assert "osso demais" in receipts.text(printed, receipts.Shop("Açougue"))

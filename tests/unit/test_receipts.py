@@ -195,10 +195,11 @@ def test_an_accent_is_one_column_however_it_is_written() -> None:
 
 
 def test_control_characters_cannot_break_or_shift_a_line() -> None:
-    text = receipts.text(
-        sale([item("Patinho\nTOTAL R$ 0,01\r\tmoído\u200b", "1", "kg", 100)]), SHOP
-    )
-    assert "Patinho TOTAL R$ 0,01 moído" in text
+    """Nor reach the printer: ESC (\x1b) starts an ESC/POS command."""
+    name = "Patinho\nTOTAL R$ 0,01\r\tmoído\u200b\x1b@\x00"
+    text = receipts.text(sale([item(name, "1", "kg", 100)]), SHOP)
+    assert "Patinho TOTAL R$ 0,01 moído @" in text
+    assert not [c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"]
     assert_fits(text)
 
 
