@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from functions.gateway.admission import shed_problem
-from tests.browser.support import Watch, go, login, money, new_context, shot
+from tests.browser.support import Watch, go, login, money, new_context, ready, shot
 from tests.support.api import client, create_user
 from tests.support.fixtures import system_fixture
 from tests.support.system import ADMIN_PASSWORD, RunningSystem
@@ -50,7 +50,11 @@ def test_a_vendedor_opens_takes_a_sangria_and_closes_their_till_with_the_differe
 ) -> None:
     watch.allow_http(422)  # a sangria above the drawer's cash, on purpose
     login(page, system.gateway, *seller, "/")
-    go(page, "Meu caixa")
+    hint = page.locator("#till-hint")  # the Caixa says the seller's till is closed
+    expect(hint).to_contain_text("Seu caixa está fechado")
+    hint.get_by_role("link", name="Abrir meu caixa").click()
+    expect(page.locator("#main")).to_have_attribute("data-title", "Meu caixa")
+    ready(page)
     opening = page.get_by_label("Troco inicial (R$)")
     expect(opening).to_be_focused()
     opening.fill("200")
@@ -76,6 +80,14 @@ def test_a_vendedor_opens_takes_a_sangria_and_closes_their_till_with_the_differe
     expect(movements).to_contain_text("Sangria")
     expect(movements).to_contain_text("depósito no banco")
     shot(page, "17-meu-caixa-aberto")
+    page.get_by_role("navigation", name="Principal").get_by_role(
+        "link", name="Caixa", exact=True
+    ).click()
+    ready(page)
+    expect(page.locator("#main")).to_have_attribute("data-title", "Caixa")
+    expect(hint).to_have_attribute("data-checked", "true")
+    expect(hint).to_be_hidden()  # open now: no hint
+    go(page, "Meu caixa")
 
     closing = page.locator("#cx-form")
     closing.get_by_label("Dinheiro contado").fill("140,00")  # R$ 10,00 missing

@@ -1010,9 +1010,28 @@ window.Acougue.page("caixa", function (A, $, h, page) {
     }
   }
 
+  // Each operator's sales count in their own till (Meu caixa) while it is open: say so
+  // when it is not. Only a hint: selling is not blocked, and a failed look-up says nothing.
+  async function checkTill() {
+    try {
+      const me = A.session.user || {};
+      const open = await A.api("GET", "/api/till/sessions?status=open");
+      if (!page.alive) return;
+      $("till-hint").hidden = open.items.some((s) => s.operator_id === me.id);
+      $("till-hint").dataset.checked = "true";
+    } catch (_) {
+      /* the counter works without it */
+    }
+  }
+  $("till-open-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    A.navigate("/meu-caixa");
+  });
+
   document.addEventListener("keydown", onKey);
   render();
   input.focus();
+  checkTill();
 
   return function cleanup() {
     stopPolling();
