@@ -12,7 +12,7 @@ from uuid import UUID
 
 from psycopg import errors
 
-from functions.sales import approvals, counter_lines, domain, scale_labels, store
+from functions.sales import approvals, counter_lines, domain, returns_store, scale_labels, store
 from functions.sales.approvals import ApprovalVerifier
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import InvalidToken
@@ -261,6 +261,15 @@ async def cancel_sale(uow: UnitOfWork, who: Principal, sale_id: UUID) -> None:
     if who.role is not Role.ADMIN and found.state.status is domain.Status.PAID:
         raise Forbidden(f"Venda paga: {PAID_ONLY_BY_ADMIN}.", code="admin_only")
     transition = domain.cancel(found.state)
+    if found.state.status is domain.Status.PAID and await returns_store.returned_so_far(
+        uow.conn, sale_id
+    ):
+        # Cancelling would refund again what the returns gave back (the till, the account,
+        # the acquirer): what is left goes back through returns. Both lock this sale's row.
+        raise domain.SaleConflict(
+            "Esta venda já tem devoluções: cancelar estornaria de novo o que já voltou;"
+            " devolva o restante em Devolver itens."
+        )
     await store.save_state(uow.conn, sale_id, transition.state)
     await uow.emit(
         SaleCancelled(

@@ -484,3 +484,30 @@ async def test_a_fiado_return_goes_back_to_the_account_not_the_till(
     assert event["data"]["payment_method"] == "fiado"
     assert event["data"]["customer_id"] == str(customer)
     assert event["data"]["refund_cents"] == BEEF_PRICE
+
+
+async def test_a_sale_with_returns_is_not_cancelled(
+    api: httpx.AsyncClient,
+    sell: Sell,
+    products: dict[str, str],
+    till: FakeTill,
+    database: ProvisionedDatabase,
+) -> None:
+    """Cancelling would refund again what the return gave back; the rest goes back by
+    returns. A paid sale without returns still cancels."""
+    sale = await sell({"beef": "1.000", "pork": "1.000"})
+    untouched = await sell({"pork": "1.000"})
+    answer = await api.post(
+        f"/api/sales/{sale.id}/returns", json=asked(products, pork="0.500"), headers=token()
+    )
+    assert answer.status_code == 201, answer.text
+    cancel = function_runtime(database, "sales", "cancel_sale", k_sink=None)
+    with pytest.raises(service.domain.SaleConflict, match="devoluções"):
+        async with await cancel.unit_of_work() as uow:
+            await service.cancel_sale(uow, ADMIN, sale.id)
+    async with await cancel.unit_of_work() as uow:
+        await service.cancel_sale(uow, ADMIN, untouched.id)
+        await uow.commit()
+        found = await store.get_sale(uow.conn, untouched.id)
+    assert found is not None
+    assert found.state.cancel_requested  # refunded once the payment's refund comes back
