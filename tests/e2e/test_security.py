@@ -83,6 +83,10 @@ def _matrix(shop: Shop) -> list[Row]:
     }
     approval = {"username": "admin", "password": ADMIN_PASSWORD, "purpose": "discount"}
     counted = {"day": "2026-11-02", "counted": {"cash": 0}}
+    returned = {"items": [{"product_id": product, "quantity": "1"}], "reason": "devolvido"}
+    movement = {"kind": "suprimento", "amount_cents": 100, "reason": "troco"}
+    till_counted = {"counted": {"cash_cents": 0}}
+    paid_in = {"amount_cents": 100, "method": "cash"}
     return [
         (api.ME, "/api/me", None, 200),
         (api.APPROVE, "/api/auth/approvals", approval, 200),
@@ -109,6 +113,19 @@ def _matrix(shop: Shop) -> list[Row]:
         (api.GET_SALE, f"/api/sales/{sale}", None, 200),
         (api.PIX_QR_CODE, f"/api/sales/{sale}/pix.svg", None, 200),
         (api.CANCEL_SALE, f"/api/sales/{uuid.uuid4()}/cancel", None, 404),
+        (api.RECEIPT, f"/api/sales/{uuid.uuid4()}/receipt", None, 404),
+        (api.RETURN_ITEMS, f"/api/sales/{uuid.uuid4()}/returns", returned, 404),
+        # Opening twice is 409 for the same operator: an invalid float, refused after the
+        # role check, gives every allowed caller the same answer on every pass.
+        (api.OPEN_TILL, "/api/till/sessions", {"opening_cents": -1}, 422),
+        (api.TILL_SESSIONS, "/api/till/sessions", None, 200),
+        (api.TILL_MOVEMENT, f"/api/till/sessions/{uuid.uuid4()}/movements", movement, 404),
+        (api.CLOSE_TILL, f"/api/till/sessions/{uuid.uuid4()}/close", till_counted, 404),
+        (api.LIST_CUSTOMERS, "/api/customers", None, 200),
+        (api.CUSTOMER_STATEMENT, f"/api/customers/{uuid.uuid4()}/statement", None, 404),
+        (api.CREATE_CUSTOMER, "/api/customers", "new-customer", 201),
+        (api.UPDATE_CUSTOMER, f"/api/customers/{uuid.uuid4()}", {"name": "Outro nome"}, 404),
+        (api.CUSTOMER_PAYMENT, f"/api/customers/{uuid.uuid4()}/payments", paid_in, 404),
         (api.POST_EXPENSE, "/api/finance/expenses", expense, 201),
         (
             api.CASH_OPERATION,
@@ -137,6 +154,8 @@ def _body(kind: Any) -> Any:
             "items": [{"product_id": SALE_PRODUCT[0], "quantity": "1"}],
             "payment": {"method": "pix"},
         }
+    if kind == "new-customer":
+        return {"name": f"Cliente {tag}"}
     if kind == "new-product":
         return {"name": f"Produto {tag}", "unit": "un", "price_cents": 100}
     return kind
