@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from functions.sales import returns, returns_store, service, store
 from functions.sales import till as tills
 from functions.sales.approvals import ApprovalVerifier
-from functions.sales.domain import SaleState, Status
+from functions.sales.domain import SaleConflict, SaleState, Status
 from functions.sales.scale_labels import DEFAULT_MASK, ScaleMask
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier, public_jwk
@@ -502,7 +502,7 @@ async def test_a_sale_with_returns_is_not_cancelled(
     )
     assert answer.status_code == 201, answer.text
     cancel = function_runtime(database, "sales", "cancel_sale", k_sink=None)
-    with pytest.raises(service.domain.SaleConflict, match="devoluções"):
+    with pytest.raises(SaleConflict, match="devoluções"):
         async with await cancel.unit_of_work() as uow:
             await service.cancel_sale(uow, ADMIN, sale.id)
     async with await cancel.unit_of_work() as uow:
