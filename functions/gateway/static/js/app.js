@@ -543,6 +543,9 @@
   /** The gateway shed the request before it reached any function (503, code overloaded):
       nothing was done, and the same request may be sent again. */
   A.busy = (err) => !!(err && err.status === 503 && err.problem && err.problem.code === "overloaded");
+  /** A write whose outcome is unknown: no answer, or a server error after the gateway let
+      it through (it may have been done). Not a shed request, which was never sent on. */
+  A.unsure = (err) => !!(err && (err.network || (err.status >= 500 && !A.busy(err))));
 
   // ---------------------------------------------------------------- session
   const session = {

@@ -239,7 +239,13 @@ window.Acougue.page("clientes", function (A, $, h, page) {
       await loadStatement();
       load();
     } catch (err) {
-      A.say(payMsg, err.message, "error");
+      if (A.unsure(err)) {
+        // Customer payments carry no idempotency key: look before receiving it again.
+        A.say(payMsg, err.message + " Confira o extrato antes de receber de novo: o pagamento pode ter sido registrado.", "error");
+        loadStatement().then(() => A.say(payMsg, err.message + " Confira o extrato antes de receber de novo: o pagamento pode ter sido registrado.", "error"));
+      } else {
+        A.say(payMsg, err.message, "error");
+      }
     } finally {
       button.disabled = false;
     }

@@ -136,7 +136,9 @@ window.Acougue.page("meu-caixa", function (A, $, h, page) {
       A.say(moveMsg, `${KINDS[kind]} de ${A.money(value)} ${kind === "sangria" ? "registrada" : "registrado"}.`, "ok");
       await loadMine();
     } catch (err) {
-      A.say(moveMsg, err.message, "error");
+      const unsure = A.unsure(err);
+      A.say(moveMsg, err.message + (unsure ? " Confira os movimentos antes de registrar de novo: ele pode ter sido registrado." : ""), "error");
+      if (unsure) loadMine();
     } finally {
       button.disabled = false;
     }
