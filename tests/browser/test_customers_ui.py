@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.support import Watch, go, login, money, new_context, shot
 from tests.support.api import client, create_product, create_user, sell_when_known
@@ -227,6 +227,28 @@ def test_a_payment_received_on_the_account_lowers_the_balance(
     expect(payment.locator("td").nth(2)).to_have_text(re.compile(r"^-R\$\s30,00$"))
     expect(payment.locator("td").nth(3)).to_have_text(money("45,00"))
     shot(page, "23-clientes-pagamento", full_page=False)
+
+    # A payment whose answer is lost: the page says to check the statement, which it reloads.
+    watch.allow_network_failures = True
+    lost: list[str] = []
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().text())  # received on the server...
+            route.abort("connectionreset")  # ...and the answer never reaches the page
+        else:
+            route.continue_()
+
+    page.route("**/api/customers/*/payments", lose_the_answer)
+    amount.fill("5,00")
+    statement.get_by_role("button", name="Receber pagamento").click()
+    expect(statement.locator("#sp-msg")).to_contain_text("Sem conexão com o servidor")
+    expect(statement.locator("#sp-msg")).to_contain_text(
+        "Confira o extrato antes de receber de novo"
+    )
+    expect(statement.locator("#st-balance")).to_have_text(money("40,00"))
+    expect(entries).to_have_count(3)
+    assert len(lost) == 1
 
     # The UI checks the balance first; the API refuses more than is owed all the same.
     over = api.post(
