@@ -649,6 +649,7 @@ window.Acougue.page("caixa", function (A, $, h, page) {
   }
 
   function payFiado() {
+    if (state.busy) return;
     const c = state.fiado.chosen;
     if (!c) {
       A.say(msg, "Escolha o cliente do fiado.", "error");
