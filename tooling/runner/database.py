@@ -31,6 +31,25 @@ class EmbeddedPostgres(AbstractContextManager["EmbeddedPostgres"]):
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         return self
 
+    def ensure_max_connections(self, wanted: int) -> bool:
+        """Raise max_connections to `wanted` (a restart, once: ALTER SYSTEM keeps it in the
+        data folder). True when it had to."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute("SELECT current_setting('max_connections')::int").fetchone()
+            assert row is not None
+            if row[0] >= wanted:
+                return False
+            conn.execute(f"ALTER SYSTEM SET max_connections = {int(wanted)}")
+        log.info("embedded PostgreSQL: max_connections %s -> %s (restart)", row[0], wanted)
+        self._server.cleanup()
+        import pgserver
+
+        get_server: Any = getattr(pgserver, "get_server")  # noqa: B009 - untyped re-export
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        return True
+
     @property
     def url(self) -> str:
         assert self._server is not None

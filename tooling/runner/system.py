@@ -24,6 +24,7 @@ from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import Domain, provision, role_name
 from shared.events.envelope import PING_TYPE
 from tooling.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
+from tooling.runner import connections
 from tooling.runner.database import EmbeddedPostgres, role_dsn
 from tooling.runner.identities import Identities
 from tooling.runner.processes import ManagedProcess
@@ -257,6 +258,12 @@ class System:
         with ExitStack() as stack:
             admin_dsn, db_label = self._database(stack)
             generated = await self._provision(admin_dsn)
+            warning = connections.shortfall_warning(
+                connections.limit_needed(self.topology.services.values()),
+                await connections.server_allows(admin_dsn),
+            )
+            if warning:
+                print(warning, file=sys.stderr, flush=True)
             try:
                 await self._start_all()
             except Exception as exc:
@@ -311,6 +318,10 @@ class System:
         if self.settings.database_url:
             return self.settings.database_url.get_secret_value(), "PostgreSQL at DATABASE_URL"
         embedded = stack.enter_context(EmbeddedPostgres(self.settings.data_dir))
+        # Every function up and busy fills its pool: the server must take them all (plus
+        # the 3 slots PostgreSQL keeps for superusers by default).
+        needed = connections.limit_needed(self.topology.services.values())
+        embedded.ensure_max_connections(needed + 3)
         return embedded.url, f"embedded PostgreSQL in {embedded.pgdata}"
 
     async def _provision(self, admin_dsn: str) -> str | None:
