@@ -140,7 +140,9 @@ def ready(page: Page) -> None:
 
 def go(page: Page, label: str) -> None:
     """Navigates by the top menu (HTMX-boosted: no reload, the token stays in memory)."""
-    page.get_by_role("navigation", name="Principal").get_by_role("link", name=label).click()
+    page.get_by_role("navigation", name="Principal").get_by_role(
+        "link", name=label, exact=True
+    ).click()
     expect(page.locator("#main")).to_have_attribute("data-title", label)
     ready(page)
 

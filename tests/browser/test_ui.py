@@ -34,8 +34,11 @@ from tooling.demo import CATALOGUE, seed
 
 pytestmark = pytest.mark.e2e
 
-NAV_ADMIN = ["Caixa", "Produtos", "Estoque", "Vendas", "Financeiro", "Usuários", "Eventos"]
-NAV_VENDEDOR = ["Caixa", "Produtos", "Vendas"]
+NAV_ADMIN = [
+    "Caixa", "Produtos", "Estoque", "Vendas", "Clientes", "Meu caixa", "Financeiro", "Usuários",
+    "Eventos",
+]  # fmt: skip
+NAV_VENDEDOR = ["Caixa", "Produtos", "Vendas", "Clientes", "Meu caixa"]
 SELLER = ("balcao1", "senha-do-balcao-1")
 
 
@@ -78,7 +81,8 @@ def test_the_demo_seed_is_complete_and_runs_once(system: RunningSystem, api: htt
     products = _products(api)
     assert {item.name for item in CATALOGUE} <= set(products)
     sales_before = api.get("/api/sales", params={"limit": 1000}).json()["items"]
-    assert {s["payment"]["method"] for s in sales_before} == {"pix", "debit", "credit", "cash"}
+    methods = {s["payment"]["method"] for s in sales_before}
+    assert methods == {"pix", "debit", "credit", "cash", "fiado"}  # the demo sells on fiado too
     asyncio.run(seed(system.gateway, ADMIN_PASSWORD))  # a second run changes nothing
     assert len(_products(api)) == len(products)
     assert len(api.get("/api/sales", params={"limit": 1000}).json()["items"]) == len(sales_before)
