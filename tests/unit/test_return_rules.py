@@ -172,7 +172,9 @@ def sales_and_returns(
     returns: list[list[tuple[UUID, Decimal]]] = []
     for _ in range(draw(st.integers(0, 6))):
         items = []
-        for product_id in draw(st.lists(st.sampled_from(sorted(left)), min_size=1, max_size=3)):
+        for product_id in draw(
+            st.lists(st.sampled_from(sorted(left)), min_size=1, max_size=3, unique=True)
+        ):
             if left[product_id] == 0:
                 continue
             take = draw(st.integers(1, min(left[product_id], 9_999_999)))
