@@ -16,7 +16,7 @@ from shared.events.customers import CustomerPaymentReceived
 from shared.events.envelope import Envelope
 from shared.events.finance import LedgerEntryPosted
 from shared.events.inventory import MovementRegistered
-from shared.events.payments import PaymentApproved, PaymentRefunded
+from shared.events.payments import PaymentApproved, PaymentRefunded, check_decider
 from shared.events.sales import SaleCompleted, SaleReturned
 from shared.events.till import TillMovementRecorded, TillSessionClosed
 
@@ -52,6 +52,7 @@ async def sale_completed(uow: UnitOfWork, sale: SaleCompleted) -> None:
 
 
 async def payment_approved(uow: UnitOfWork, event: Envelope, payment: PaymentApproved) -> None:
+    check_decider(event.source, payment.method)  # the acquirer's or the account's, never both
     items = await store.sale_items(uow.conn, payment.sale_id)
     if not items:
         # The sale's own event (its items, for revenue per cut) has not been applied yet.
@@ -62,6 +63,7 @@ async def payment_approved(uow: UnitOfWork, event: Envelope, payment: PaymentApp
 
 
 async def payment_refunded(uow: UnitOfWork, event: Envelope, refund: PaymentRefunded) -> None:
+    check_decider(event.source, refund.method)
     original = await store.posted(uow.conn, "payment.approved", refund.payment_id)
     if original is None:
         if refund.amount_cents == 0:

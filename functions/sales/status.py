@@ -20,45 +20,26 @@ from functions.sales.service import items_of
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Invalid, NotYet
 from shared.events.envelope import Envelope
-from shared.events.ownership import source_of
 from shared.events.payments import (
+    FIADO,
     PaymentApproved,
     PaymentDeclined,
     PaymentFacts,
     PaymentPending,
     PaymentRefunded,
+    check_decider,
 )
 from shared.events.sales import SalePaid, SalePaymentFailed, SaleRefunded
 from shared.subscriber import On
 
-FIADO = "fiado"
-ACQUIRER = source_of("process-payment")
-ACCOUNTS = source_of("charge-account")
 F = TypeVar("F", bound=PaymentFacts)
-
-
-class WrongDecider(Invalid):
-    """A payment decision from the function that does not decide that method."""
-
-
-def decider_of(method: str) -> str:
-    """The `source` whose decisions on `method` count."""
-    return ACCOUNTS if method == FIADO else ACQUIRER
-
-
-def check_decider(event: Envelope, payment: PaymentFacts) -> None:
-    expected = decider_of(payment.method)
-    if event.source != expected:
-        raise WrongDecider(
-            f"{payment.method} payments are decided by {expected}, not {event.source}"
-        )
 
 
 def _decided(
     apply: Callable[[UnitOfWork, F], Awaitable[None]],
 ) -> Callable[[UnitOfWork, Envelope, F], Awaitable[None]]:
     async def handler(uow: UnitOfWork, event: Envelope, payment: F) -> None:
-        check_decider(event, payment)
+        check_decider(event.source, payment.method)
         await apply(uow, payment)
 
     return handler

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.domain_errors import Invalid
+from shared.events.ownership import source_of
 from shared.events.registry import Payload, event_type
 from shared.vocabulary import PaymentMethod
 
@@ -31,6 +33,24 @@ class PaymentPending(PaymentFacts):
 # Fiado is decided by the customer's account (customers domain): charge-account approves,
 # declines and refunds those, with the same events as the acquirer's.
 PAYMENT_DECIDERS = ("process-payment", "charge-account")
+FIADO = "fiado"
+
+
+class WrongDecider(Invalid):
+    """A payment decision from the function that does not decide that method: each of the
+    two may publish the type, but only its own methods' decisions count (a bug or a stolen
+    token in one must not pay, or reverse, the other's sales)."""
+
+
+def decider_of(method: str) -> str:
+    """The `source` whose decisions on `method` count."""
+    return source_of("charge-account" if method == FIADO else "process-payment")
+
+
+def check_decider(source: str, method: str) -> None:
+    expected = decider_of(method)
+    if source != expected:
+        raise WrongDecider(f"{method} payments are decided by {expected}, not {source}")
 
 
 @event_type("payment.approved", emitted_by=PAYMENT_DECIDERS)

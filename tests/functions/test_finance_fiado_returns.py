@@ -24,7 +24,13 @@ from shared.domain_errors import Invalid, NotYet
 from shared.events.customers import CustomerPaymentReceived
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.inventory import MovementRegistered
-from shared.events.payments import PaymentApproved, PaymentRefunded
+from shared.events.payments import (
+    PaymentApproved,
+    PaymentFacts,
+    PaymentRefunded,
+    WrongDecider,
+    decider_of,
+)
 from shared.events.registry import Payload, type_of
 from shared.events.sales import SaleCompleted, SaleReturned
 from shared.events.till import TillMovementRecorded, TillSessionClosed
@@ -92,9 +98,11 @@ def test_main_wires_the_new_events_to_post_ledger_entry() -> None:
 
 
 def _envelope(payload: Payload, when: datetime, subject: str = "s") -> Envelope:
+    method = getattr(payload, "method", None)
     envelope = new_envelope(
         type_=type_of(type(payload)),
-        source="/tests",
+        # A payment decision counts only from its method's decider (check_decider).
+        source=decider_of(method) if isinstance(payload, PaymentFacts) else "/tests",
         subject=subject,
         data=payload.model_dump(mode="json"),
     )
@@ -527,3 +535,27 @@ async def test_the_migration_lets_only_known_methods_into_entries(
                 assert not ok
             await conn.rollback()
     assert domain.PAYMENT_ACCOUNT["fiado"] == "clientes_a_receber"
+
+
+@pytest.mark.parametrize(
+    ("method", "wrong_source"),
+    [("fiado", "/acougue/process-payment"), ("pix", "/acougue/charge-account")],
+)
+async def test_a_decision_from_the_other_decider_posts_nothing(
+    runtime: Runtime, method: str, wrong_source: str
+) -> None:
+    """Both may publish payment.approved and .refunded; only the method's own decider's
+    count (a bug or a stolen token in one must not move the other's money)."""
+    sale = _sale([(str(uuid.uuid4()), 5000)], method)
+    payment = _approved(sale, method)
+    async with await runtime.unit_of_work() as uow:
+        await service.sale_completed(uow, sale)
+        await uow.commit()
+    for payload in (payment, _refunded(payment, 5000)):
+        forged = _envelope(payload, datetime.now(UTC)).model_copy(update={"source": wrong_source})
+        handler = service.payment_approved if payload is payment else service.payment_refunded
+        with pytest.raises(WrongDecider):
+            async with await runtime.unit_of_work() as uow:
+                await handler(uow, forged, payload)  # type: ignore[arg-type]
+    async with await runtime.unit_of_work() as uow:
+        assert await store.posted(uow.conn, "payment.approved", payment.payment_id) is None

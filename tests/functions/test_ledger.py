@@ -20,7 +20,7 @@ from functions.finance import service, store
 from shared.contracts.finance import ExpenseIn
 from shared.events.envelope import Envelope, new_envelope
 from shared.events.inventory import Cause, MovementRegistered
-from shared.events.payments import PaymentApproved, PaymentRefunded
+from shared.events.payments import PaymentApproved, PaymentRefunded, decider_of
 from shared.events.sales import SaleCompleted
 from shared.runtime import Runtime
 from tests.functions.support import function_runtime
@@ -36,7 +36,9 @@ def runtime(database: ProvisionedDatabase) -> Runtime:
 
 
 def _event(type_: str, data: Any, when: datetime) -> Envelope:
-    envelope = new_envelope(type_=type_, source="/tests", subject="s", data=data)
+    # A payment decision counts only from its method's decider (check_decider).
+    source = decider_of(data["method"]) if "method" in data else "/tests"
+    envelope = new_envelope(type_=type_, source=source, subject="s", data=data)
     return envelope.model_copy(update={"time": when})
 
 
@@ -190,7 +192,7 @@ async def test_a_sale_at_half_past_eleven_at_night_belongs_to_that_local_day(
     late = datetime(1899, 3, 10, 23, 30, tzinfo=UTC) - SAO_PAULO  # 02:30 UTC on the 11th
     payment = _approved(sale_id, 1234, "cash")
     async with await runtime.unit_of_work() as uow:
-        await service.payment_approved(uow, _event("t", {}, late), payment)
+        await service.payment_approved(uow, _event("t", {"method": "cash"}, late), payment)
         await uow.commit()
     assert (await _report(runtime, date(1899, 3, 10)))["revenue_cents"] == 1234
     assert await _report(runtime, date(1899, 3, 11)) == {}
@@ -243,7 +245,9 @@ async def test_any_sequence_of_events_keeps_the_books_balanced_and_the_figures_e
                 )
                 payment = _approved(sale_id, amount, method, fee)
                 async with await runtime.unit_of_work() as inner:
-                    await service.payment_approved(inner, _event("t", {}, when), payment)
+                    await service.payment_approved(
+                        inner, _event("t", {"method": method}, when), payment
+                    )
                     if refunded:
                         refund = PaymentRefunded(
                             **payment.model_dump(
@@ -257,7 +261,9 @@ async def test_any_sequence_of_events_keeps_the_books_balanced_and_the_figures_e
                                 }
                             )
                         )
-                        await service.payment_refunded(inner, _event("t", {}, when), refund)
+                        await service.payment_refunded(
+                            inner, _event("t", {"method": method}, when), refund
+                        )
                     await inner.commit()
                 if not refunded:
                     revenue += amount
