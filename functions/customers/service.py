@@ -191,6 +191,15 @@ def _sale_id(text: str) -> UUID:
         raise Invalid(f"not a sale id: {text[:60]!r}") from None
 
 
+def _payment_id(asked: str) -> uuid.UUID:
+    """The charge keeps process-payment's id for the attempt, so the decision, its refund
+    and the acquirer's record of the attempt name the same payment."""
+    try:
+        return uuid.UUID(asked)
+    except ValueError:
+        return uuid.uuid4()
+
+
 async def charge(uow: UnitOfWork, request: FiadoRequested) -> None:
     """Decide one fiado attempt against the customer's limit, once per (sale, attempt):
     the customer's row is locked first, so concurrent charges decide one after another."""
@@ -206,7 +215,7 @@ async def charge(uow: UnitOfWork, request: FiadoRequested) -> None:
     else:
         decision = domain.decide_fiado(customer.account if customer else None, request.amount_cents)
     row = store.ChargeRow(
-        payment_id=uuid.uuid4(),
+        payment_id=_payment_id(request.payment_id),
         sale_id=sale_id,
         attempt=request.attempt,
         customer_id=customer_id or uuid.UUID(int=0),

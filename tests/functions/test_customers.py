@@ -552,7 +552,7 @@ async def test_a_fiado_within_the_limit_is_approved_once(customers: Customers) -
         10_000,
     )
     assert (approved["customer_id"], approved["customer_name"]) == (c["id"], "Joaquim")
-    assert approved["payment_id"] != request.data["payment_id"]  # the account's own id
+    assert approved["payment_id"] == request.data["payment_id"]  # the attempt's id, kept
     assert await customers.entries(c["id"]) == [("sale", 10_000, 10_000)]
     assert await customers.balance(c["id"]) == 10_000
 
