@@ -98,11 +98,10 @@ def test_main_wires_the_new_events_to_post_ledger_entry() -> None:
 
 
 def _envelope(payload: Payload, when: datetime, subject: str = "s") -> Envelope:
-    method = getattr(payload, "method", None)
     envelope = new_envelope(
         type_=type_of(type(payload)),
         # A payment decision counts only from its method's decider (check_decider).
-        source=decider_of(method) if isinstance(payload, PaymentFacts) else "/tests",
+        source=decider_of(payload.method) if isinstance(payload, PaymentFacts) else "/tests",
         subject=subject,
         data=payload.model_dump(mode="json"),
     )
