@@ -79,7 +79,13 @@ async def _retry(ctx: RequestContext) -> SaleOut:
 
 async def _cancel(ctx: RequestContext) -> Response:
     async with await ctx.unit_of_work() as uow:
-        await service.cancel_sale(uow, ctx.user, ctx.params["sale_id"])
+        await service.cancel_sale(
+            uow,
+            ctx.user,
+            ctx.params["sale_id"],
+            till_session_of=tills.open_session_of,
+            till_refund=tills.record_refund,
+        )
         await uow.commit()
     return Response(status_code=202)
 

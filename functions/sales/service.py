@@ -33,6 +33,8 @@ from shared.events.sales import (
 # returns (functions.sales.returns.returns_of): passed in by the functions' entry points,
 # so that this module never imports the modules that build on it.
 TillLookup = Callable[[Conn, UUID], Awaitable[UUID | None]]
+# functions.sales.till.record_refund: (conn, session, method, amount, key).
+TillRefund = Callable[[Conn, UUID, str, int, UUID], Awaitable[None]]
 ReturnsLookup = Callable[[Conn, UUID], Awaitable[list[ReturnOut]]]
 PAID_ONLY_BY_ADMIN = "só um administrador cancela uma venda paga"
 
@@ -251,7 +253,13 @@ async def retry_payment(
     return refreshed.sale
 
 
-async def cancel_sale(uow: UnitOfWork, who: Principal, sale_id: UUID) -> None:
+async def cancel_sale(
+    uow: UnitOfWork,
+    who: Principal,
+    sale_id: UUID,
+    till_session_of: TillLookup | None = None,
+    till_refund: TillRefund | None = None,
+) -> None:
     """An admin cancels any sale; a vendedor only their own, and only while it is unpaid
     (a paid one is refunded: the admin's call). Another seller's sale does not exist for a
     vendedor (404), as everywhere."""
@@ -271,10 +279,18 @@ async def cancel_sale(uow: UnitOfWork, who: Principal, sale_id: UUID) -> None:
             " devolva o restante em Devolver itens."
         )
     await store.save_state(uow.conn, sale_id, transition.state)
+    was_paid = found.state.status is domain.Status.PAID
+    if was_paid and till_session_of and till_refund and found.sale.total_cents > 0:
+        # The money goes back from the canceller's open drawer (fiado: to the account).
+        session = await till_session_of(uow.conn, UUID(who.user_id))
+        if session is not None:
+            await till_refund(
+                uow.conn, session, found.sale.payment.method, found.sale.total_cents, sale_id
+            )
     await uow.emit(
         SaleCancelled(
             sale_id=str(sale_id),
-            was_paid=found.state.status is domain.Status.PAID,
+            was_paid=was_paid,
             total_cents=found.sale.total_cents,
         ),
         subject=str(sale_id),

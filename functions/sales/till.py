@@ -66,8 +66,9 @@ def events() -> list[On]:  # type: ignore[type-arg]
 
 
 async def open_session_of(conn: AsyncConnection[Any], operator_id: UUID) -> UUID | None:
-    """The operator's open session, if any: complete-sale records it on the sale."""
-    return await till_store.open_session_id(conn, operator_id)
+    """The operator's open session, if any: complete-sale records it on the sale (a share
+    lock until that commits: a closing waits for the sale and then counts it)."""
+    return await till_store.open_session_id(conn, operator_id, for_share=True)
 
 
 async def record_refund(
@@ -77,10 +78,12 @@ async def record_refund(
     amount_cents: int,
     return_id: UUID,
 ) -> None:
-    """Money a return gave back from this session's drawer (return-sale calls it in the
-    return's own transaction): the session's expected amount for `method` goes down.
+    """Money a return (or the cancellation of a paid sale) gave back from this session's
+    drawer, called in the return's or cancellation's own transaction: the session's expected
+    amount for `method` goes down.
 
-    Once per `return_id` (a second call changes nothing). A fiado refund goes back to the
+    Once per `return_id` (a return's id, or the cancelled sale's: a second call changes
+    nothing). A fiado refund goes back to the
     customer's account, not out of a drawer: nothing to record. Refused (and the return's
     transaction with it): an unknown session (NotFound), a closed one (Conflict: its figures
     stand; the money leaves the drawer that is open now), an amount out of bounds."""
@@ -247,6 +250,14 @@ async def close_till(
 ) -> TillSessionOut:
     session = _visible(who, await till_store.get_session(uow.conn, session_id, for_update=True))
     till_domain.check_open_for(session.status)
+    unpaid = await till_store.unpaid_sales(uow.conn, session.id)
+    if unpaid:
+        raise Conflict(
+            f"{unpaid} venda(s) deste caixa ainda sem pagamento: receba ou cancele antes de"
+            " fechar (paga depois, entraria num caixa já fechado).",
+            code="till_has_unpaid_sales",
+            unpaid=unpaid,
+        )
     flows = (await till_store.flows(uow.conn, [session.id]))[session.id]
     expected = till_domain.expected(flows.flows(session.opening_cents))
     counted = Amounts(**body.counted.model_dump())

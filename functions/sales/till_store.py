@@ -99,11 +99,16 @@ async def insert_session(
 
 
 async def open_session_id(
-    conn: AnyConn, operator_id: UUID, *, for_update: bool = False
+    conn: AnyConn, operator_id: UUID, *, for_update: bool = False, for_share: bool = False
 ) -> UUID | None:
+    """`for_share`: held until the caller commits, so a closing waits for a sale being
+    recorded on the session (and then sees it), and a sale waits for a closing in progress
+    (and then finds no open session): no sale lands on a session after its figures froze."""
     query: LiteralString = "SELECT id FROM till_sessions WHERE operator_id = %s AND status = 'open'"
     if for_update:
         query += _LOCK
+    elif for_share:
+        query += " FOR SHARE"
     row = await _row(conn, query, (operator_id,))
     return row["id"] if row else None
 
@@ -169,11 +174,12 @@ class SessionFlows:
 
 
 # One round trip for every session's flows: paid sales (their total, by method; fiado is
-# left out by the arithmetic), movements by kind, payments and refunds by method.
+# left out by the arithmetic; a paid sale cancelled later still came into this drawer, its
+# refund leaves the canceller's), movements by kind, payments and refunds by method.
 _FLOWS: LiteralString = (
     "SELECT till_session_id AS session_id, 'sale' AS source, payment_method AS method,"
     " sum(total_cents)::bigint AS cents, count(*)::bigint AS n FROM sales"
-    " WHERE till_session_id = ANY(%(ids)s) AND status = 'paid'"
+    " WHERE till_session_id = ANY(%(ids)s) AND status IN ('paid', 'refunded')"
     " GROUP BY till_session_id, payment_method"
     " UNION ALL SELECT session_id, kind, 'cash', sum(amount_cents)::bigint, count(*)::bigint"
     " FROM till_movements WHERE session_id = ANY(%(ids)s) GROUP BY session_id, kind"
@@ -328,3 +334,15 @@ async def insert_refund(
         (return_id, session_id, method, amount),
     )
     return row is not None
+
+
+async def unpaid_sales(conn: AnyConn, session_id: UUID) -> int:
+    """The session's sales still waiting for (or refused) a payment: one paid after the
+    closing would come into a drawer whose figures already froze."""
+    row = await _row(
+        conn,
+        "SELECT count(*)::bigint AS n FROM sales WHERE till_session_id = %s"
+        " AND status IN ('pending_payment', 'payment_failed')",
+        (session_id,),
+    )
+    return int(row["n"]) if row else 0

@@ -511,3 +511,41 @@ async def test_a_sale_with_returns_is_not_cancelled(
         found = await store.get_sale(uow.conn, untouched.id)
     assert found is not None
     assert found.state.cancel_requested  # refunded once the payment's refund comes back
+
+
+async def test_a_paid_sale_cancelled_is_paid_back_from_the_cancellers_till(
+    sell: Sell, database: ProvisionedDatabase
+) -> None:
+    """The sale's money came into its seller's drawer; the refund leaves the canceller's
+    open one (the real till here, not the stand-in), once."""
+    from functions.sales.till import open_till
+    from shared.contracts.till import TillOpenIn
+
+    till_runtime = function_runtime(database, "sales", "till", k_sink=None)
+    async with await till_runtime.unit_of_work() as uow:
+        session = await open_till(uow, ADMIN, TillOpenIn(opening_cents=20000))
+        await uow.commit()
+    sale = await sell({"pork": "1.000"})  # R$ 20,00 by PIX, paid
+    cancel = function_runtime(database, "sales", "cancel_sale", k_sink=None)
+    for _ in range(2):  # asked twice: the second is refused, nothing recorded again
+        try:
+            async with await cancel.unit_of_work() as uow:
+                await service.cancel_sale(
+                    uow,
+                    ADMIN,
+                    sale.id,
+                    till_session_of=tills.open_session_of,
+                    till_refund=tills.record_refund,
+                )
+                await uow.commit()
+        except SaleConflict:
+            pass
+    async with await cancel.unit_of_work() as uow:
+        cursor = await uow.conn.execute(
+            "SELECT session_id, method, amount_cents FROM till_refunds WHERE return_id = %s",
+            (sale.id,),
+        )
+        rows = await cursor.fetchall()
+    assert [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows] == [
+        (session.id, "pix", PORK_PRICE)
+    ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from functions.sales import till, till_store
+from functions.sales.till import open_session_of
 from shared import shop_time
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier
@@ -120,9 +122,10 @@ class Till:
         *,
         status: str = "paid",
         seller: str | None = None,
+        conn: Any = None,
     ) -> str:
         """A sale as complete-sale and update-sale-status leave it (a fiado sale names
-        its customer, as 004_fiado requires)."""
+        its customer, as 004_fiado requires); on `conn` (uncommitted) when given."""
         sale_id = uuid.uuid4()
         row: dict[str, Any] = {
             "id": sale_id,
@@ -143,8 +146,15 @@ class Till:
             row["customer_id"] = uuid.uuid4()
         columns = ", ".join(row)
         values = ", ".join(f"%({c})s" for c in row)
-        await self.sql(f"INSERT INTO sales ({columns}) VALUES ({values})", row)
+        insert = f"INSERT INTO sales ({columns}) VALUES ({values})"
+        if conn is not None:
+            await conn.execute(insert, row)
+        else:
+            await self.sql(insert, row)
         return str(sale_id)
+
+    async def settle(self, sale_id: str, status: str) -> None:
+        await self.sql("UPDATE sales SET status = %s WHERE id = %s", (status, sale_id))
 
     async def deliver(self, data: dict[str, Any], event_id: str | None = None) -> httpx.Response:
         """customer.payment_received as the broker delivers it (binary mode)."""
@@ -306,14 +316,15 @@ async def test_expected_counts_the_sessions_paid_sales_by_method(tills: Till) ->
     await tills.sale(session, "credit", 5000)
     await tills.sale(session, "cash", 9999, status="pending_payment")  # not paid yet
     await tills.sale(session, "cash", 8888, status="payment_failed")
-    await tills.sale(session, "pix", 7777, status="refunded")  # cancelled and refunded
-    await tills.sale(session, "cash", 6666, status="cancelled")
+    # Paid, then cancelled: it came into this drawer; its refund leaves the canceller's.
+    await tills.sale(session, "pix", 7777, status="refunded")
+    await tills.sale(session, "cash", 6666, status="cancelled")  # never paid
     await tills.sale(None, "cash", 5555)  # made with no till open
     other = (await tills.opened(person(Role.VENDEDOR), 0))["id"]
     await tills.sale(other, "cash", 4444)  # another operator's drawer
     found = await tills.session(joana, session)
-    assert found["expected"] == amounts(cash=16000, pix=3000, debit=2000, credit=5000)
-    assert found["sales_count"] == 5
+    assert found["expected"] == amounts(cash=16000, pix=10777, debit=2000, credit=5000)
+    assert found["sales_count"] == 6
 
 
 @pytest.mark.skipif(
@@ -458,6 +469,38 @@ async def test_closing_shows_expected_counted_and_the_difference(tills: Till) ->
     assert (await tills.move(joana, session, "suprimento", 100)).status_code == 409
     assert len(await tills.outbox("com.acougue.till.session_closed", session)) == 1
     assert (await tills.open(joana)).status_code == 201
+
+
+@pytest.mark.parametrize("status", ["pending_payment", "payment_failed"])
+async def test_a_session_with_unpaid_sales_does_not_close(tills: Till, status: str) -> None:
+    """Paid after the closing (a slow PIX, a retried card), a sale would come into a drawer
+    whose figures froze: received or cancelled first, then the till closes."""
+    joana = person(Role.VENDEDOR)
+    session = (await tills.opened(joana, 1000))["id"]
+    await tills.sale(session, "cash", 3000)
+    waiting = await tills.sale(session, "pix", 8500, status=status)
+    refused = await tills.close(joana, session, cash_cents=4000)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "till_has_unpaid_sales"
+    assert refused.json()["unpaid"] == 1
+    assert (await tills.session(joana, session))["status"] == "open"
+    await tills.settle(waiting, "cancelled")
+    assert (await tills.close(joana, session, cash_cents=4000)).status_code == 200
+
+
+async def test_a_sale_being_recorded_holds_the_closing_until_it_commits(tills: Till) -> None:
+    """complete-sale's lookup shares the session's row until its sale commits; the closing
+    then sees that sale (unpaid: refused) instead of freezing without it."""
+    joana = person(Role.VENDEDOR)
+    session = (await tills.opened(joana, 1000))["id"]
+    async with await tills.runtime.unit_of_work() as selling:
+        assert await open_session_of(selling.conn, UUID(joana.user_id)) == UUID(session)
+        closing = asyncio.create_task(tills.close(joana, session, cash_cents=1000))
+        await asyncio.sleep(0.3)
+        assert not closing.done()  # waits for the sale's transaction
+        await tills.sale(session, "cash", 500, status="pending_payment", conn=selling.conn)
+        await selling.commit()
+    assert (await closing).status_code == 409
 
 
 async def test_only_the_operator_or_an_admin_closes_a_session(tills: Till) -> None:
