@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -39,6 +39,7 @@ from shared.contracts.till import (
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Conflict, Invalid, NotFound
 from shared.events.customers import CustomerPaymentReceived
+from shared.events.envelope import Envelope
 from shared.events.sales import MAX_SALE_CENTS
 from shared.events.till import Amounts as EventAmounts
 from shared.events.till import TillMovementRecorded, TillSessionClosed
@@ -62,7 +63,13 @@ def routes() -> list[Route]:
 
 def events() -> list[On]:  # type: ignore[type-arg]
     """apply-to-till's events (customer.payment_received)."""
-    return [On.applying(CustomerPaymentReceived, apply_customer_payment)]
+    return [On(CustomerPaymentReceived, _customer_payment)]
+
+
+async def _customer_payment(
+    uow: UnitOfWork, envelope: Envelope, event: CustomerPaymentReceived
+) -> None:
+    await apply_customer_payment(uow, event, taken_at=envelope.time)
 
 
 async def open_session_of(conn: AsyncConnection[Any], operator_id: UUID) -> UUID | None:
@@ -302,14 +309,22 @@ def _uuid(value: str, what: str) -> UUID:
         raise Invalid(f"{what} is not a UUID: {value[:40]!r}.") from None
 
 
-async def apply_customer_payment(uow: UnitOfWork, event: CustomerPaymentReceived) -> bool:
+async def apply_customer_payment(
+    uow: UnitOfWork, event: CustomerPaymentReceived, taken_at: datetime | None = None
+) -> bool:
     """Count a customer's payment in the receiver's open session, once per payment. No open
-    session: the money is not in any till to count (logged). True when counted now."""
+    session, or one opened after the money was taken (`taken_at`, the event's time: the
+    receiver closed and opened again before it arrived): the money is in no open till to
+    count (logged). True when counted now."""
     payment_id = _uuid(event.payment_id, "payment_id")
     customer_id = _uuid(event.customer_id, "customer_id")
     receiver = _uuid(event.received_by, "received_by")
     # Locked, so that a closing in progress either counts it or is over before we look.
     session_id = await till_store.open_session_id(uow.conn, receiver, for_update=True)
+    if session_id is not None and taken_at is not None:
+        session = await till_store.get_session(uow.conn, session_id)
+        if session is not None and session.opened_at > taken_at:
+            session_id = None  # taken in an earlier session, whose figures froze
     if session_id is None:
         log.info(
             "customer payment %s (%s, %d cents) received by %s with no open till: not counted",

@@ -156,15 +156,17 @@ class Till:
     async def settle(self, sale_id: str, status: str) -> None:
         await self.sql("UPDATE sales SET status = %s WHERE id = %s", (status, sale_id))
 
-    async def deliver(self, data: dict[str, Any], event_id: str | None = None) -> httpx.Response:
-        """customer.payment_received as the broker delivers it (binary mode)."""
+    async def deliver(
+        self, data: dict[str, Any], event_id: str | None = None, at: datetime | None = None
+    ) -> httpx.Response:
+        """customer.payment_received as the broker delivers it (binary mode), taken `at`."""
         headers = {
             "ce-specversion": "1.0",
             "ce-id": event_id or str(uuid.uuid4()),
             "ce-source": "/acougue/receive-customer-payment",
             "ce-type": "com.acougue.customer.payment_received",
             "ce-subject": data["customer_id"],
-            "ce-time": datetime.now(UTC).isoformat(),
+            "ce-time": (at or datetime.now(UTC)).isoformat(),
             "content-type": "application/json",
         }
         return await self.events.post("/", content=json.dumps(data), headers=headers)
@@ -591,6 +593,21 @@ async def test_a_customer_payment_with_no_open_till_counts_nowhere(tills: Till) 
         "SELECT 1 FROM till_customer_payments WHERE payment_id = %s", (late["payment_id"],)
     )
     assert rows == []
+
+
+async def test_a_payment_taken_before_the_open_session_is_not_pulled_into_it(
+    tills: Till,
+) -> None:
+    """Received, then the till closed and opened again before the event arrived: the money
+    belongs to the closed session, never to the new one."""
+    joana = person(Role.VENDEDOR)
+    taken = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    session = (await tills.opened(joana, 0))["id"]
+    assert (await tills.deliver(payment(joana), at=taken)).status_code == 200
+    assert (await tills.session(joana, session))["expected"] == amounts()
+    assert (await tills.deliver(payment(joana, amount=700))).status_code == 200
+    assert (await tills.session(joana, session))["expected"] == amounts(cash=700)
 
 
 async def test_a_payment_event_breaking_its_contract_is_refused(tills: Till) -> None:
