@@ -30,7 +30,7 @@ from shared import tracecontext, tracing
 from shared.auth.guard import authenticate, authorize
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import KeysUnavailable
-from shared.contracts.endpoints import Endpoint
+from shared.contracts.endpoints import IDEMPOTENCY_KEY_MAX, Endpoint
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Refused
 from shared.errors import Problem, http_problem, invalid_json_problem, validation_problem
@@ -107,6 +107,25 @@ class RequestContext:
             return model.model_validate(given)
         except ValidationError as exc:
             raise validation_problem(exc) from None
+
+    def optional_idempotency_key(self) -> str | None:
+        """The Idempotency-Key header, trimmed, or None: 400 when longer than
+        IDEMPOTENCY_KEY_MAX or holding a NUL."""
+        key = self.request.headers.get("idempotency-key", "").strip()
+        if not key:
+            return None
+        if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
+            raise Problem(
+                400, f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters."
+            )
+        return key
+
+    def idempotency_key(self) -> str:
+        """As `optional_idempotency_key`, and 400 when absent."""
+        key = self.optional_idempotency_key()
+        if key is None:
+            raise Problem(400, "The Idempotency-Key header is required: one key per request.")
+        return key
 
     async def body(self, model: type[M]) -> M:
         """The JSON body as `model`: 413 past the limit (nothing more is read), 422 if bad."""

@@ -3,6 +3,8 @@ its own Knative Service); tests serve the same tables on their own runtime."""
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse, Response
+
 from functions.customers import service, store
 from shared.contracts import endpoints as api
 from shared.contracts.customers import (
@@ -10,7 +12,6 @@ from shared.contracts.customers import (
     CustomerOut,
     CustomerPatch,
     CustomerPaymentIn,
-    CustomerPaymentOut,
     StatementOut,
 )
 from shared.contracts.queries import CustomersQuery, StatementQuery
@@ -52,11 +53,14 @@ async def _update(ctx: RequestContext) -> CustomerOut:
 # -- receive-customer-payment ------------------------------------------------------------
 
 
-async def _payment(ctx: RequestContext) -> CustomerPaymentOut:
+async def _payment(ctx: RequestContext) -> Response:
+    key = ctx.optional_idempotency_key()  # sent again after a lost answer: made once
     body = await ctx.body(CustomerPaymentIn)
-    return await ctx.command(
-        lambda uow: service.receive_payment(uow, ctx.user, ctx.params["customer_id"], body)
+    paid, replayed = await ctx.command(
+        lambda uow: service.receive_payment(uow, ctx.user, ctx.params["customer_id"], body, key)
     )
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(paid.model_dump(mode="json"), status_code=201, headers=headers)
 
 
 def query_routes() -> list[Route]:

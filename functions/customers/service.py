@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -117,14 +119,42 @@ async def statement(
 # -- receive-customer-payment ------------------------------------------------------------
 
 
+def _request_hash(body: CustomerPaymentIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 async def receive_payment(
-    uow: UnitOfWork, who: Principal, customer_id: UUID, body: CustomerPaymentIn
-) -> CustomerPaymentOut:
+    uow: UnitOfWork,
+    who: Principal,
+    customer_id: UUID,
+    body: CustomerPaymentIn,
+    key: str | None = None,
+) -> tuple[CustomerPaymentOut, bool]:
     """The account goes down by what the customer paid, never below 0; the news of it
-    (for the till and the ledger) commits with it."""
+    (for the till and the ledger) commits with it. With an Idempotency-Key, the same
+    payment sent again (a lost answer) answers the payment made, and whether it is that
+    replay; the same key with another amount or method is refused."""
     customer = await store.lock_customer(uow.conn, customer_id)
     if customer is None:
         raise NotFound(NO_SUCH_CUSTOMER)
+    digest = _request_hash(body)
+    if key is not None:
+        earlier = await store.payment_by_key(uow.conn, customer_id, key)
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise Invalid(
+                    "Esta Idempotency-Key já foi usada para outro pagamento deste cliente;"
+                    " use uma nova."
+                )
+            replayed = CustomerPaymentOut(
+                payment_id=earlier.payment_id,
+                customer_id=customer_id,
+                amount_cents=earlier.amount_cents,
+                method=body.method,
+                balance_cents=customer.balance_cents,
+            )
+            return replayed, True
     balance = domain.after_payment(customer.balance_cents, body.amount_cents)
     payment_id = uuid.uuid4()
     await store.insert_payment(
@@ -134,6 +164,8 @@ async def receive_payment(
         amount_cents=body.amount_cents,
         method=body.method,
         received_by=who.user_id,
+        idempotency_key=key,
+        request_hash=digest,
     )
     await store.add_entry(
         uow.conn,
@@ -154,13 +186,14 @@ async def receive_payment(
         ),
         subject=str(customer_id),
     )
-    return CustomerPaymentOut(
+    made = CustomerPaymentOut(
         payment_id=payment_id,
         customer_id=customer_id,
         amount_cents=body.amount_cents,
         method=body.method,
         balance_cents=balance,
     )
+    return made, False
 
 
 # -- charge-account ----------------------------------------------------------------------

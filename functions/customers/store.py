@@ -315,9 +315,40 @@ async def insert_payment(
     amount_cents: int,
     method: str,
     received_by: str,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO customer_payments (id, customer_id, amount_cents, method, received_by)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (payment_id, customer_id, amount_cents, method, received_by),
+        "INSERT INTO customer_payments (id, customer_id, amount_cents, method, received_by,"
+        " idempotency_key, request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            payment_id,
+            customer_id,
+            amount_cents,
+            method,
+            received_by,
+            idempotency_key,
+            request_hash,
+        ),
     )
+
+
+@dataclass(frozen=True)
+class KeyedPayment:
+    payment_id: UUID
+    amount_cents: int
+    method: str
+    request_hash: str | None
+
+
+async def payment_by_key(conn: Conn, customer_id: UUID, key: str) -> KeyedPayment | None:
+    """The payment already made on this account with this Idempotency-Key, if any."""
+    cursor = await conn.execute(
+        "SELECT id, amount_cents, method, request_hash FROM customer_payments"
+        " WHERE customer_id = %s AND idempotency_key = %s",
+        (customer_id, key),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    return KeyedPayment(row["id"], row["amount_cents"], row["method"], row["request_hash"])

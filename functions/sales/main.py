@@ -19,7 +19,6 @@ from shared import shop_time
 from shared.auth.principal import Role
 from shared.auth.tokens import RemoteJwks
 from shared.contracts import endpoints as api
-from shared.contracts.endpoints import IDEMPOTENCY_KEY_MAX
 from shared.contracts.queries import ReceiptQuery, SalesQuery
 from shared.contracts.sales import PaymentIn, SaleIn, SaleOut
 from shared.errors import Problem
@@ -44,17 +43,8 @@ DISCOUNTS = service.DiscountPolicy(
 # -- complete-sale ----------------------------------------------------------------------
 
 
-def _idempotency_key(ctx: RequestContext) -> str:
-    key = ctx.request.headers.get("idempotency-key", "").strip()
-    if not key:
-        raise Problem(400, "The Idempotency-Key header is required: one key per sale.")
-    if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
-        raise Problem(400, f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters.")
-    return key
-
-
 async def _complete(ctx: RequestContext) -> Response:
-    key = _idempotency_key(ctx)
+    key = ctx.idempotency_key()
     body = await ctx.body(SaleIn)
     sale, replayed = await ctx.command(
         lambda uow: service.complete_sale(

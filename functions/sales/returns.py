@@ -28,12 +28,10 @@ from functions.sales import return_rules, returns_store, store
 from functions.sales import till as tills
 from shared.auth.principal import Principal
 from shared.contracts import endpoints as api
-from shared.contracts.endpoints import IDEMPOTENCY_KEY_MAX
 from shared.contracts.sales import ReturnIn, ReturnItemOut, ReturnOut
 from shared.db.pool import Conn
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import NotFound
-from shared.errors import Problem
 from shared.events.sales import ReturnedItem, SaleReturned
 from shared.http import RequestContext, Route
 
@@ -50,18 +48,8 @@ async def returns_of(conn: Conn, sale_id: UUID) -> list[ReturnOut]:
     return await returns_store.returns_of(conn, sale_id)
 
 
-def _optional_key(ctx: RequestContext) -> str | None:
-    """The Idempotency-Key header, if given (a return without one is still accepted)."""
-    key = ctx.request.headers.get("idempotency-key", "").strip()
-    if not key:
-        return None
-    if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
-        raise Problem(400, f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX} characters.")
-    return key
-
-
 async def _return(ctx: RequestContext) -> Response:
-    key = _optional_key(ctx)
+    key = ctx.optional_idempotency_key()  # a return without one is still accepted
     body = await ctx.body(ReturnIn)
     sale_id: UUID = ctx.params["sale_id"]
     made, replayed = await ctx.command(

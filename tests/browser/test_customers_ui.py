@@ -228,7 +228,7 @@ def test_a_payment_received_on_the_account_lowers_the_balance(
     expect(payment.locator("td").nth(3)).to_have_text(money("45,00"))
     shot(page, "23-clientes-pagamento", full_page=False)
 
-    # A payment whose answer is lost: the page says to check the statement, which it reloads.
+    # A payment whose answer is lost: sent again with its Idempotency-Key, it is made once.
     watch.allow_network_failures = True
     lost: list[str] = []
 
@@ -244,11 +244,16 @@ def test_a_payment_received_on_the_account_lowers_the_balance(
     statement.get_by_role("button", name="Receber pagamento").click()
     expect(statement.locator("#sp-msg")).to_contain_text("Sem conexão com o servidor")
     expect(statement.locator("#sp-msg")).to_contain_text(
-        "Confira o extrato antes de receber de novo"
+        "o mesmo pagamento é registrado uma vez só"
     )
-    expect(statement.locator("#st-balance")).to_have_text(money("40,00"))
+    expect(statement.locator("#st-balance")).to_have_text(money("40,00"))  # it was made
     expect(entries).to_have_count(3)
     assert len(lost) == 1
+    amount.fill("5,00")  # the cashier sends it again, unchanged
+    statement.get_by_role("button", name="Receber pagamento").click()
+    expect(statement.locator("#sp-msg")).to_contain_text("Pagamento de R$")
+    expect(statement.locator("#st-balance")).to_have_text(money("40,00"))  # once, not twice
+    expect(entries).to_have_count(3)
 
     # The UI checks the balance first; the API refuses more than is owed all the same.
     over = api.post(

@@ -78,6 +78,7 @@ class Customers:
         **kwargs: Any,
     ) -> httpx.Response:
         headers = {"authorization": f"Bearer {TOKENS.issue(who).token}"} if who else {}
+        headers.update(kwargs.pop("headers", {}))
         return await self.clients[function].request(method, path, headers=headers, **kwargs)
 
     async def create(self, who: Principal = ADMIN, **body: Any) -> dict[str, Any]:
@@ -516,6 +517,34 @@ async def test_a_payment_above_the_balance_is_422_and_changes_nothing(
         )
         assert answer.status_code == 422, bad
     assert (await customers.pay(c["id"], 1_000)).json()["balance_cents"] == 0
+
+
+async def test_a_payment_sent_again_with_its_key_is_made_once(customers: Customers) -> None:
+    """A lost answer, the same payment sent again with its Idempotency-Key: the payment
+    made is answered, the account goes down once, the till and the ledger hear it once."""
+    c = await customers.create(name="Lúcia", credit_limit_cents=20_000)
+    assert await customers.apply(fiado_requested(c["id"], 5_000))
+    path = f"/api/customers/{c['id']}/payments"
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"amount_cents": 1_500, "method": "cash"}
+    answers = await asyncio.gather(
+        *(
+            customers.call("receive-customer-payment", "POST", path, SELLER, json=body, headers=key)
+            for _ in range(3)
+        )
+    )
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert len({a.json()["payment_id"] for a in answers}) == 1
+    assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == ["", "true", "true"]
+    assert await customers.balance(c["id"]) == 3_500
+    news = [t for t, _ in await customers.outbox(c["id"]) if t == "customer.payment_received"]
+    assert len(news) == 1
+    other = {"amount_cents": 1_000, "method": "cash"}
+    reused = await customers.call(
+        "receive-customer-payment", "POST", path, SELLER, json=other, headers=key
+    )
+    assert reused.status_code == 422
+    assert await customers.balance(c["id"]) == 3_500
 
 
 async def test_concurrent_payments_never_take_the_balance_below_zero(

@@ -19,6 +19,9 @@ window.Acougue.page("clientes", function (A, $, h, page) {
   let editing = null;
   let shown = null; // the customer whose statement is open
   let statement = null;
+  // The last payment sent: sent again unchanged (after a lost answer or a busy system) it
+  // keeps its Idempotency-Key, so the account goes down once.
+  let paySubmission = null;
   let typing = null;
 
   if (!isAdmin) inactive.closest("label").hidden = true;
@@ -231,18 +234,25 @@ window.Acougue.page("clientes", function (A, $, h, page) {
     if (statement && A.need(amount <= statement.balance_cents, payMsg, `O valor é maior que o saldo devedor (${A.money(statement.balance_cents)}).`, $("sp-amount"))) return;
     const method = $("sp-method").value;
     const button = payForm.querySelector("button[type=submit]");
+    const json = JSON.stringify({ customer: shown.id, amount, method });
+    if (!paySubmission || paySubmission.json !== json) paySubmission = { json, key: A.uuid() };
     button.disabled = true;
     try {
-      const paid = await A.api("POST", `/api/customers/${shown.id}/payments`, { body: { amount_cents: amount, method } });
+      const paid = await A.api("POST", `/api/customers/${shown.id}/payments`, {
+        body: { amount_cents: amount, method },
+        headers: { "Idempotency-Key": paySubmission.key },
+      });
+      paySubmission = null;
       $("sp-amount").value = "";
       A.say(payMsg, `Pagamento de ${A.money(paid.amount_cents)} recebido (${A.METHODS[paid.method] || paid.method}). Saldo devedor: ${A.money(paid.balance_cents)}.`, "ok");
       await loadStatement();
       load();
     } catch (err) {
       if (A.unsure(err)) {
-        // Customer payments carry no idempotency key: look before receiving it again.
-        A.say(payMsg, err.message + " Confira o extrato antes de receber de novo: o pagamento pode ter sido registrado.", "error");
-        loadStatement().then(() => A.say(payMsg, err.message + " Confira o extrato antes de receber de novo: o pagamento pode ter sido registrado.", "error"));
+        // The same payment sent again keeps its Idempotency-Key: it is made once.
+        const again = err.message + " Envie de novo: o mesmo pagamento é registrado uma vez só.";
+        A.say(payMsg, again, "error");
+        loadStatement().then(() => A.say(payMsg, again, "error"));
       } else {
         A.say(payMsg, err.message, "error");
       }
