@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +38,6 @@ ISSUER = TokenIssuer(
 SESSIONS = "/api/till/sessions"
 # Concurrent requests in the race tests, each on its own connection of a warm pool.
 RACERS = 8
-MIGRATIONS = Path(__file__).resolve().parents[2] / "functions" / "sales" / "migrations"
 
 
 def person(role: Role, name: str = "joana") -> Principal:
@@ -329,10 +327,6 @@ async def test_expected_counts_the_sessions_paid_sales_by_method(tills: Till) ->
     assert found["sales_count"] == 6
 
 
-@pytest.mark.skipif(
-    not any(p.name.startswith("004_") for p in MIGRATIONS.glob("*.sql")),
-    reason="the sales table takes fiado from 004_fiado.sql on",
-)
 async def test_a_fiado_sale_is_not_money_in_the_drawer(tills: Till) -> None:
     joana = person(Role.VENDEDOR)
     session = (await tills.opened(joana, 500))["id"]
