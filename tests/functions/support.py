@@ -3,6 +3,7 @@ order in which a sink received events."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -39,3 +40,28 @@ def published_by(sink: RecordingSink, key: Callable[[Mapping[str, str]], K]) -> 
     for received in sink.received:
         published.setdefault(key(received.headers), []).append(received.headers["ce-id"])
     return published
+
+
+async def counter_product(runtime: Runtime, name: str, price_cents: int) -> str:
+    """A product by the kilo in the counter's price list, as apply-product-to-sales keeps
+    it (`runtime`: any sales function's); its id."""
+    from functions.sales import service
+    from shared.events.catalog import ProductState
+
+    pid = str(uuid.uuid4())
+    state = ProductState(
+        product_id=pid,
+        name=name,
+        unit="kg",
+        price_cents=price_cents,
+        category_id=None,
+        plu=None,
+        barcode=None,
+        min_stock="0.000",
+        active=True,
+        version=1,
+    )
+    async with await runtime.unit_of_work() as uow:
+        await service.apply_product(uow, state)
+        await uow.commit()
+    return pid

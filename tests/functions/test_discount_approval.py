@@ -24,9 +24,8 @@ from shared.auth.tokens import StaticKeys, TokenIssuer, public_jwk
 from shared.contracts.sales import SaleIn
 from shared.domain_errors import Refused
 from shared.errors import Problem, http_problem
-from shared.events.catalog import ProductState
 from shared.runtime import Runtime
-from tests.functions.support import function_runtime
+from tests.functions.support import counter_product, function_runtime
 from tests.support.database import ProvisionedDatabase
 
 ISSUER = "acougue-auth"
@@ -62,23 +61,7 @@ async def runtime(database: ProvisionedDatabase) -> Runtime:
 @pytest.fixture
 async def product_id(runtime: Runtime) -> str:
     """A product at R$ 100,00/kg in the counter's catalogue."""
-    pid = str(uuid.uuid4())
-    state = ProductState(
-        product_id=pid,
-        name="Picanha",
-        unit="kg",
-        price_cents=10000,
-        category_id=None,
-        plu=None,
-        barcode=None,
-        min_stock="0.000",
-        active=True,
-        version=1,
-    )
-    async with await runtime.unit_of_work() as uow:
-        await service.apply_product(uow, state)
-        await uow.commit()
-    return pid
+    return await counter_product(runtime, "Picanha", 10000)
 
 
 async def sell(

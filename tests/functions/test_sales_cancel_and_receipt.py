@@ -33,10 +33,9 @@ from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, load_private_key
 from shared.auth.tokens import generate_private_key_pem as new_key
 from shared.contracts.sales import SaleIn, SaleOut
-from shared.events.catalog import ProductState
 from shared.events.payments import PaymentApproved, PaymentDeclined
 from shared.runtime import Runtime
-from tests.functions.support import function_runtime
+from tests.functions.support import counter_product, function_runtime
 from tests.support.database import ProvisionedDatabase
 from tests.support.servers import free_port, serve
 from tests.support.system import wait_for
@@ -157,23 +156,7 @@ def status_runtime(database: ProvisionedDatabase) -> Runtime:
 
 @pytest.fixture(scope="module")
 async def product_id(runtime: Runtime) -> str:
-    pid = str(uuid.uuid4())
-    state = ProductState(
-        product_id=pid,
-        name="Fraldinha <especial> & cia",
-        unit="kg",
-        price_cents=4590,
-        category_id=None,
-        plu=None,
-        barcode=None,
-        min_stock="0.000",
-        active=True,
-        version=1,
-    )
-    async with await runtime.unit_of_work() as uow:
-        await service.apply_product(uow, state)
-        await uow.commit()
-    return pid
+    return await counter_product(runtime, "Fraldinha <especial> & cia", 4590)
 
 
 async def sell(

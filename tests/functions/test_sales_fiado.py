@@ -33,14 +33,13 @@ from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys
 from shared.contracts.sales import PaymentIn, ReturnItemOut, ReturnOut, SaleIn, SaleOut
 from shared.domain_errors import Conflict, NotFound
-from shared.events.catalog import ProductState
 from shared.events.envelope import new_envelope
 from shared.events.payments import PaymentApproved, PaymentDeclined, PaymentRefunded
 from shared.events.registry import Payload, type_of
 from shared.events.sales import SaleCancelled, SaleCompleted, SalePaymentRequested
 from shared.runtime import Runtime
 from shared.subscriber import Subscriber
-from tests.functions.support import UNUSED_JWKS_URL, function_runtime
+from tests.functions.support import UNUSED_JWKS_URL, counter_product, function_runtime
 from tests.support.database import ProvisionedDatabase
 
 MASK = ScaleMask.from_setting(DEFAULT_MASK)
@@ -85,23 +84,7 @@ def payment_settings(database: ProvisionedDatabase) -> PaymentSettings:
 
 @pytest.fixture
 async def product_id(sales: Runtime) -> str:
-    pid = str(uuid.uuid4())
-    state = ProductState(
-        product_id=pid,
-        name="Alcatra",
-        unit="kg",
-        price_cents=5000,
-        category_id=None,
-        plu=None,
-        barcode=None,
-        min_stock="0.000",
-        active=True,
-        version=1,
-    )
-    async with await sales.unit_of_work() as uow:
-        await service.apply_product(uow, state)
-        await uow.commit()
-    return pid
+    return await counter_product(sales, "Alcatra", 5000)
 
 
 @pytest.fixture
