@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -62,6 +62,19 @@ class Strict(BaseModel):
 
 class CategoryIn(Strict):
     name: str = Field(min_length=1, max_length=60)
+
+
+class CategoryPatch(Strict):
+    """Rename or (de)activate; an inactive category takes no new products."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
 
 
 class CategoryOut(BaseModel):

@@ -18,11 +18,21 @@ from pydantic import BaseModel
 from shared.auth.principal import ALL_ROLES, Role
 from shared.contracts import queries
 from shared.contracts.auth import ApprovalIn, LoginIn, PasswordChangeIn, UserIn, UserPatch
-from shared.contracts.catalog import CategoryIn, ProductIn, ProductPatch
+from shared.contracts.catalog import CategoryIn, CategoryPatch, ProductIn, ProductPatch
 from shared.contracts.customers import CustomerIn, CustomerPatch, CustomerPaymentIn
-from shared.contracts.finance import CashClosingIn, CashOperationIn, ExpenseIn
+from shared.contracts.finance import (
+    CashClosingIn,
+    CashOperationIn,
+    ExpenseIn,
+    ExpenseReversalIn,
+    IncomeIn,
+    PayablePaymentIn,
+    SettleIn,
+)
+from shared.contracts.imports import ImportSalesIn, ImportStockIn
 from shared.contracts.inventory import BreakdownIn, MovementIn
 from shared.contracts.sales import PaymentIn, ReturnIn, SaleIn
+from shared.contracts.suppliers import SupplierIn, SupplierPatch
 from shared.contracts.till import TillCloseIn, TillMovementIn, TillOpenIn
 
 Method = Literal["GET", "POST", "PATCH"]
@@ -421,6 +431,131 @@ TRIAL_BALANCE = _e(
     ADMIN,
     "Trial balance",
     query=queries.UntilQuery,
+)
+
+# -- issue 18: the back office ----------------------------------------------------------
+UPDATE_CATEGORY = _e(
+    "PATCH",
+    "/api/categories/{category_id:uuid}",
+    "update-category",
+    STOCK_KEEPERS,
+    "Rename or (de)activate a category",
+    body=CategoryPatch,
+)
+LIST_SUPPLIERS = _e(
+    "GET",
+    "/api/suppliers",
+    "suppliers",
+    STOCK_KEEPERS,
+    "Search suppliers",
+    query=queries.SuppliersQuery,
+)
+CREATE_SUPPLIER = _e(
+    "POST",
+    "/api/suppliers",
+    "suppliers",
+    STOCK_KEEPERS,
+    "Register a supplier",
+    body=SupplierIn,
+    status=201,
+)
+UPDATE_SUPPLIER = _e(
+    "PATCH",
+    "/api/suppliers/{supplier_id:uuid}",
+    "suppliers",
+    STOCK_KEEPERS,
+    "Change a supplier",
+    body=SupplierPatch,
+)
+LIST_PAYABLES = _e(
+    "GET",
+    "/api/finance/payables",
+    "payables",
+    ADMIN,
+    "Suppliers' bills",
+    query=queries.PayablesQuery,
+)
+PAY_PAYABLE = _e(
+    "POST",
+    "/api/finance/payables/{payable_id:uuid}/payments",
+    "payables",
+    ADMIN,
+    "Pay a supplier's bill (whole or part)",
+    body=PayablePaymentIn,
+    status=201,
+)
+LIST_RECEIVABLES = _e(
+    "GET",
+    "/api/finance/receivables",
+    "receivables",
+    ADMIN,
+    "Card money expected and settled",
+    query=queries.ReceivablesQuery,
+)
+SETTLE_RECEIVABLES = _e(
+    "POST",
+    "/api/finance/receivables/settle",
+    "receivables",
+    ADMIN,
+    "Settle the card money expected up to a day",
+    body=SettleIn,
+)
+LIST_EXPENSES = _e(
+    "GET",
+    "/api/finance/expenses",
+    "finance-report",
+    ADMIN,
+    "Expenses and their reversals",
+    query=queries.ExpensesQuery,
+)
+REVERSE_EXPENSE = _e(
+    "POST",
+    "/api/finance/expenses/{expense_id:uuid}/reverse",
+    "post-ledger-entry",
+    ADMIN,
+    "Reverse an expense",
+    body=ExpenseReversalIn,
+    status=201,
+)
+RECORD_INCOME = _e(
+    "POST",
+    "/api/finance/incomes",
+    "post-ledger-entry",
+    ADMIN,
+    "Other income",
+    body=IncomeIn,
+    status=201,
+)
+DASHBOARD = _e(
+    "GET",
+    "/api/dashboard",
+    "dashboard",
+    ADMIN,
+    "A day at a glance",
+    query=queries.DashboardQuery,
+)
+IMPORT_SALES = _e(
+    "POST",
+    "/api/import/sales",
+    "import-sales",
+    ADMIN,
+    "Import past sales (each keeps its time)",
+    body=ImportSalesIn,
+)
+IMPORT_SALES_CSV = _e(
+    "POST",
+    "/api/import/sales.csv",
+    "import-sales",
+    ADMIN,
+    "Import past sales from a CSV (text/csv body)",
+)
+IMPORT_STOCK = _e(
+    "POST",
+    "/api/import/stock",
+    "register-movement",
+    ADMIN,
+    "Import past stock movements and breakdowns (each keeps its time)",
+    body=ImportStockIn,
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = tuple(

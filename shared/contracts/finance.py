@@ -50,3 +50,37 @@ class CountedIn(Strict):
 class CashClosingIn(Strict):
     day: date
     counted: CountedIn
+
+
+# -- issue 18: the back office ----------------------------------------------------------
+
+# The most one operation of the back office moves: R$ 10.000.000,00.
+MAX_BACKOFFICE_CENTS = 1_000_000_000
+
+
+class PayablePaymentIn(Strict):
+    """A payment (whole or part) of a supplier's bill: Dr fornecedores / Cr caixa or banco."""
+
+    amount_cents: int = Field(gt=0, le=MAX_BACKOFFICE_CENTS, strict=True)
+    paid_with: Literal["cash", "bank"]
+    paid_on: date
+
+
+class SettleIn(Strict):
+    """Settle every expected card settlement due up to `until` (inclusive, the shop's day)."""
+
+    until: date
+
+
+class ExpenseReversalIn(Strict):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class IncomeIn(Strict):
+    """Income that is not a sale (a rebate, selling the fat to a renderer...): Cr outras
+    receitas."""
+
+    description: str = Field(min_length=1, max_length=200)
+    amount_cents: int = Field(gt=0, le=MAX_BACKOFFICE_CENTS, strict=True)
+    received_with: Literal["cash", "bank"]
+    occurred_on: date

@@ -26,6 +26,10 @@ class MovementIn(Strict):
     paid_with: Literal["cash", "bank", "payable"] | None = Field(
         default=None, description="receipt: how the supplier is paid (default: payable)"
     )
+    supplier_id: UUID | None = Field(default=None, description="receipt: who it came from")
+    due_on: date | None = Field(
+        default=None, description="receipt paid_with payable: when the supplier's bill is due"
+    )
 
     @model_validator(mode="after")
     def _fields_of_the_kind(self) -> Self:
@@ -37,9 +41,19 @@ class MovementIn(Strict):
         if self.kind == "receipt" and self.unit_cost_cents is None:
             raise ValueError("a receipt needs unit_cost_cents")
         if self.kind != "receipt" and (
-            self.unit_cost_cents is not None or self.lot or self.expires_on or self.paid_with
+            self.unit_cost_cents is not None
+            or self.lot
+            or self.expires_on
+            or self.paid_with
+            or self.supplier_id
+            or self.due_on
         ):
-            raise ValueError("unit_cost_cents, lot, expires_on and paid_with are for receipts")
+            raise ValueError(
+                "unit_cost_cents, lot, expires_on, paid_with, supplier_id and due_on are for"
+                " receipts"
+            )
+        if self.due_on is not None and self.paid_with not in (None, "payable"):
+            raise ValueError("due_on is for a receipt paid_with payable")
         if self.kind == "loss" and self.reason is None:
             raise ValueError("a loss needs a reason")
         if self.kind != "loss" and self.reason is not None:

@@ -112,3 +112,34 @@ class ReportQuery(PeriodQuery):
 
 class EntriesQuery(PeriodQuery):
     limit: int = Field(default=1000, ge=1, le=100_000)
+
+
+# -- issue 18: the back office ----------------------------------------------------------
+
+
+class SuppliersQuery(Query):
+    q: str | None = Field(default=None, max_length=100, description="name or CNPJ")
+    active: bool | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class PayablesQuery(Query):
+    status: Literal["open", "paid"] | None = None
+    supplier_id: UUID | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class ReceivablesQuery(Query):
+    status: Literal["expected", "settled"] | None = None
+    from_: date | None = Field(default=None, alias="from", description="expected on or after")
+    to: date | None = Field(default=None, description="expected on or before")
+    limit: int = Field(default=500, ge=1, le=5000)
+
+
+class ExpensesQuery(PeriodQuery):
+    category: str | None = Field(default=None, max_length=40)
+    limit: int = Field(default=500, ge=1, le=5000)
+
+
+class DashboardQuery(Query):
+    day: date | None = Field(default=None, alias="date", description="the shop's day (today)")

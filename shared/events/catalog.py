@@ -42,3 +42,11 @@ class ProductUpdated(ProductState):
 class CategoryCreated(Payload):
     category_id: str
     name: str = Field(min_length=1, max_length=60)
+
+
+@event_type("category.updated", emitted_by="update-category")
+class CategoryUpdated(Payload):
+    category_id: str
+    name: str = Field(min_length=1, max_length=60)
+    active: bool
+    changed: list[str] = Field(description="names of the fields this update changed")

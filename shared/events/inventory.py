@@ -38,6 +38,10 @@ class MovementRegistered(Payload):
     lot: str | None = None
     expires_on: date | None = None
     paid_with: Literal["cash", "bank", "payable"] | None = None
+    supplier_id: str | None = Field(default=None, description="receipt: who it came from")
+    due_on: date | None = Field(
+        default=None, description="receipt paid_with payable: when the supplier's bill is due"
+    )
 
 
 @event_type("inventory.stock.low", emitted_by=("register-movement", "apply-sale-to-stock"))
@@ -46,3 +50,14 @@ class StockLow(Payload):
     name: str
     quantity: Quantity
     min_stock: Quantity
+
+
+@event_type("inventory.supplier.saved", emitted_by="suppliers")
+class SupplierSaved(Payload):
+    """A supplier as inventory holds it, after a create or a change (finance names bills)."""
+
+    supplier_id: str
+    name: str = Field(min_length=1, max_length=120)
+    cnpj: str | None = Field(default=None, pattern=r"^\d{14}$")
+    active: bool
+    version: int = Field(ge=1, description="+1 per change: read models keep the newest")
