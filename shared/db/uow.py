@@ -8,7 +8,7 @@ whatever that misses (a crash, a broker outage) the outbox relay publishes later
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -86,11 +86,14 @@ class UnitOfWork:
         subject: str,
         aggregate: str | None = None,
         not_before: timedelta | None = None,
+        time: datetime | None = None,
     ) -> Envelope:
         """Write an event to the outbox in this transaction; it is published after commit.
 
         Events of one `aggregate` (default: the subject) are published in the order they
         were written. `not_before` schedules the event: the relay publishes it once due.
+        `time` is the event's CloudEvents time when it happened before now (an imported
+        record keeps its original time; consumers date their effects by it).
         """
         type_ = type_of(type(payload))
         refusal = ownership.source_refusal(type_, self.source)
@@ -102,6 +105,7 @@ class UnitOfWork:
             subject=subject,
             data=payload.model_dump(mode="json"),
             actor=self.actor,
+            time=time,
         )
         key = aggregate or subject
         await outbox.add(

@@ -97,14 +97,16 @@ def new_envelope(
     subject: str,
     data: dict[str, Any],
     actor: str | None = None,
+    time: datetime | None = None,
 ) -> Envelope:
+    """A new event, dated now unless `time` says when it happened (an imported record)."""
     extensions = {"actor": actor} if actor else {}
     return Envelope(
         id=str(uuid.uuid4()),
         source=source,
         type=type_,
         subject=subject,
-        time=datetime.now(UTC),
+        time=time or datetime.now(UTC),
         extensions=extensions,
         data=data,
     )
