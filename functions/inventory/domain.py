@@ -9,9 +9,15 @@ cost as the new average, since there is no value on hand to average with.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import unicodedata
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from shared import money
 from shared.domain_errors import Invalid
@@ -176,3 +182,86 @@ def returned_cost(
         return cents(sold_cost_cents * returned / sold_quantity)
 
     return share(back_before + quantity) - share(back_before)
+
+
+# -- suppliers ---------------------------------------------------------------------------
+
+
+def _fold_once(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, spaces collapsed, so that "frigorifico sao joao" finds
+    "Frigorífico São João". Folded until it no longer changes, so that a stored name and a
+    search for it fold alike."""
+    folded = _fold_once(text)
+    for _ in range(3):
+        again = _fold_once(folded)
+        if again == folded:
+            break
+        folded = again
+    return " ".join(folded.split())
+
+
+@dataclass(frozen=True)
+class SupplierSearch:
+    """A search box's text: a folded name fragment, and the CNPJ's digits when the text
+    holds no letters (so "Boi 2" never matches every CNPJ with a 2)."""
+
+    name: str
+    digits: str | None
+
+
+def supplier_search(query: str) -> SupplierSearch | None:
+    folded = fold(query)
+    if not folded:
+        return None
+    digits = "".join(c for c in folded if c.isascii() and c.isdigit())
+    has_letters = any(c.isalpha() for c in folded)
+    return SupplierSearch(name=folded, digits=digits if digits and not has_letters else None)
+
+
+def check_supplier_for_receipt(found: bool, active: bool) -> None:
+    """A receipt names a supplier the shop knows and still buys from."""
+    if not found:
+        raise RuleError("Fornecedor não encontrado (unknown supplier).")
+    if not active:
+        raise RuleError("Fornecedor inativo: reative-o antes de registrar a entrada (inactive).")
+
+
+# -- the import of past records ----------------------------------------------------------
+
+# Deterministic ids of imported records (uuid5 in this namespace): the same record imported
+# again has the id it got the first time, and is skipped.
+IMPORT_NAMESPACE = uuid.UUID("6f1d4c2e-9a7b-5e3f-8c1d-2b4a6e8f0a13")
+
+
+def import_ids(kind: str, records: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """One id per imported record, derived from what the record says (its JSON, the time in
+    UTC) and how many identical records came before it in the same import: a file sent
+    twice gets the same ids (nothing applies twice), and two identical lines of one file
+    are two records."""
+    seen: dict[str, int] = {}
+    ids: list[uuid.UUID] = []
+    for record in records:
+        canonical = dict(record)
+        at = canonical.pop("occurred_at")
+        assert isinstance(at, datetime)
+        canonical["occurred_at"] = at.astimezone(UTC).isoformat()
+        digest = hashlib.sha256(
+            json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str).encode()
+        ).hexdigest()
+        nth = seen.get(digest, 0)
+        seen[digest] = nth + 1
+        ids.append(uuid.uuid5(IMPORT_NAMESPACE, f"{kind}:{digest}:{nth}"))
+    return ids
+
+
+def import_order(times: Sequence[tuple[str, int, datetime]]) -> list[tuple[str, int]]:
+    """(kind, index) of each record in the order they happened; on the same instant,
+    movements before breakdowns, then the order they were sent in."""
+    kinds = {"movement": 0, "breakdown": 1}
+    ordered = sorted(times, key=lambda t: (t[2], kinds[t[0]], t[1]))
+    return [(kind, index) for kind, index, _ in ordered]

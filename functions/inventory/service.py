@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from functions.inventory import domain, store
 from functions.inventory.domain import Change, RuleError, Stock
+from shared.contracts.imports import ImportStockIn
 from shared.contracts.inventory import BreakdownIn, BreakdownOut, BreakdownOutputOut, MovementIn
+from shared.contracts.suppliers import SupplierIn, SupplierOut, SupplierPatch
 from shared.db.uow import UnitOfWork
-from shared.domain_errors import NotYet
+from shared.domain_errors import Invalid, NotFound, NotYet, Refused
 from shared.events.catalog import ProductState
-from shared.events.inventory import Cause, MovementRegistered, StockLow
+from shared.events.inventory import Cause, MovementRegistered, StockLow, SupplierSaved
 from shared.events.sales import SaleReturned, SaleSettled
 from shared.money import cents
 
@@ -35,10 +37,15 @@ async def _record(
     expires_on: date | None = None,
     paid_with: str | None = None,
     return_id: str | None = None,
+    supplier_id: UUID | None = None,
+    due_on: date | None = None,
+    at: datetime | None = None,
+    movement_id: UUID | None = None,
 ) -> store.MovementRecord:
-    """Persist one movement and its new stock, and say so in events."""
+    """Persist one movement and its new stock, and say so in events. `at` (an imported
+    record's original time) dates the movement and its events; None is now."""
     movement = store.MovementRecord(
-        id=uuid.uuid4(),
+        id=movement_id or uuid.uuid4(),
         product_id=product_id,
         kind=kind,
         quantity=change.quantity,
@@ -53,6 +60,9 @@ async def _record(
         paid_with=paid_with,
         actor=uow.actor,
         return_id=return_id,
+        supplier_id=supplier_id,
+        due_on=due_on,
+        at=at,
     )
     await store.insert_movement(uow.conn, movement)
     await store.save_stock(uow.conn, product_id, change.after)
@@ -72,8 +82,11 @@ async def _record(
             lot=lot,
             expires_on=expires_on,
             paid_with=paid_with,
+            supplier_id=str(supplier_id) if supplier_id else None,
+            due_on=due_on,
         ),
         subject=str(product_id),
+        time=at,
     )
     if info and domain.crossed_below_minimum(
         info.min_stock, before.quantity, change.after.quantity
@@ -86,6 +99,7 @@ async def _record(
                 min_stock=info.min_stock,
             ),
             subject=str(product_id),
+            time=at,
         )
     return movement
 
@@ -97,8 +111,18 @@ async def _known_product(uow: UnitOfWork, product_id: UUID) -> store.ProductInfo
     return info
 
 
-async def register_movement(uow: UnitOfWork, body: MovementIn) -> store.MovementRecord:
+async def register_movement(
+    uow: UnitOfWork,
+    body: MovementIn,
+    *,
+    at: datetime | None = None,
+    movement_id: UUID | None = None,
+) -> store.MovementRecord:
+    """A receipt, loss or count; `at` and `movement_id` are an imported record's."""
     info = await _known_product(uow, body.product_id)
+    if body.supplier_id is not None:
+        supplier = await store.supplier_for_receipt(uow.conn, body.supplier_id)
+        domain.check_supplier_for_receipt(supplier is not None, bool(supplier and supplier.active))
     domain.whole_units_only(info.unit, body.quantity)
     stock = (await store.lock_stock(uow.conn, [body.product_id]))[body.product_id]
     manual = Cause(type="manual", id=None)
@@ -123,13 +147,24 @@ async def register_movement(uow: UnitOfWork, body: MovementIn) -> store.Movement
         lot=body.lot,
         expires_on=body.expires_on,
         paid_with=(body.paid_with or "payable") if body.kind == "receipt" else None,
+        supplier_id=body.supplier_id,
+        due_on=body.due_on,
+        at=at,
+        movement_id=movement_id,
     )
     if body.kind == "receipt" and (body.lot or body.expires_on):
-        await store.add_lot(uow.conn, body.product_id, body.lot, body.expires_on, body.quantity)
+        await store.add_lot(uow.conn, body.product_id, body.lot, body.expires_on, body.quantity, at)
     return movement
 
 
-async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
+async def breakdown(
+    uow: UnitOfWork,
+    body: BreakdownIn,
+    *,
+    at: datetime | None = None,
+    breakdown_id: UUID | None = None,
+) -> BreakdownOut:
+    """A desossa; `at` and `breakdown_id` are an imported record's."""
     ids = [body.source_product_id, *(o.product_id for o in body.outputs)]
     infos = await store.products(uow.conn, ids)
     missing = [str(i) for i in ids if i not in infos]
@@ -152,7 +187,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
     for output in body.outputs:
         before = stocks[output.product_id]
         domain.check_stock_limit(Stock(before.quantity + output.quantity, before.average_cost))
-    breakdown_id = uuid.uuid4()
+    breakdown_id = breakdown_id or uuid.uuid4()
     cause = Cause(type="breakdown", id=str(breakdown_id))
     source_stock = stocks[body.source_product_id]
     await store.insert_breakdown(
@@ -166,6 +201,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
         allocation=body.cost_allocation,
         source_cost_cents=-plan.source_out.total_cost_cents,
         actor=uow.actor,
+        at=at,
     )
     await _record(
         uow,
@@ -175,6 +211,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
         source_stock,
         cause=cause,
         info=source_info,
+        at=at,
     )
     if plan.loss.quantity:
         await _record(
@@ -186,6 +223,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
             cause=cause,
             info=source_info,
             reason="aparas",
+            at=at,
         )
     outputs = []
     for output, cost in zip(body.outputs, plan.output_costs, strict=True):
@@ -199,6 +237,7 @@ async def breakdown(uow: UnitOfWork, body: BreakdownIn) -> BreakdownOut:
             before,
             cause=cause,
             info=infos[output.product_id],
+            at=at,
         )
         outputs.append(
             BreakdownOutputOut(
@@ -356,3 +395,113 @@ async def apply_product(uow: UnitOfWork, state: ProductState) -> bool:
         active=state.active,
     )
     return await store.upsert_product(uow.conn, info, state.version)
+
+
+# -- the import of past stock (register-movement, admin) ----------------------------------
+
+
+async def import_stock(uow: UnitOfWork, body: ImportStockIn) -> dict[str, int]:
+    """Past receipts, losses, counts and desossas through the same commands as the live
+    ones, in the order they happened, each keeping its time (the movement's created_at and
+    its events' CloudEvents time). All in the caller's one transaction: a refused record
+    refuses the import, naming its index. Each record's id is derived from its content
+    (domain.import_ids): one imported before is skipped, so an import sent twice moves
+    stock once. Answers how many of each this import applied."""
+    movement_ids = domain.import_ids("movement", [m.model_dump() for m in body.movements])
+    breakdown_ids = domain.import_ids("breakdown", [b.model_dump() for b in body.breakdowns])
+    await store.lock_imports(uow.conn)  # one import at a time: the second sees the first's
+    done = await store.imported_already(uow.conn, movement_ids, breakdown_ids)
+    order = domain.import_order(
+        [("movement", i, m.occurred_at) for i, m in enumerate(body.movements)]
+        + [("breakdown", i, b.occurred_at) for i, b in enumerate(body.breakdowns)]
+    )
+    applied = {"movements": 0, "breakdowns": 0}
+    for kind, index in order:
+        try:
+            if kind == "movement":
+                record = body.movements[index]
+                if movement_ids[index] in done:
+                    continue
+                await register_movement(
+                    uow,
+                    record,
+                    at=record.occurred_at.astimezone(UTC),
+                    movement_id=movement_ids[index],
+                )
+                applied["movements"] += 1
+            else:
+                desossa = body.breakdowns[index]
+                if breakdown_ids[index] in done:
+                    continue
+                await breakdown(
+                    uow,
+                    desossa,
+                    at=desossa.occurred_at.astimezone(UTC),
+                    breakdown_id=breakdown_ids[index],
+                )
+                applied["breakdowns"] += 1
+        except Refused as refusal:
+            raise type(refusal)(
+                f"{kind}s[{index}]: {refusal.detail}",
+                **{**refusal.extra, "record": f"{kind}s", "index": index},
+            ) from None
+    return applied
+
+
+# -- suppliers ---------------------------------------------------------------------------
+
+NO_SUCH_SUPPLIER = "Fornecedor não encontrado."
+
+
+async def _saved(uow: UnitOfWork, supplier: store.SupplierRow) -> None:
+    """Finance keeps its copy of suppliers from this, newest version wins."""
+    await uow.emit(
+        SupplierSaved(
+            supplier_id=str(supplier.id),
+            name=supplier.name,
+            cnpj=supplier.cnpj,
+            active=supplier.active,
+            version=supplier.version,
+        ),
+        subject=str(supplier.id),
+    )
+
+
+async def create_supplier(uow: UnitOfWork, body: SupplierIn) -> SupplierOut:
+    supplier = store.SupplierRow(
+        id=uuid.uuid4(),
+        name=body.name,
+        cnpj=body.cnpj,
+        phone=body.phone,
+        active=body.active,
+        version=1,
+        created_at=datetime.now(UTC),
+    )
+    await store.insert_supplier(uow.conn, supplier)
+    await _saved(uow, supplier)
+    return supplier.out()
+
+
+async def update_supplier(uow: UnitOfWork, supplier_id: UUID, patch: SupplierPatch) -> SupplierOut:
+    """Only what the patch names changes; a patch that changes nothing is no new version."""
+    current = await store.lock_supplier(uow.conn, supplier_id)
+    if current is None:
+        raise NotFound(NO_SUCH_SUPPLIER)
+    fields = patch.model_fields_set
+    if "name" in fields and patch.name is None:
+        raise Invalid("Um fornecedor precisa de um nome (name cannot be null).")
+    changed = store.SupplierRow(
+        id=current.id,
+        name=patch.name if patch.name is not None else current.name,
+        cnpj=patch.cnpj if "cnpj" in fields else current.cnpj,
+        phone=patch.phone if "phone" in fields else current.phone,
+        active=patch.active if patch.active is not None else current.active,
+        version=current.version,
+        created_at=current.created_at,
+    )
+    if changed == current:
+        return current.out()
+    updated = store.SupplierRow(**{**changed.__dict__, "version": current.version + 1})
+    await store.update_supplier(uow.conn, updated)
+    await _saved(uow, updated)
+    return updated.out()

@@ -9,8 +9,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from psycopg import errors
+
+from functions.inventory import domain
 from functions.inventory.domain import EMPTY, Stock
+from shared.contracts.suppliers import SupplierOut
 from shared.db.pool import Conn
+from shared.domain_errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -99,14 +104,18 @@ class MovementRecord:
     paid_with: str | None = None
     actor: str | None = None
     return_id: str | None = None
+    supplier_id: UUID | None = None
+    due_on: date | None = None
+    # When it happened: None is now; an imported record's original time otherwise.
+    at: datetime | None = None
 
 
 async def insert_movement(conn: Conn, m: MovementRecord) -> datetime:
     cursor = await conn.execute(
         "INSERT INTO movements (id, product_id, kind, quantity, unit_cost_cents, total_cost_cents,"
         " balance_after, cause_type, cause_id, reason, lot, expires_on, paid_with, actor,"
-        " return_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " RETURNING created_at",
+        " return_id, supplier_id, due_on, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now())) RETURNING created_at",
         (
             m.id,
             m.product_id,
@@ -123,6 +132,9 @@ async def insert_movement(conn: Conn, m: MovementRecord) -> datetime:
             m.paid_with,
             m.actor,
             m.return_id,
+            m.supplier_id,
+            m.due_on,
+            m.at,
         ),
     )
     row = await cursor.fetchone()
@@ -132,11 +144,17 @@ async def insert_movement(conn: Conn, m: MovementRecord) -> datetime:
 
 
 async def add_lot(
-    conn: Conn, product_id: UUID, lot: str | None, expires_on: date | None, quantity: Decimal
+    conn: Conn,
+    product_id: UUID,
+    lot: str | None,
+    expires_on: date | None,
+    quantity: Decimal,
+    at: datetime | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO lots (id, product_id, lot, expires_on, remaining) VALUES (%s, %s, %s, %s, %s)",
-        (uuid.uuid4(), product_id, lot, expires_on, quantity),
+        "INSERT INTO lots (id, product_id, lot, expires_on, remaining, received_at)"
+        " VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))",
+        (uuid.uuid4(), product_id, lot, expires_on, quantity, at),
     )
 
 
@@ -179,11 +197,12 @@ async def insert_breakdown(
     allocation: str,
     source_cost_cents: int,
     actor: str | None,
+    at: datetime | None = None,
 ) -> None:
     await conn.execute(
         "INSERT INTO breakdowns (id, source_product_id, source_quantity, produced_quantity,"
-        " loss_quantity, yield_percent, cost_allocation, source_cost_cents, actor)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " loss_quantity, yield_percent, cost_allocation, source_cost_cents, actor, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
         (
             breakdown_id,
             source_product_id,
@@ -194,6 +213,7 @@ async def insert_breakdown(
             allocation,
             source_cost_cents,
             actor,
+            at,
         ),
     )
 
@@ -225,3 +245,144 @@ async def movements(conn: Conn, *, product_id: UUID | None, limit: int) -> list[
         {"pid": product_id, "limit": limit},
     )
     return list(await cursor.fetchall())
+
+
+# -- imports -----------------------------------------------------------------------------
+
+
+# pg_advisory_xact_lock key of inventory's imports ("acougue stock import").
+IMPORT_LOCK_KEY = 0x0ACA_0518
+
+
+async def lock_imports(conn: Conn) -> None:
+    """Imports one at a time (until commit): the same file sent twice at once applies once,
+    since the second reads the ids the first wrote."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK_KEY,))
+
+
+async def imported_already(
+    conn: Conn, movement_ids: list[UUID], breakdown_ids: list[UUID]
+) -> set[UUID]:
+    """Which of these deterministic import ids are in (an import applied before)."""
+    cursor = await conn.execute(
+        "SELECT id FROM movements WHERE id = ANY(%s)"
+        " UNION ALL SELECT id FROM breakdowns WHERE id = ANY(%s)",
+        (movement_ids, breakdown_ids),
+    )
+    return {row["id"] for row in await cursor.fetchall()}
+
+
+# -- suppliers ---------------------------------------------------------------------------
+
+_SUPPLIER_COLUMNS = "id, name, cnpj, phone, active, version, created_at"
+
+
+@dataclass(frozen=True)
+class SupplierRow:
+    id: UUID
+    name: str
+    cnpj: str | None
+    phone: str | None
+    active: bool
+    version: int
+    created_at: datetime
+
+    def out(self) -> SupplierOut:
+        return SupplierOut(
+            id=self.id,
+            name=self.name,
+            cnpj=self.cnpj,
+            phone=self.phone,
+            active=self.active,
+            created_at=self.created_at,
+        )
+
+
+_CNPJ_TAKEN = "Já existe um fornecedor com este CNPJ (CNPJ already registered)."
+
+
+async def insert_supplier(conn: Conn, s: SupplierRow) -> None:
+    """409 when another supplier has this CNPJ."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO suppliers (id, name, search_name, cnpj, phone, active, version,"
+                " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    s.id,
+                    s.name,
+                    domain.fold(s.name),
+                    s.cnpj,
+                    s.phone,
+                    s.active,
+                    s.version,
+                    s.created_at,
+                ),
+            )
+    except errors.UniqueViolation:
+        raise Conflict(_CNPJ_TAKEN) from None
+
+
+async def update_supplier(conn: Conn, s: SupplierRow) -> None:
+    """Every field but the creation time; 409 when the new CNPJ is another supplier's."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE suppliers SET name = %s, search_name = %s, cnpj = %s, phone = %s,"
+                " active = %s, version = %s, updated_at = now() WHERE id = %s",
+                (s.name, domain.fold(s.name), s.cnpj, s.phone, s.active, s.version, s.id),
+            )
+    except errors.UniqueViolation:
+        raise Conflict(_CNPJ_TAKEN) from None
+
+
+async def lock_supplier(conn: Conn, supplier_id: UUID) -> SupplierRow | None:
+    cursor = await conn.execute(
+        f"SELECT {_SUPPLIER_COLUMNS} FROM suppliers WHERE id = %s FOR UPDATE",  # noqa: S608
+        (supplier_id,),
+    )
+    row = await cursor.fetchone()
+    return SupplierRow(**row) if row else None
+
+
+async def supplier_for_receipt(conn: Conn, supplier_id: UUID) -> SupplierRow | None:
+    """The supplier a receipt names, held (FOR SHARE) so that it is not deactivated under
+    the receipt before it commits."""
+    cursor = await conn.execute(
+        f"SELECT {_SUPPLIER_COLUMNS} FROM suppliers WHERE id = %s FOR SHARE",  # noqa: S608
+        (supplier_id,),
+    )
+    row = await cursor.fetchone()
+    return SupplierRow(**row) if row else None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_suppliers(
+    conn: Conn, *, query: str | None, active: bool | None, limit: int
+) -> list[SupplierRow]:
+    """By name (accent- and case-insensitive substring) or CNPJ digits."""
+    clauses: list[str] = []
+    params: list[object] = []
+    search = domain.supplier_search(query) if query else None
+    if search is not None:
+        options = ["search_name LIKE %s"]
+        params.append(_like(search.name))
+        if search.digits:
+            options.append("cnpj LIKE %s")
+            params.append(_like(search.digits))
+        clauses.append("(" + " OR ".join(options) + ")")
+    if active is not None:
+        clauses.append("active = %s")
+        params.append(active)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    params.append(limit)
+    cursor = await conn.execute(
+        f"SELECT {_SUPPLIER_COLUMNS} FROM suppliers{where}"  # noqa: S608
+        " ORDER BY search_name, id LIMIT %s",
+        params,
+    )
+    return [SupplierRow(**r) for r in await cursor.fetchall()]
