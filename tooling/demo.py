@@ -10,8 +10,11 @@ It is idempotent: when the catalogue already has every demo product and the fore
 has stock movements, it does nothing. A run cut short is completed by the next one
 (missing categories and products are created; stock and sales are made once).
 
-Sales are dated by the server when they are made (now); the expenses carry their own
-dates over the past month.
+These are dated by the server when they are made (now); the expenses carry their own
+dates over the past month. Then `tooling.demo_history` makes the month before today on its
+own days through the import path (receipts from two suppliers, a desossa a week, losses,
+the counter's sales over every method and hour), pays the bills that fell due and settles
+the card money, so the month's chart and the dashboard's comparison have days to show.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any, TypeVar
 import httpx
 
 from shared.contracts.catalog import ean13_check_digit
+from tooling import demo_history
 
 log = logging.getLogger("acougue.demo")
 
@@ -514,8 +518,24 @@ async def _fill(client: httpx.AsyncClient) -> None:
     if await _finance_available(client):
         await _expenses(client)
         log.info("demo expenses entered")
+        await _history(client, products)
     else:
-        log.info("no finance API yet: demo expenses skipped")
+        log.info("no finance API yet: demo expenses and history skipped")
+
+
+async def _open_bills(client: httpx.AsyncClient, wanted: int) -> bool:
+    answer = await client.get("/api/finance/payables", params={"limit": 1000})
+    return answer.status_code == 200 and len(answer.json()["items"]) >= wanted
+
+
+async def _history(client: httpx.AsyncClient, products: dict[str, dict[str, Any]]) -> None:
+    desossa = (DIANTEIRO, DESOSSA_SOURCE_KG, list(DESOSSA_OUTPUTS))
+    made = await demo_history.seed_history(client, products, list(CATALOGUE), desossa, _check)
+    log.info("demo month imported: %(movements)d stock records, %(sales)d sales", made)
+    # The bills open as finance follows the receipts' events.
+    await _until("the month's bills", partial(_open_bills, client, made["bills"]), within=300)
+    settled = await demo_history.settle_the_month(client, _check)
+    log.info("demo bills paid: %(bills_paid)d; card settlements: %(settled)d", settled)
 
 
 def main(argv: list[str]) -> int:

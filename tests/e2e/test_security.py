@@ -87,6 +87,14 @@ def _matrix(shop: Shop) -> list[Row]:
     movement = {"kind": "suprimento", "amount_cents": 100, "reason": "troco"}
     till_counted = {"counted": {"cash_cents": 0}}
     paid_in = {"amount_cents": 100, "method": "cash"}
+    paid_bill = {"amount_cents": 100, "paid_with": "bank", "paid_on": "2026-11-02"}
+    reversal = {"reason": "lançada em dobro"}
+    income = {
+        "description": "Venda de sebo",
+        "amount_cents": 500,
+        "received_with": "cash",
+        "occurred_on": "2026-11-02",
+    }
     return [
         (api.ME, "/api/me", None, 200),
         (api.APPROVE, "/api/auth/approvals", approval, 200),
@@ -140,6 +148,23 @@ def _matrix(shop: Shop) -> list[Row]:
         (api.ENTRIES_CSV, "/api/finance/entries.csv", None, 200),
         (api.TRIAL_BALANCE, "/api/finance/trial-balance", None, 200),
         (api.CASH_CLOSING, "/api/finance/cash-closing", None, 200),
+        # Issue 18: the back office. An unknown id is 404 and an empty import 422 for every
+        # allowed caller on every pass; settling a past day again settles nothing more.
+        (api.UPDATE_CATEGORY, f"/api/categories/{uuid.uuid4()}", {"name": "Outra"}, 404),
+        (api.LIST_SUPPLIERS, "/api/suppliers", None, 200),
+        (api.CREATE_SUPPLIER, "/api/suppliers", "new-supplier", 201),
+        (api.UPDATE_SUPPLIER, f"/api/suppliers/{uuid.uuid4()}", {"phone": "11 3333-4444"}, 404),
+        (api.LIST_PAYABLES, "/api/finance/payables", None, 200),
+        (api.PAY_PAYABLE, f"/api/finance/payables/{uuid.uuid4()}/payments", paid_bill, 404),
+        (api.LIST_RECEIVABLES, "/api/finance/receivables", None, 200),
+        (api.SETTLE_RECEIVABLES, "/api/finance/receivables/settle", {"until": "2026-11-02"}, 200),
+        (api.LIST_EXPENSES, "/api/finance/expenses", None, 200),
+        (api.REVERSE_EXPENSE, f"/api/finance/expenses/{uuid.uuid4()}/reverse", reversal, 404),
+        (api.RECORD_INCOME, "/api/finance/incomes", income, 201),
+        (api.DASHBOARD, "/api/dashboard", None, 200),
+        (api.IMPORT_SALES, "/api/import/sales", {"sales": []}, 422),
+        (api.IMPORT_SALES_CSV, "/api/import/sales.csv", None, 422),
+        (api.IMPORT_STOCK, "/api/import/stock", {"movements": []}, 422),
     ]
 
 
@@ -156,6 +181,8 @@ def _body(kind: Any) -> Any:
         }
     if kind == "new-customer":
         return {"name": f"Cliente {tag}"}
+    if kind == "new-supplier":
+        return {"name": f"Fornecedor {tag}"}
     if kind == "new-product":
         return {"name": f"Produto {tag}", "unit": "un", "price_cents": 100}
     return kind
