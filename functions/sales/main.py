@@ -11,6 +11,7 @@ import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
+from functions.sales import dashboard_api as dashboards
 from functions.sales import receipts, returns, service, status, store
 from functions.sales import till as tills
 from functions.sales.approvals import ApprovalVerifier
@@ -200,3 +201,14 @@ async def apply_to_till(request: Request) -> Response:
 @functions_framework.aio.http
 async def return_sale(request: Request) -> Response:
     return await _return_fn(request)
+
+
+# Only the dashboard reads (and checks, at start) where inventory-query and payables are.
+_dashboard_fn = dashboards.build(runtime) if settings.function_target == "dashboard" else None
+
+
+@functions_framework.aio.http
+async def dashboard(request: Request) -> Response:
+    if _dashboard_fn is None:
+        raise RuntimeError("dashboard is served only where FUNCTION_TARGET=dashboard")
+    return await _dashboard_fn(request)
