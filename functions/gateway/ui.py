@@ -80,6 +80,7 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
+    Page("painel", "/painel", "Painel", (ADMIN,)),
     Page("caixa", "/caixa", "Caixa", (ADMIN, VENDEDOR)),
     Page("produtos", "/produtos", "Produtos", (ADMIN, ESTOQUISTA, VENDEDOR)),
     Page("estoque", "/estoque", "Estoque", (ADMIN, ESTOQUISTA)),
@@ -87,6 +88,8 @@ PAGES: tuple[Page, ...] = (
     Page("clientes", "/clientes", "Clientes", (ADMIN, VENDEDOR)),
     Page("meu-caixa", "/meu-caixa", "Meu caixa", (ADMIN, VENDEDOR)),
     Page("financeiro", "/financeiro", "Financeiro", (ADMIN,)),
+    Page("fornecedores", "/fornecedores", "Fornecedores", (ADMIN, ESTOQUISTA)),
+    Page("recebiveis", "/recebiveis", "Recebíveis", (ADMIN,)),
     Page("usuarios", "/usuarios", "Usuários", (ADMIN,)),
     Page("eventos", "/eventos", "Eventos", (ADMIN,)),
 )

@@ -35,8 +35,8 @@ from tooling.demo import CATALOGUE, seed
 pytestmark = pytest.mark.e2e
 
 NAV_ADMIN = [
-    "Caixa", "Produtos", "Estoque", "Vendas", "Clientes", "Meu caixa", "Financeiro", "Usuários",
-    "Eventos",
+    "Painel", "Caixa", "Produtos", "Estoque", "Vendas", "Clientes", "Meu caixa", "Financeiro",
+    "Fornecedores", "Recebíveis", "Usuários", "Eventos",
 ]  # fmt: skip
 NAV_VENDEDOR = ["Caixa", "Produtos", "Vendas", "Clientes", "Meu caixa"]
 SELLER = ("balcao1", "senha-do-balcao-1")
@@ -106,10 +106,11 @@ def test_login_reaches_the_portuguese_navigation(
     page.get_by_label("Senha").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Entrar").click()
     ready(page)
-    expect(page).to_have_url(re.compile(r"/caixa$"))
+    expect(page).to_have_url(re.compile(r"/painel$"))  # the admin's home (issue 18)
     assert _nav(page) == NAV_ADMIN
     expect(page.locator("#session")).to_contain_text("admin")
     expect(page.locator("#session")).to_contain_text("Administrador")
+    go(page, "Caixa")
     expect(page.get_by_label("Código de barras, PLU ou nome do produto")).to_be_focused()
     shot(page, "02-caixa-admin")
 

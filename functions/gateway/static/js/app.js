@@ -699,7 +699,8 @@
     }
   };
 
-  const HOMES = { admin: "/caixa", vendedor: "/caixa", estoquista: "/estoque" };
+  // The admin starts the day on the Painel (issue 18); the counter and the stock room on their own screens.
+  const HOMES = { admin: "/painel", vendedor: "/caixa", estoquista: "/estoque" };
 
   let cleanup = null;
   let current = null;

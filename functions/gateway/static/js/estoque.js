@@ -114,6 +114,28 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     mv.value = keep;
   }
 
+  // ------------------------------------------------------------ suppliers (a receipt's)
+  async function loadSuppliers() {
+    let answer;
+    try {
+      answer = await A.api("GET", "/api/suppliers?active=true&limit=500");
+    } catch (_) {
+      return; // a receipt without a supplier still works
+    }
+    if (!page.alive) return;
+    const select = $("rc-supplier");
+    const keep = select.value;
+    A.clear(select).append(h("option", { value: "" }, "Sem fornecedor"));
+    for (const s of answer.items.slice().sort((a, b) => a.name.localeCompare(b.name, "pt-BR"))) select.append(h("option", { value: s.id }, s.name));
+    select.value = keep;
+  }
+  function showDue() {
+    $("rc-due-field").hidden = $("rc-paid").value !== "payable";
+  }
+  $("rc-paid").addEventListener("change", showDue);
+  showDue();
+  loadSuppliers();
+
   // ------------------------------------------------------------ tabs
   const tabs = A.$$("[role=tab]", page.main);
   function select(tab) {
@@ -169,14 +191,24 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     if (A.need(cost !== null, m, "Custo inválido: use, por exemplo, 38,00.", $("rc-cost"))) return;
     const expires = A.readDate($("rc-expires"));
     if (A.need(expires !== null, m, "Validade inválida: use dd/mm/aaaa.", $("rc-expires"))) return;
-    const body = { product_id: product, kind: "receipt", quantity: qty, unit_cost_cents: cost, paid_with: $("rc-paid").value };
+    const paidWith = $("rc-paid").value;
+    const due = paidWith === "payable" ? A.readDate($("rc-due")) : "";
+    if (A.need(due !== null, m, "Vencimento inválido: use dd/mm/aaaa.", $("rc-due"))) return;
+    const supplier = $("rc-supplier").value;
+    if (A.need(!due || supplier, m, "Escolha o fornecedor da conta a prazo.", $("rc-supplier"))) return;
+    const body = { product_id: product, kind: "receipt", quantity: qty, unit_cost_cents: cost, paid_with: paidWith };
     if ($("rc-lot").value.trim()) body.lot = $("rc-lot").value.trim();
     if (expires) body.expires_on = expires;
+    if (supplier) body.supplier_id = supplier;
+    if (due) body.due_on = due;
+    const supplierName = supplier ? $("rc-supplier").selectedOptions[0].textContent : "";
     await record(
       m,
       body,
-      (mv, unit) => `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.`,
-      ["rc-qty", "rc-cost", "rc-lot", "rc-expires"]
+      (mv, unit) =>
+        `Entrada registrada: ${A.quantity(mv.quantity, unit)} de ${nameOf(product)} (${A.money(mv.total_cost_cents)}). Saldo: ${A.quantity(mv.balance_after, unit)}.` +
+        (due ? ` Conta a pagar para ${supplierName} com vencimento em ${A.date(due)}.` : supplierName ? ` Fornecedor: ${supplierName}.` : ""),
+      ["rc-qty", "rc-cost", "rc-lot", "rc-expires", "rc-due"]
     );
   });
 
@@ -342,6 +374,8 @@ window.Acougue.page("estoque", function (A, $, h, page) {
     loadMovements();
   });
 
+  // The Painel's "Estoque baixo" link opens the alerts only.
+  if (new URLSearchParams(location.search).get("alertas")) $("lv-alerts").checked = true;
   $("lv-q").addEventListener("input", renderLevels);
   $("lv-alerts").addEventListener("change", renderLevels);
   $("lv-days").addEventListener("change", loadLevels);

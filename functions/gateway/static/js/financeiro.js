@@ -1,5 +1,5 @@
 /* Financeiro (admin): the period's result with a Chart.js chart, by payment method,
-   margin per cut, expenses, the drawer (sangria, suprimento, opening float), the daily
+   margin per cut, expenses (listed, and reversed with a reason), other income, the drawer (sangria, suprimento, opening float), the daily
    cash closing, CSV exports and the trial balance. All money is integer centavos. */
 window.Acougue.page("financeiro", function (A, $, h, page) {
   "use strict";
@@ -15,6 +15,7 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     taxas_cartao: "Taxas de cartão",
     perdas: "Perdas",
     fornecedores_a_pagar: "Fornecedores a pagar",
+    outras_receitas: "Outras receitas",
   };
 
   const monthName = new Intl.DateTimeFormat("pt-BR", { month: "short", year: "numeric", timeZone: "UTC" });
@@ -85,6 +86,8 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     A.say($("fin-msg"), `Período de ${A.date(report.from || fromText())} a ${A.date(report.to || toText())}.`, "info");
     for (const card of A.$$("[data-kpi]", page.main)) {
       const cents = report[card.dataset.kpi];
+      // A figure an older report does not carry (outras receitas) stays hidden.
+      if (card.hasAttribute("data-optional")) card.hidden = cents === undefined;
       card.querySelector(".kpi-value").textContent = A.money(cents);
       if (card.hasAttribute("data-signed")) {
         card.classList.toggle("positive", cents > 0);
@@ -240,9 +243,126 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
       A.say(m, `Despesa de ${A.money(amount)} lançada (${$("exp-category").selectedOptions[0].textContent}).`, "ok");
       $("exp-amount").value = "";
       $("exp-description").value = "";
-      await Promise.all([loadReport(), loadClosing(), loadTrialBalance()]);
+      await Promise.all([loadReport(), loadClosing(), loadTrialBalance(), loadExpenses()]);
     } catch (err) {
       if (!missing(err)) A.say(m, err.message, "error");
+    }
+  });
+
+  // The period's expenses; a mistyped one is reversed (Estornar, with a reason): the
+  // reversing entry takes it out of the result and the row says so.
+  const EXPENSE_CATEGORIES = Object.fromEntries(A.$$("#exp-category option", page.main).map((o) => [o.value, o.textContent]));
+  const PAID_WITH = { cash: "Dinheiro do caixa", bank: "Banco / PIX" };
+  let reversing = null;
+
+  async function loadExpenses() {
+    const params = period();
+    if (!params) return;
+    let answer;
+    try {
+      answer = await A.api("GET", "/api/finance/expenses?" + params.toString());
+    } catch (err) {
+      if (!missing(err)) A.say($("ex-msg"), err.message, "error");
+      return;
+    }
+    if (!page.alive) return;
+    const rows = answer.items.map((x) => {
+      const reversed = x.reversal || null;
+      return h(
+        "tr",
+        { class: reversed ? "reversed" : null, dataset: { expense: x.id } },
+        h("td", {}, A.date(x.occurred_on)),
+        h("td", {}, EXPENSE_CATEGORIES[x.category] || x.category),
+        h("td", {}, x.description),
+        h("td", {}, PAID_WITH[x.paid_with] || x.paid_with || "—"),
+        h("td", { class: "num" + (reversed ? " struck" : "") }, A.money(x.amount_cents)),
+        h(
+          "td",
+          {},
+          reversed
+            ? [A.badge("Estornada", "neutral"), h("span", { class: "tag" }, `${reversed.reason}${reversed.at ? " · " + A.dateTime(reversed.at) : ""}`)]
+            : A.badge("Lançada", "ok")
+        ),
+        h(
+          "td",
+          { class: "actions" },
+          reversed
+            ? null
+            : h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": `Estornar ${x.description}`, onclick: () => openReverse(x) }, "Estornar")
+        )
+      );
+    });
+    A.fillRows($("ex-rows"), rows, "Nenhuma despesa no período.");
+    const live = answer.items.filter((x) => !x.reversal);
+    A.say($("ex-msg"), `${answer.items.length} despesa(s) · ${A.money(live.reduce((t, x) => t + x.amount_cents, 0))} no resultado`, "info");
+  }
+
+  function openReverse(x) {
+    reversing = x;
+    $("xr-what").textContent = `${A.date(x.occurred_on)} · ${EXPENSE_CATEGORIES[x.category] || x.category} · ${x.description} · ${A.money(x.amount_cents)}`;
+    $("xr-reason").value = "";
+    A.say($("xr-msg"), "");
+    $("xr-dialog").showModal();
+    $("xr-reason").focus();
+  }
+  $("xr-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reversing) return;
+    const m = $("xr-msg");
+    const reason = $("xr-reason").value.trim();
+    if (A.need(reason, m, "Informe o motivo do estorno.", $("xr-reason"))) return;
+    const x = reversing;
+    $("xr-save").disabled = true;
+    try {
+      await A.api("POST", `/api/finance/expenses/${x.id}/reverse`, { body: { reason } });
+      $("xr-dialog").close();
+      A.say($("ex-msg"), `Despesa ${x.description} estornada.`, "ok");
+    } catch (err) {
+      if (err.status === 409) {
+        // Reversed already (another screen, or a lost answer): the list shows it.
+        $("xr-dialog").close();
+        A.say($("ex-msg"), `A despesa ${x.description} já estava estornada.`, "info");
+      } else {
+        A.say(m, err.message, "error");
+        return;
+      }
+    } finally {
+      $("xr-save").disabled = false;
+    }
+    const said = $("ex-msg").textContent;
+    const kind = $("ex-msg").classList.contains("msg-ok") ? "ok" : "info";
+    await Promise.all([loadExpenses(), loadReport(), loadClosing(), loadTrialBalance()]);
+    A.say($("ex-msg"), said, kind);
+  });
+  $("xr-cancel").addEventListener("click", () => $("xr-dialog").close());
+  $("xr-dialog").addEventListener("close", () => {
+    reversing = null;
+  });
+
+  // ------------------------------------------------------------ other income
+  A.writeDate($("inc-date"), today);
+  $("inc-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const m = $("inc-msg");
+    const description = $("inc-description").value.trim();
+    const amount = A.parseMoney($("inc-amount").value);
+    if (A.need(description, m, "Descreva a receita.", $("inc-description"))) return;
+    if (A.need(amount, m, "Valor inválido: use, por exemplo, 150,00.", $("inc-amount"))) return;
+    const occurredOn = A.readDate($("inc-date"));
+    if (A.need(occurredOn, m, "Informe a data do recebimento (dd/mm/aaaa).", $("inc-date"))) return;
+    const body = { description, amount_cents: amount, received_with: $("inc-with").value, occurred_on: occurredOn };
+    const button = $("inc-form").querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await A.api("POST", "/api/finance/incomes", { body });
+      A.say(m, `Receita de ${A.money(amount)} lançada (${description}).`, "ok");
+      $("inc-amount").value = "";
+      $("inc-description").value = "";
+      await Promise.all([loadReport(), loadClosing(), loadTrialBalance()]);
+    } catch (err) {
+      if (!missing(err)) A.say(m, A.unsure(err) ? err.message + " Confira o resultado antes de lançar de novo." : err.message, "error");
+    } finally {
+      button.disabled = false;
     }
   });
 
@@ -419,12 +539,14 @@ window.Acougue.page("financeiro", function (A, $, h, page) {
     event.preventDefault();
     loadReport();
     loadTrialBalance();
+    loadExpenses();
   });
   $("fin-group").addEventListener("change", loadReport);
 
   loadReport();
   loadClosing();
   loadTrialBalance();
+  loadExpenses();
 
   return () => {
     if (chart) chart.destroy();

@@ -1,4 +1,5 @@
-/* Produtos: list and search; admin and estoquista create, edit, deactivate; categories. */
+/* Produtos: list and search; admin and estoquista create, edit, deactivate; categories
+   (created, renamed, deactivated: an inactive one takes no new products). */
 window.Acougue.page("produtos", function (A, $, h, page) {
   "use strict";
   const canWrite = A.can("admin", "estoquista");
@@ -25,15 +26,91 @@ window.Acougue.page("produtos", function (A, $, h, page) {
 
   const categoryName = (id) => (categories.find((c) => c.id === id) || {}).name || "—";
 
+  const isActive = (c) => c.active !== false;
+
   async function loadCategories() {
     const answer = await A.api("GET", "/api/categories");
-    categories = answer.items;
+    categories = answer.items.slice().sort((a, b) => Number(isActive(b)) - Number(isActive(a)) || a.name.localeCompare(b.name, "pt-BR"));
     const list = $("cat-list");
     A.clear(list);
-    for (const c of categories) list.append(h("li", {}, A.badge(c.name, "neutral")));
+    for (const c of categories) {
+      const buttons = canWrite
+        ? [
+            h("button", { type: "button", class: "btn btn-small btn-quiet", "aria-label": "Renomear categoria " + c.name, onclick: () => openRename(c) }, "Renomear"),
+            h(
+              "button",
+              { type: "button", class: "btn btn-small btn-quiet", "aria-label": (isActive(c) ? "Desativar categoria " : "Reativar categoria ") + c.name, onclick: () => setCategoryActive(c, !isActive(c)) },
+              isActive(c) ? "Desativar" : "Reativar"
+            ),
+          ]
+        : [];
+      list.append(
+        h(
+          "li",
+          { class: "cat-item" + (isActive(c) ? "" : " cat-inactive"), dataset: { category: c.id } },
+          h("span", { class: "cat-name strong" }, c.name),
+          isActive(c) ? null : A.badge("Inativa", "neutral"),
+          buttons
+        )
+      );
+    }
     if (!categories.length) list.append(h("li", { class: "hint" }, "Nenhuma categoria ainda."));
+    fillCategorySelect(null);
+  }
+
+  /** The product form's categories: the active ones, and the product's own even if inactive. */
+  function fillCategorySelect(current) {
     A.clear(fields.category).append(h("option", { value: "" }, "Sem categoria"));
-    for (const c of categories) fields.category.append(h("option", { value: c.id }, c.name));
+    for (const c of categories) {
+      if (isActive(c) || c.id === current) fields.category.append(h("option", { value: c.id }, c.name + (isActive(c) ? "" : " (inativa)")));
+    }
+  }
+
+  let renaming = null;
+  function openRename(c) {
+    renaming = c;
+    $("cat-dialog-title").textContent = "Renomear categoria " + c.name;
+    $("cat-new-name").value = c.name;
+    A.say($("cat-dialog-msg"), "");
+    $("cat-dialog").showModal();
+    $("cat-new-name").select();
+  }
+  $("cat-rename").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!renaming) return;
+    const name = $("cat-new-name").value.trim();
+    if (A.need(name, $("cat-dialog-msg"), "Informe o novo nome.", $("cat-new-name"))) return;
+    if (name === renaming.name) {
+      $("cat-dialog").close();
+      return;
+    }
+    const before = renaming.name;
+    $("cat-save").disabled = true;
+    try {
+      await A.api("PATCH", `/api/categories/${renaming.id}`, { body: { name } });
+      $("cat-dialog").close();
+      A.say($("cat-msg"), `Categoria ${before} renomeada para ${name}.`, "ok");
+      await loadCategories();
+      await loadProducts();
+    } catch (err) {
+      A.say($("cat-dialog-msg"), err.message, "error");
+    } finally {
+      $("cat-save").disabled = false;
+    }
+  });
+  $("cat-cancel").addEventListener("click", () => $("cat-dialog").close());
+  $("cat-dialog").addEventListener("close", () => {
+    renaming = null;
+  });
+
+  async function setCategoryActive(c, active) {
+    try {
+      await A.api("PATCH", `/api/categories/${c.id}`, { body: { active } });
+      A.say($("cat-msg"), `Categoria ${c.name} ${active ? "reativada" : "desativada"}.`, "ok");
+      await loadCategories();
+    } catch (err) {
+      A.say($("cat-msg"), err.message, "error");
+    }
   }
 
   async function loadProducts() {
@@ -98,6 +175,7 @@ window.Acougue.page("produtos", function (A, $, h, page) {
     title.textContent = product ? "Editar " + product.name : "Novo produto";
     A.say(formMsg, "");
     fields.name.value = product ? product.name : "";
+    fillCategorySelect(product ? product.category_id : null);
     fields.category.value = product && product.category_id ? product.category_id : "";
     fields.unit.value = product ? product.unit : "kg";
     fields.price.value = product ? A.centsToDecimal(product.price_cents).replace(".", ",") : "";

@@ -21,6 +21,9 @@ window.Acougue.page("vendas", function (A, $, h, page) {
   const today = A.today();
   A.writeDate($("sl-from"), A.addDays(today, -6));
   A.writeDate($("sl-to"), today);
+  // The Painel's "PIX pendentes" link opens the sales awaiting payment.
+  const wantedStatus = new URLSearchParams(location.search).get("situacao");
+  if (wantedStatus && A.SALE_STATUS[wantedStatus]) $("sl-status").value = wantedStatus;
 
   async function load() {
     const params = new URLSearchParams();
