@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from shared.contracts.catalog import ProductOut, ProductPatch
+from shared.contracts.catalog import CategoryOut, CategoryPatch, ProductOut, ProductPatch
 from shared.domain_errors import Invalid
 from shared.events.catalog import ProductState
 from shared.units import format_quantity
@@ -31,6 +31,21 @@ def apply_patch(product: ProductOut, patch: ProductPatch) -> tuple[ProductOut, l
         if getattr(product, name) != value:
             changes[name] = value
     return product.model_copy(update=changes), sorted(changes)
+
+
+def apply_category_patch(
+    category: CategoryOut, patch: CategoryPatch
+) -> tuple[CategoryOut, list[str]]:
+    """The category after the patch, and the names of the fields that really changed (a
+    rename that only changes case is a change; the same name is not)."""
+    changes: dict[str, Any] = {}
+    for name in sorted(patch.model_fields_set):
+        value = getattr(patch, name)
+        if value is None:
+            raise CatalogError(f"{name} cannot be null")
+        if getattr(category, name) != value:
+            changes[name] = value
+    return category.model_copy(update=changes), sorted(changes)
 
 
 def product_state(product: ProductOut, version: int) -> dict[str, Any]:

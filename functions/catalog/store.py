@@ -60,9 +60,42 @@ async def insert_category(conn: Conn, category: CategoryOut) -> None:
 
 async def list_categories(conn: Conn) -> list[CategoryOut]:
     rows = await (
-        await conn.execute("SELECT id, name FROM categories ORDER BY lower(name)")
+        await conn.execute("SELECT id, name, active FROM categories ORDER BY lower(name)")
     ).fetchall()
     return [CategoryOut.model_validate(r) for r in rows]
+
+
+async def get_category(
+    conn: Conn, category_id: UUID, *, for_update: bool = False
+) -> CategoryOut | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await (
+        await conn.execute(
+            f"SELECT id, name, active FROM categories WHERE id = %s{lock}",  # noqa: S608
+            (category_id,),
+        )
+    ).fetchone()
+    return CategoryOut.model_validate(row) if row else None
+
+
+async def category_takes_products(conn: Conn, category_id: UUID) -> bool | None:
+    """Whether the category is active (None: no such category). FOR SHARE: a deactivation
+    running at the same time waits for this product write, or this one sees it."""
+    row = await (
+        await conn.execute("SELECT active FROM categories WHERE id = %s FOR SHARE", (category_id,))
+    ).fetchone()
+    return bool(row["active"]) if row else None
+
+
+async def update_category(conn: Conn, category: CategoryOut) -> None:
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE categories SET name = %s, active = %s, updated_at = now() WHERE id = %s",
+                (category.name, category.active, category.id),
+            )
+    except errors.IntegrityError as exc:
+        raise _conflict(exc) from None
 
 
 async def insert_product(conn: Conn, product: ProductOut) -> None:

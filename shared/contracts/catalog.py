@@ -80,6 +80,7 @@ class CategoryPatch(Strict):
 class CategoryOut(BaseModel):
     id: UUID
     name: str
+    active: bool = True
 
 
 class ProductIn(Strict):
