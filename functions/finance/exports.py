@@ -43,7 +43,16 @@ def to_csv(rows: list[list[str]]) -> str:
 
 def result_rows(data: dict[str, Any]) -> list[list[str]]:
     """The result (reports.result) by period, then its total."""
-    header = ["período", "receita", "cmv", "lucro bruto", "despesas", "perdas", "resultado"]
+    header = [
+        "período",
+        "receita",
+        "cmv",
+        "lucro bruto",
+        "despesas",
+        "perdas",
+        "outras receitas",
+        "resultado",
+    ]
     rows = [header] + [[s["period"], *(reais(s[k]) for k in FIGURES)] for s in data["series"]]
     rows.append(["total", *(reais(data[k]) for k in FIGURES)])
     return rows

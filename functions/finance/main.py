@@ -1,6 +1,6 @@
-"""Finance functions: post-ledger-entry (events and the owner's entries) and
-finance-report (every figure summed in SQL from the ledger, shaped by `reports`, exported by
-`exports`)."""
+"""Finance functions: post-ledger-entry (events and the owner's entries), finance-report
+(every figure summed in SQL from the ledger, shaped by `reports`, exported by `exports`) and
+payables (the suppliers' bills: `payables`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import functions_framework.aio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from functions.finance import exports, reports, service, store
+from functions.finance import corrections, exports, reports, service, store
+from functions.finance import payables as supplier_bills
+from functions.finance.own_inbox import OwnInboxSubscriber
 from shared import shop_time
 from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
@@ -138,6 +140,7 @@ _ledger_http = HttpFunction(
         Route(api.POST_EXPENSE, _expense),
         Route(api.CASH_OPERATION, _cash_operation),
         Route(api.CLOSE_CASH, _close_cash),
+        *corrections.ledger_routes(),
     ],
 )
 _report_fn = HttpFunction(
@@ -149,8 +152,12 @@ _report_fn = HttpFunction(
         Route(api.ENTRIES_CSV, _entries_csv),
         Route(api.TRIAL_BALANCE, _trial_balance),
         Route(api.CASH_CLOSING, _cash_closing),
+        *corrections.report_routes(),
     ],
 )
+# payables shares movement.registered with post-ledger-entry: its own inbox key (own_inbox).
+_payables_events = OwnInboxSubscriber(runtime, supplier_bills.events(), consumer="payables")
+_payables_http = HttpFunction(runtime, supplier_bills.http_routes())
 
 
 @functions_framework.aio.http
@@ -163,3 +170,10 @@ async def post_ledger_entry(request: Request) -> Response:
 @functions_framework.aio.http
 async def finance_report(request: Request) -> Response:
     return await _report_fn(request)
+
+
+@functions_framework.aio.http
+async def payables(request: Request) -> Response:
+    if is_delivery(request):
+        return await _payables_events(request)
+    return await _payables_http(request)

@@ -24,6 +24,7 @@ FIGURES = (
     "gross_profit_cents",
     "expenses_cents",
     "losses_cents",
+    "other_income_cents",
     "net_result_cents",
 )
 
@@ -52,15 +53,19 @@ def periods(first: date, last: date, group_by: GroupBy) -> list[date]:
 
 
 def figures(row: dict[str, Any]) -> dict[str, int]:
+    """The result's lines. Other income (outras receitas: not a sale, so not in the revenue
+    the margins and the methods read) is its own line, added to the result."""
     revenue, cogs = int(row["revenue_cents"]), int(row["cogs_cents"])
     expenses, losses = int(row["expenses_cents"]), int(row["losses_cents"])
+    other_income = int(row.get("other_income_cents", 0))
     return {
         "revenue_cents": revenue,
         "cogs_cents": cogs,
         "gross_profit_cents": revenue - cogs,
         "expenses_cents": expenses,
         "losses_cents": losses,
-        "net_result_cents": revenue - cogs - expenses - losses,
+        "other_income_cents": other_income,
+        "net_result_cents": revenue - cogs - expenses - losses + other_income,
     }
 
 
@@ -78,7 +83,15 @@ def result(
     and the margin of each cut."""
     per_period = {r["period"]: figures(r) for r in found["series"]}
     by_method = {r["payment_method"]: int(r["revenue_cents"]) for r in found["methods"]}
-    empty = figures({"revenue_cents": 0, "cogs_cents": 0, "expenses_cents": 0, "losses_cents": 0})
+    empty = figures(
+        {
+            "revenue_cents": 0,
+            "cogs_cents": 0,
+            "expenses_cents": 0,
+            "losses_cents": 0,
+            "other_income_cents": 0,
+        }
+    )
     series: list[dict[str, Any]] = [
         {"period": p.isoformat(), **per_period.get(p, empty)}
         for p in periods(first, last, group_by)

@@ -41,6 +41,12 @@ async def _post(uow: UnitOfWork, posting: Posting) -> str | None:
     return entry_id
 
 
+async def post(uow: UnitOfWork, posting: Posting) -> str | None:
+    """Post one entry and announce it, once per cause: post-ledger-entry's other modules
+    (corrections) post through here."""
+    return await _post(uow, posting)
+
+
 def _when(event: Envelope) -> datetime:
     return event.time or datetime.now(UTC)
 

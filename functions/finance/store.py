@@ -109,6 +109,15 @@ async def posted(conn: Conn, cause: str, cause_id: str) -> tuple[str, Posting] |
     return await _as_posting(conn, entry)
 
 
+async def posted_entry(conn: Conn, entry_id: str) -> tuple[str, Posting] | None:
+    """An entry by its id as a Posting (to reverse it), with its id."""
+    cursor = await conn.execute(_ENTRY + " WHERE id = %s", (entry_id,))
+    entry = await cursor.fetchone()
+    if entry is None:
+        return None
+    return await _as_posting(conn, entry)
+
+
 async def posted_for_sale(conn: Conn, cause: str, sale_id: str) -> list[tuple[str, Posting]]:
     """The entries of one cause for one sale (its payment, its returns...), oldest first."""
     cursor = await conn.execute(
@@ -164,7 +173,9 @@ SELECT
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'cogs'), 0) AS cogs_cents,
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'expense'), 0)
         AS expenses_cents,
-    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0) AS losses_cents
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0) AS losses_cents,
+    coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'other_income'), 0)
+        AS other_income_cents
 FROM (
     SELECT date_trunc(%(unit)s, t.day::timestamp)::date AS period,
            t.payment_method, a.report, t.debit_cents, t.credit_cents
@@ -178,7 +189,8 @@ SELECT
     coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'revenue'), 0),
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'cogs'), 0),
     coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'expense'), 0),
-    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0)
+    coalesce(sum(debit_cents - credit_cents) FILTER (WHERE report = 'loss'), 0),
+    coalesce(sum(credit_cents - debit_cents) FILTER (WHERE report = 'other_income'), 0)
 FROM (
     SELECT p.product_id, a.report, p.debit_cents, p.credit_cents
     FROM daily_product_totals p JOIN accounts a ON a.code = p.account
@@ -286,7 +298,8 @@ async def cash_day(conn: Conn, day: date) -> dict[str, Any]:
         "   FILTER (WHERE l.account = 'caixa' AND e.cause = 'suprimento'), 0)"
         "   AS suprimento_cents,"
         " coalesce(sum(l.credit_cents) FILTER (WHERE l.account = 'caixa'"
-        "   AND e.cause IN ('expense', 'inventory.movement')), 0) AS cash_paid_out_cents"
+        "   AND e.cause IN ('expense', 'inventory.movement', 'payable.payment')), 0)"
+        "   AS cash_paid_out_cents"
         " FROM day_entries e JOIN entry_lines l ON l.entry_id = e.id",
         {"zone": ZONE, "day": day},
     )
