@@ -28,6 +28,8 @@ runtime = Runtime(settings)
 
 
 async def _charge(uow: UnitOfWork, event: Envelope, payload: PaymentRequest) -> None:
+    if service.paid_elsewhere(event):
+        return
     await service.charge(uow, payload, settings)
 
 

@@ -11,7 +11,10 @@ from functions.payments import domain, store
 from functions.payments.settings import PaymentSettings
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Invalid
+from shared.events.envelope import Envelope
+from shared.events.ownership import source_of
 from shared.events.payments import (
+    IMPORTER,
     FiadoRequested,
     PaymentApproved,
     PaymentDeclined,
@@ -60,6 +63,13 @@ async def _approve(uow: UnitOfWork, p: store.PaymentRow) -> None:
         ),
         subject=str(p.sale_id),
     )
+
+
+def paid_elsewhere(event: Envelope) -> bool:
+    """A sale imported from the old program (issue 18) was paid there: import-sales reports
+    that payment itself, so its sale.completed is charged nothing here (a charge would
+    approve it twice, and the ledger would count its revenue twice)."""
+    return event.source == source_of(IMPORTER)
 
 
 async def charge(uow: UnitOfWork, request: PaymentRequest, settings: PaymentSettings) -> None:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from functions.sales import dashboard_api as dashboards
-from functions.sales import receipts, returns, service, status, store
+from functions.sales import import_service, receipts, returns, service, status, store
 from functions.sales import till as tills
 from functions.sales.approvals import ApprovalVerifier
 from functions.sales.settings import SalesSettings
@@ -161,6 +161,7 @@ _product_events = Subscriber(
 _till_fn = HttpFunction(runtime, tills.routes())
 _till_events = Subscriber(runtime, tills.events())
 _return_fn = HttpFunction(runtime, returns.routes())
+_import_fn = HttpFunction(runtime, import_service.routes(import_service.CardFees()))
 
 
 @functions_framework.aio.http
@@ -212,3 +213,8 @@ async def dashboard(request: Request) -> Response:
     if _dashboard_fn is None:
         raise RuntimeError("dashboard is served only where FUNCTION_TARGET=dashboard")
     return await _dashboard_fn(request)
+
+
+@functions_framework.aio.http
+async def import_sales(request: Request) -> Response:
+    return await _import_fn(request)

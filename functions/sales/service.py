@@ -12,7 +12,15 @@ from uuid import UUID
 
 from psycopg import errors
 
-from functions.sales import approvals, counter_lines, domain, returns_store, scale_labels, store
+from functions.sales import (
+    approvals,
+    counter_lines,
+    domain,
+    import_store,
+    returns_store,
+    scale_labels,
+    store,
+)
 from functions.sales.approvals import ApprovalVerifier
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import InvalidToken
@@ -269,6 +277,13 @@ async def cancel_sale(
     if who.role is not Role.ADMIN and found.state.status is domain.Status.PAID:
         raise Forbidden(f"Venda paga: {PAID_ONLY_BY_ADMIN}.", code="admin_only")
     transition = domain.cancel(found.state)
+    if found.state.status is domain.Status.PAID and await import_store.is_imported(
+        uow.conn, sale_id
+    ):
+        # Paid in the old program: no acquirer here holds its money to give back.
+        raise domain.SaleConflict(
+            "Venda importada do sistema antigo: não se cancela; devolva os itens em Devolver itens."
+        )
     if found.state.status is domain.Status.PAID and await returns_store.returned_so_far(
         uow.conn, sale_id
     ):

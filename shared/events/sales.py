@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from shared.events.payments import IMPORTER
 from shared.events.registry import Payload, event_type
 from shared.units import LineQuantity
 from shared.vocabulary import PaymentMethod
@@ -36,7 +37,8 @@ class SaleSettled(Payload):
     payment_method: PaymentMethod
 
 
-@event_type("sale.paid", emitted_by="update-sale-status")
+# An imported sale (issue 18) ends with the same events as a live one, all from import-sales.
+@event_type("sale.paid", emitted_by=("update-sale-status", IMPORTER))
 class SalePaid(SaleSettled):
     pass
 
@@ -63,7 +65,7 @@ class PaymentRequest(Payload):
     payment: PaymentChoice
 
 
-@event_type("sale.completed", emitted_by="complete-sale")
+@event_type("sale.completed", emitted_by=("complete-sale", IMPORTER))
 class SaleCompleted(PaymentRequest):
     items: list[SaleItem] = Field(min_length=1)
     subtotal_cents: Cents
