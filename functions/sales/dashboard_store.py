@@ -27,14 +27,16 @@ GROUP BY 1, 2
 # Each product's share of what a day's paid sales took: the sale's total split over its
 # lines in proportion to their totals by largest remainder, ties to the larger line, then
 # to the earlier one (`shared.money.allocate`, as return_rules and finance split it), less
-# its returns' refunds; and the quantity sold less the quantity returned.
+# its returns' refunds; and the quantity sold less the quantity returned. (sum() of bigint
+# is numeric: cast back, or the division is not the integer one.)
 _TOP = """
 WITH day_sales AS (
     SELECT id, total_cents FROM sales
     WHERE status = 'paid' AND created_at >= %(since)s AND created_at < %(until)s
 ), lines AS (
     SELECT i.sale_id, i.line, i.product_id, i.name, i.quantity, i.total_cents AS weight,
-           d.total_cents AS sale_total, sum(i.total_cents) OVER (PARTITION BY i.sale_id) AS whole
+           d.total_cents AS sale_total,
+           (sum(i.total_cents) OVER (PARTITION BY i.sale_id))::bigint AS whole
     FROM day_sales d JOIN sale_items i ON i.sale_id = d.id
 ), floored AS (
     SELECT *,
@@ -43,7 +45,7 @@ WITH day_sales AS (
     FROM lines
 ), ranked AS (
     SELECT *,
-           sale_total - sum(part) OVER (PARTITION BY sale_id) AS remainder,
+           sale_total - (sum(part) OVER (PARTITION BY sale_id))::bigint AS remainder,
            row_number() OVER (PARTITION BY sale_id ORDER BY rest DESC, weight DESC, line)
                AS place
     FROM floored
