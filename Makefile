@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck audit unit bench lock clean schemas mutation
+.PHONY: run test lint typecheck audit unit bench lock clean schemas mutation backup restore
 
 # Every file pip installs is checked against its sha256 in the locks (--require-hashes); pip
 # itself too (the dev lock pins it), so the venv's own pip is used only to install the locks.
@@ -18,6 +18,15 @@ $(STAMP): requirements.lock requirements-dev.lock
 ## Start the whole system in the foreground (Ctrl-C stops it).
 run: $(STAMP)
 	$(PY) -m tooling.runner
+
+## Back up the whole database (embedded or DATABASE_URL) and the keys to backups/ (README, "Backups").
+backup: $(STAMP)
+	$(PY) -m tooling.backup backup
+
+## Restore a backup into an empty data directory (and database): make restore FILE=backups/....tar.gz
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/acougue-<time>.tar.gz"; exit 2; }
+	$(PY) -m tooling.backup restore "$(FILE)"
 
 ## Lint, type-check, audit the pinned dependencies and run every test.
 test: $(STAMP) lint typecheck audit
