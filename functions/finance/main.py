@@ -13,7 +13,9 @@ from starlette.responses import Response
 
 from functions.finance import corrections, exports, reports, service, store
 from functions.finance import payables as supplier_bills
+from functions.finance import receivables as card_receivables
 from functions.finance.own_inbox import OwnInboxSubscriber
+from functions.finance.receivables_rules import ReceivableSettings
 from shared import shop_time
 from shared.config import FunctionSettings
 from shared.contracts import endpoints as api
@@ -170,6 +172,17 @@ async def post_ledger_entry(request: Request) -> Response:
 @functions_framework.aio.http
 async def finance_report(request: Request) -> Response:
     return await _report_fn(request)
+
+
+# -- receivables (issue 18): card settlements; code in receivables*.py -------------------
+_receivable_settings = ReceivableSettings()
+_receivables_events = card_receivables.subscriber(runtime, _receivable_settings)
+_receivables_http = card_receivables.http(runtime)
+
+
+@functions_framework.aio.http
+async def receivables(request: Request) -> Response:
+    return await card_receivables.answer(request, runtime, _receivables_events, _receivables_http)
 
 
 @functions_framework.aio.http
