@@ -299,7 +299,7 @@ def _refuse_non_empty(settings: RunnerSettings) -> None:
     ]
     if found:
         raise BackupError(
-            f"refusing to restore: {', '.join(found)} already hold a shop's data. Restore into"
+            f"refusing to restore: {', '.join(found)} hold a shop's data already. Restore into"
             " an empty data directory (ACOUGUE_DATA_DIR=<new folder> make restore FILE=...),"
             " or move this one away first; nothing was changed."
         )
@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             made = done.manifest["created_at"]
             print(f"restored {args.file} (made {made}) into {done.target} in {done.seconds} s")
             print(f"  schemas: {', '.join(done.manifest['schemas'])}")
-            print(f"  keys: {', '.join(done.keys) or 'none (signing key from the environment)'}")
+            print(f"  keys: {', '.join(done.keys) or 'none were in the backup'}")
             if done.migrations_applied:
                 print(f"  newer migrations applied: {', '.join(done.migrations_applied)}")
             print("Start the shop with `make run` (same ACOUGUE_DATA_DIR / DATABASE_URL).")
