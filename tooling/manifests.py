@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from croniter import croniter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARALLELISM_ANNOTATION = "rabbitmq.eventing.knative.dev/parallelism"
@@ -139,6 +141,8 @@ class PingSpec:
     schedule: str
     data: str
     sink: Destination
+    # The IANA zone the schedule is read in (spec.timezone); None: UTC, as Knative reads it.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,27 @@ def _trigger(doc: dict[str, Any]) -> TriggerSpec:
     )
 
 
+def _ping(doc: dict[str, Any]) -> PingSpec:
+    """A PingSource; a schedule cron cannot read or a zone tzdata does not know fails at
+    start, as the cluster's webhook refuses them."""
+    name, spec = doc["metadata"]["name"], doc["spec"]
+    timezone = spec.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ManifestError(f"{name}: unknown timezone {timezone!r}") from None
+    if not croniter.is_valid(str(spec["schedule"])):
+        raise ManifestError(f"{name}: invalid schedule {spec['schedule']!r}")
+    return PingSpec(
+        name,
+        str(spec["schedule"]),
+        spec.get("data", ""),
+        Destination.parse(spec["sink"]),
+        str(timezone) if timezone is not None else None,
+    )
+
+
 def load_topology(root: Path = REPO_ROOT) -> Topology:
     brokers: dict[str, BrokerSpec] = {}
     triggers: list[TriggerSpec] = []
@@ -237,15 +262,7 @@ def load_topology(root: Path = REPO_ROOT) -> Topology:
                     delivery=DeliverySpec.parse(doc["spec"].get("delivery")),
                 )
             elif kind == "PingSource" and group == "sources.knative.dev":
-                spec = doc["spec"]
-                pings.append(
-                    PingSpec(
-                        doc["metadata"]["name"],
-                        spec["schedule"],
-                        spec.get("data", ""),
-                        Destination.parse(spec["sink"]),
-                    )
-                )
+                pings.append(_ping(doc))
         except (KeyError, TypeError) as exc:
             raise ManifestError(f"{path}: malformed {kind}: {exc}") from exc
     topology = Topology(brokers, triggers, services, pings)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import AsyncExitStack, ExitStack
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -23,8 +24,15 @@ from functions.auth.bootstrap import ensure_admin
 from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import Domain, provision, role_name
 from shared.events.envelope import PING_TYPE
-from tooling.manifests import REPO_ROOT, Destination, ServiceSpec, Topology, load_topology
-from tooling.runner import connections
+from tooling.manifests import (
+    REPO_ROOT,
+    Destination,
+    PingSpec,
+    ServiceSpec,
+    Topology,
+    load_topology,
+)
+from tooling.runner import connections, pings
 from tooling.runner.database import EmbeddedPostgres, role_dsn
 from tooling.runner.identities import Identities
 from tooling.runner.processes import ManagedProcess
@@ -279,10 +287,7 @@ class System:
             tasks = [
                 asyncio.create_task(self._supervise()),
                 asyncio.create_task(self.scaler.run()),
-                *(
-                    asyncio.create_task(self._ping_loop(p.name, p.data, p.sink))
-                    for p in self.topology.pings
-                ),
+                *(asyncio.create_task(self._ping_loop(p)) for p in self.topology.pings),
             ]
             if os.environ.get("ACOUGUE_DEMO") == "1":
                 tasks.append(asyncio.create_task(self._seed_demo(generated)))
@@ -458,23 +463,31 @@ class System:
                 process.start()
                 self._write_state()
 
-    async def _ping_loop(self, name: str, data: str, sink: Destination) -> None:
-        """The PingSource, on a local timer: a `dev.knative.sources.ping` event to its sink."""
-        url = self._resolve(sink)
+    async def _ping_loop(self, ping: PingSpec) -> None:
+        """The PingSource: a `dev.knative.sources.ping` event to its sink at each of its
+        schedule's times in its zone (tooling/runner/pings.py); the per-minute outbox sweep
+        every sweep interval instead."""
+        url = self._resolve(ping.sink)
+        after = datetime.now(UTC)
         async with httpx.AsyncClient(timeout=30.0) as client:
             while True:
-                await asyncio.sleep(self.settings.sweep_interval)
+                if pings.on_sweep_timer(ping):
+                    await asyncio.sleep(self.settings.sweep_interval)
+                else:
+                    due = pings.next_fire(ping, after)
+                    await pings.sleep_until(due)
+                    after = due  # the next time strictly after this one: never twice
                 headers = {
                     "ce-specversion": "1.0",
                     "ce-id": str(uuid.uuid4()),
                     "ce-type": PING_TYPE,
-                    "ce-source": f"/apis/v1/namespaces/{NAMESPACE}/pingsources/{name}",
+                    "ce-source": f"/apis/v1/namespaces/{NAMESPACE}/pingsources/{ping.name}",
                     "content-type": "application/json",
                 }
                 try:
-                    await client.post(url, content=data.encode(), headers=headers)
+                    await client.post(url, content=ping.data.encode(), headers=headers)
                 except httpx.HTTPError as exc:
-                    log.warning("ping %s to %s failed: %s", name, url, exc)
+                    log.warning("ping %s to %s failed: %s", ping.name, url, exc)
 
     def _stop_all(self) -> None:
         order = ["gateway", "broker"] + [
