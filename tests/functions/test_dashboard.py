@@ -254,9 +254,18 @@ class StandIn:
         ]
     )
     seen: list[Seen] = field(default_factory=list)
+    # Requests still being served (a timed-out one is answered to nobody, later).
+    in_flight: int = 0
+
+    def settle(self) -> None:
+        """Wait for requests still in flight, so that none is recorded in the next test."""
+        deadline = time.monotonic() + 5
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     async def _stock(self, request: Request) -> Response:
         started = time.monotonic()
+        self.in_flight += 1
         await asyncio.sleep(self.delay)
         lot = {"lot": "L1", "expires_on": "2031-03-13", "quantity": "1.000"}
         items = [
@@ -270,11 +279,13 @@ class StandIn:
 
     async def _payables(self, request: Request) -> Response:
         started = time.monotonic()
+        self.in_flight += 1
         await asyncio.sleep(self.delay)
         self._record("payables", request, started)
         return JSONResponse({"items": self.payables})
 
     def _record(self, source: str, request: Request, started: float) -> None:
+        self.in_flight -= 1
         self.seen.append(
             Seen(
                 source,
@@ -352,6 +363,7 @@ def stand_in(world: World) -> Iterator[StandIn]:
     world.stand_in.seen.clear()
     world.stand_in.delay = 0.0
     yield world.stand_in
+    world.stand_in.settle()
     world.stand_in.delay = 0.0
 
 
