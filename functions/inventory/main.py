@@ -28,7 +28,7 @@ _suppliers_fn = HttpFunction(runtime, api.supplier_routes())
 _sales_events = Subscriber(
     runtime,
     [
-        On.applying(SalePaid, service.apply_sale),
+        On(SalePaid, service.apply_sale_event),
         On.applying(SaleRefunded, service.apply_refund),
         On.applying(SaleReturned, service.apply_return),
     ],

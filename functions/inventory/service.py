@@ -18,7 +18,10 @@ from shared.contracts.suppliers import SupplierIn, SupplierOut, SupplierPatch
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import Invalid, NotFound, NotYet, Refused
 from shared.events.catalog import ProductState
+from shared.events.envelope import Envelope
 from shared.events.inventory import Cause, MovementRegistered, StockLow, SupplierSaved
+from shared.events.ownership import source_of
+from shared.events.payments import IMPORTER
 from shared.events.sales import SaleReturned, SaleSettled
 from shared.money import cents
 
@@ -259,7 +262,14 @@ async def breakdown(
     )
 
 
-async def apply_sale(uow: UnitOfWork, sale: SaleSettled) -> None:
+async def apply_sale_event(uow: UnitOfWork, event: Envelope, sale: SaleSettled) -> None:
+    """sale.paid: a sale imported from the old program (issue 18) leaves stock when it was
+    sold (its event's time dates the movements, and so the ledger's CMV); a live one, now."""
+    imported = event.source == source_of(IMPORTER)
+    await apply_sale(uow, sale, at=event.time if imported else None)
+
+
+async def apply_sale(uow: UnitOfWork, sale: SaleSettled, at: datetime | None = None) -> None:
     """A paid sale leaves stock at the current average cost; never blocked by stock."""
     ids = [UUID(item.product_id) for item in sale.items]
     infos = await store.products(uow.conn, ids)
@@ -268,7 +278,9 @@ async def apply_sale(uow: UnitOfWork, sale: SaleSettled) -> None:
     for item in sale.items:
         pid = UUID(item.product_id)
         change = domain.issue(stocks[pid], item.quantity)
-        await _record(uow, pid, "sale", change, stocks[pid], cause=cause, info=infos.get(pid))
+        await _record(
+            uow, pid, "sale", change, stocks[pid], cause=cause, info=infos.get(pid), at=at
+        )
         stocks[pid] = change.after
 
 

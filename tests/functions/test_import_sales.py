@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from functions.finance import reports
 from functions.finance import service as finance
 from functions.finance import store as finance_store
+from functions.inventory import service as inventory
 from functions.payments import service as payments
 from functions.sales import domain, import_service, imports, service, status
 from shared import shop_time
@@ -32,7 +33,7 @@ from shared.contracts.imports import MAX_IMPORT_CSV_BYTES, MAX_IMPORT_SALES
 from shared.events import ownership
 from shared.events.envelope import Envelope
 from shared.events.payments import PaymentApproved, WrongDecider, check_decider
-from shared.events.sales import SaleCompleted
+from shared.events.sales import SaleCompleted, SalePaid
 from shared.http import HttpFunction
 from shared.runtime import Runtime
 from shared.subscriber import On, Subscriber
@@ -581,6 +582,34 @@ async def test_the_ledger_posts_an_imported_sale_on_its_own_day(
     ]
     assert await revenue() == before + 8990
     await ledger_runtime.pool.close()
+
+
+async def test_stock_takes_an_imported_sale_out_at_its_own_time(
+    importer: Importer, database: ProvisionedDatabase
+) -> None:
+    """apply-sale-to-stock (as inventory's main.py wires it), given the import's sale.paid,
+    dates the movement and its movement.registered (the ledger's CMV) when the sale was."""
+    stock_runtime = function_runtime(database, "inventory", "apply_sale_to_stock", k_sink=None)
+    stock = Subscriber(stock_runtime, [On(SalePaid, inventory.apply_sale_event)])
+    name, when = legacy(), past(12, 16, 20)
+    await importer.post([a_sale(importer.product, name, when, quantity="0.750")])
+    sale = await importer.sale_of(name)
+    assert sale is not None
+    *_, paid = await importer.events_of(sale["id"])
+    assert await stock.apply(paid) is True
+    async with await stock_runtime.unit_of_work() as uow:
+        cursor = await uow.conn.execute(
+            "SELECT m.kind, m.quantity, m.created_at, o.attributes FROM movements m"
+            " JOIN outbox o ON o.data->>'movement_id' = m.id::text"
+            " WHERE m.cause_type = 'sale' AND m.cause_id = %s",
+            (str(sale["id"]),),
+        )
+        rows = await cursor.fetchall()
+    assert [(r["kind"], str(r["quantity"]), r["created_at"]) for r in rows] == [
+        ("sale", "-0.750", when)
+    ]
+    assert rows[0]["attributes"]["time"] == utc_z(when)
+    await stock_runtime.pool.close()
 
 
 async def test_update_sale_status_takes_the_imports_approval_and_changes_nothing(
