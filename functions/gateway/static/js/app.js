@@ -446,6 +446,7 @@
     [/^No such dead letter\.?$/, "Mensagem não encontrada."],
     [/^No such customer\.?$/, "Cliente não encontrado."],
     [/^No such till session\.?$/, "Caixa não encontrado."],
+    [/^Settle up to today \((\d{4})-(\d{2})-(\d{2})\) at most/, (m) => `Só dá para liquidar até hoje (${m[3]}/${m[2]}/${m[1]}): esse dinheiro ainda não chegou.`],
   ];
   const STATUS_TEXT = {
     400: "Pedido inválido",

@@ -95,6 +95,8 @@ window.Acougue.page("recebiveis", function (A, $, h, page) {
     const m = $("rv-settle-msg");
     const until = A.readDate($("rv-until"));
     if (A.need(until, m, "Informe até que dia liquidar (dd/mm/aaaa).", $("rv-until"))) return;
+    // The acquirer pays nothing ahead of time: the API refuses a day after today too.
+    if (A.need(until <= A.today(), m, `Só dá para liquidar até hoje (${A.date(A.today())}): esse dinheiro ainda não chegou.`, $("rv-until"))) return;
     const button = $("rv-settle-button");
     button.disabled = true;
     try {
