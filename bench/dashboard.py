@@ -46,20 +46,22 @@ DAYS = 365
 MIDDLE = date(2025, 7, 2)  # day 182 of 365, a Wednesday
 PRODUCTS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(40)]
 
-# Sale n of the period: day n / per_day, made between 08:00 and 20:00 in São Paulo.
+# Sale n of the year: day n / per_day, made between 08:00 and 20:00 in São Paulo (the
+# baseline's day holds the same sales n as the year's). Returns are chosen by time.
 FILL = """
 WITH s AS MATERIALIZED (
   SELECT n, gen_random_uuid() AS id,
-         ((%(first)s::date + n / %(per_day)s)::timestamp + time '08:00'
-           + (n %% %(per_day)s) * interval '12 hours' / %(per_day)s)
+         ((%(first)s::date + n / %(per_day)s::int)::timestamp + time '08:00'
+           + (n %% %(per_day)s::int) * interval '12 hours' / %(per_day)s::int)
            AT TIME ZONE 'America/Sao_Paulo' AS at,
          (ARRAY['pix','cash','debit','credit','fiado'])[1 + n %% 5] AS method,
          CASE WHEN n %% 50 = 7 THEN 'cancelled' WHEN n %% 211 = 5 THEN 'pending_payment'
               ELSE 'paid' END AS status
-  FROM generate_series(0, %(days)s * %(per_day)s - 1) AS n
+  FROM generate_series(%(since)s::int * %(per_day)s::int,
+                       (%(since)s::int + %(days)s::int) * %(per_day)s::int - 1) AS n
 ), l AS MATERIALIZED (
   SELECT s.id, g AS line, (%(products)s::uuid[])[1 + (s.n * 3 + g) %% 40] AS product,
-         (500 + (s.n * 7919 + g * 104729) %% 20000)::bigint AS total,
+         (500 + (s.n::bigint * 7919 + g * 104729) %% 20000)::bigint AS total,
          ((1 + (s.n + g * 37) %% 2000)::numeric / 1000)::numeric(12, 3) AS quantity
   FROM s, generate_series(1, 1 + s.n %% 4) AS g
 ), t AS (
@@ -90,7 +92,8 @@ WITH r AS MATERIALIZED (
          i.product_id, i.name, (i.quantity / 2)::numeric(12, 3) AS quantity,
          (i.total_cents * s.total_cents / s.subtotal_cents) / 2 AS refund
   FROM sales s JOIN sale_items i ON i.sale_id = s.id AND i.line = 1
-  WHERE s.status = 'paid' AND (hashtext(s.id::text) %% 40) = 0 AND i.quantity >= 0.002
+  WHERE s.status = 'paid' AND i.quantity >= 0.002
+    AND hashtext(to_char(s.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')) % 40 = 0
 ), ins AS (
   INSERT INTO sale_returns (id, sale_id, returned_by, reason, refund_cents, payment_method,
                             request_hash, created_at)
@@ -102,7 +105,8 @@ SELECT id, 1, product_id, name, 'kg', quantity, refund FROM r
 """
 
 
-def _fill(db: ProvisionedDatabase, first: date, days: int, per_day: int) -> dict[str, int]:
+def _fill(db: ProvisionedDatabase, since: int, days: int, per_day: int) -> dict[str, int]:
+    """Days since..since+days-1 of the year (day 0 is FIRST), per_day sales each."""
     with psycopg.connect(db.role_dsn("sales")) as conn:
         conn.execute(
             "INSERT INTO products (product_id, name, unit, price_cents, active, version)"
@@ -110,7 +114,16 @@ def _fill(db: ProvisionedDatabase, first: date, days: int, per_day: int) -> dict
             " FROM unnest(%s::uuid[]) AS p",
             (PRODUCTS,),
         )
-        conn.execute(FILL, {"first": first, "days": days, "per_day": per_day, "products": PRODUCTS})
+        conn.execute(
+            FILL,
+            {
+                "first": FIRST,
+                "since": since,
+                "days": days,
+                "per_day": per_day,
+                "products": PRODUCTS,
+            },
+        )
         conn.execute(RETURNS)
         conn.commit()
         counts = {}
@@ -257,9 +270,9 @@ def main(per_day: int, calls: int) -> None:
     day = asyncio.run(bench_database.create(server))
     try:
         started = time.perf_counter()
-        counts = _fill(year, FIRST, DAYS, per_day)
+        counts = _fill(year, 0, DAYS, per_day)
         fill = time.perf_counter() - started
-        day_counts = _fill(day, MIDDLE, 1, per_day)
+        day_counts = _fill(day, (MIDDLE - FIRST).days, 1, per_day)
         with _jwks_and_upstreams() as (jwks_url, upstream, token):
             with _dashboard_process(day, jwks_url, upstream) as base:
                 base_http, base_body = _http(base, token, calls)
