@@ -17,7 +17,7 @@
 #   - the SinkBinding (YAML), every other function, each Trigger with `kn trigger create`
 #     (`kn trigger update` without --broker on a re-run), or as YAML when it sets what kn
 #     has no flag for (annotations: parallelism, the dispatcher's resources), then the
-#     PingSource (YAML) whose sink, the outbox relay, now exists,
+#     PingSources (YAML) whose sinks, the outbox relay and receivables, now exist,
 #   - then waits until everything it deployed is Ready, and fails naming what is not.
 # TAG defaults to the commit (deploy/lib.sh); it becomes the image tag and DD_VERSION.
 set -euo pipefail
@@ -123,7 +123,7 @@ if [ "$ALL" = 1 ]; then
   done
   deploy_services "${OTHERS[@]}"
   deploy_triggers
-  say "PingSource (the outbox relay's minute)"
+  say "PingSources (the outbox relay's minute, the receivables' morning)"
   kc apply -f "$ACOUGUE_REPO/knative/pingsources.yaml"
   verify_ready
   say "Deployed. kn service list -n $NAMESPACE; kn trigger list -n $NAMESPACE"

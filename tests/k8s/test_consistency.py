@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -19,10 +20,13 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from croniter import croniter
 
 from shared.auth.tokens import generate_private_key_pem
 from shared.db.migrations import RELAY
@@ -234,16 +238,38 @@ PERIODIC_SOURCES = {("sources.knative.dev", "PingSource"), ("batch", "CronJob")}
 RELAY_SERVICE = "outbox-relay"
 
 
-def test_only_the_outbox_relay_is_woken_by_a_periodic_source() -> None:
+# A business function woken by a timer more often than this would never stay at zero: its
+# idle window (60 s + the retention) is far shorter, so a daily job costs a pod for minutes a
+# day, a per-minute one for the whole day.
+BUSINESS_TIMER_MIN_GAP = timedelta(hours=1)
+
+
+def _shortest_gap(schedule: str, timezone: str | None) -> timedelta:
+    """The shortest time between two fires of a cron schedule over the next two weeks."""
+    start = datetime(2026, 1, 5, tzinfo=ZoneInfo(timezone or "UTC"))
+    fires = croniter(schedule, start)
+    times = [fires.get_next(datetime) for _ in range(24 * 14 + 1)]
+    return min(b - a for a, b in itertools.pairwise(times))
+
+
+def test_only_the_outbox_relay_is_woken_by_a_timer_more_than_once_an_hour() -> None:
     periodic = [d for d in documents() if (d.group, d.kind) in PERIODIC_SOURCES]
     assert periodic, "no PingSource: nothing would sweep the outboxes"
+    sinks = {}
     for doc in periodic:
-        sink = doc.body["spec"].get("sink", {}).get("ref", {})
-        assert sink.get("name") == RELAY_SERVICE, (
-            f"{doc.id} wakes {sink.get('name')!r}: only the outbox relay may have a timer"
-        )
-    for ping in topology().pings:
+        assert doc.kind == "PingSource", f"{doc.id}: a CronJob keeps a pod of its own"
+        sinks[doc.body["metadata"]["name"]] = doc.body["spec"].get("sink", {}).get("ref", {})
+    pings = topology().pings
+    assert any(sinks[p.name].get("name") == RELAY_SERVICE for p in pings)
+    for ping in pings:
         assert len(ping.schedule.split()) == 5, f"{ping.name}: not a cron schedule"
+        if sinks[ping.name].get("name") == RELAY_SERVICE:
+            continue
+        gap = _shortest_gap(ping.schedule, ping.timezone)
+        assert gap >= BUSINESS_TIMER_MIN_GAP, (
+            f"{ping.name} wakes {sinks[ping.name].get('name')!r} every {gap}: only the outbox"
+            " relay may be kept up by a timer"
+        )
 
 
 def test_the_relay_publishes_with_a_role_of_its_own() -> None:
