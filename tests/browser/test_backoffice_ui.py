@@ -144,8 +144,10 @@ def test_the_painel_is_the_admins_home_with_the_days_figures(
     expect(methods.locator("tr[data-method=debit]")).to_contain_text(money("50,00"))
     top = page.get_by_role("table", name="Cortes mais vendidos").locator("tbody tr")
     expect(top.first).to_contain_text("1. Picanha teste")
-    expect(top.first).to_contain_text("1,500")
+    expect(top.first).to_contain_text("1,500 kg")
     expect(top.first).to_contain_text(money("150,00"))
+    expect(top.nth(1)).to_contain_text("2. Linguiça teste")
+    expect(top.nth(1)).to_contain_text("2 un")
 
     chart = page.get_by_role("img", name="Faturamento por hora do dia")
     expect(chart.locator("rect.bar")).to_have_count(24)

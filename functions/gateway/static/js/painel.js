@@ -9,6 +9,7 @@ window.Acougue.page("painel", function (A, $, h, page) {
   const SOURCES = { inventory: "estoque", payables: "contas a pagar", sales: "vendas", payments: "pagamentos" };
   const percent = new Intl.NumberFormat("pt-BR", { maximumFractionDigits: 1, minimumFractionDigits: 1, signDisplay: "always" });
   let timer = null;
+  let units = null; // product id → "kg" or "un", for the top cuts' quantities
 
   A.writeDate($("pn-day"), A.today());
 
@@ -109,7 +110,7 @@ window.Acougue.page("painel", function (A, $, h, page) {
         "tr",
         {},
         h("th", { scope: "row" }, `${i + 1}. ${p.name}`),
-        h("td", { class: "num" }, A.quantity(p.quantity, p.unit)),
+        h("td", { class: "num" }, A.quantity(p.quantity, p.unit || (units && units.get(p.product_id)))),
         h("td", { class: "num" }, A.money(p.revenue_cents))
       )
     );
@@ -125,6 +126,10 @@ window.Acougue.page("painel", function (A, $, h, page) {
       return;
     }
     try {
+      if (!units) {
+        const listed = await A.api("GET", "/api/products").catch(() => ({ items: [] }));
+        units = new Map(listed.items.map((p) => [p.id, p.unit]));
+      }
       const d = await A.api("GET", "/api/dashboard" + (day ? "?date=" + day : ""));
       if (!page.alive) return;
       show(d);
