@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared import tracecontext, tracing
 from shared.auth.tokens import KeysUnavailable
+from shared.db import inbox
 from shared.db.uow import UnitOfWork
 from shared.domain_errors import NotYet, Refused
 from shared.errors import Problem, delivery_problem, validation_problem
@@ -117,9 +118,22 @@ def parse_cloud_event(headers: Mapping[str, str], body: bytes) -> Envelope:
         raise validation_problem(exc, status=400) from None
 
 
+def inbox_source(event: Envelope, consumer: str | None) -> str:
+    """The `source` the inbox records an event under: the event's own, or, for a function
+    that names its `consumer`, `"<consumer> <source>"` (rows already written in that form
+    stay valid: the format is fixed)."""
+    return event.source if consumer is None else f"{consumer} {event.source}"
+
+
 class Subscriber:
     """Applies the events its `On` entries name; `every_event` (the event log) takes any
-    other event too, known types validated against their contract."""
+    other event too, known types validated against their contract.
+
+    The inbox is one table per schema keyed by the event's (source, id). Two functions of
+    one schema that take the same event type would each find the other's row and skip the
+    event as a duplicate; each of them but one names its own `consumer`, and its rows are
+    keyed `"<consumer> <source>"`: each function applies each event once, on its own
+    (tests/unit/test_manifests.py lists the event types shared within a domain)."""
 
     def __init__(
         self,
@@ -127,8 +141,12 @@ class Subscriber:
         handlers: Iterable[On[Any]],
         *,
         every_event: EventHandler | None = None,
+        consumer: str | None = None,
     ) -> None:
+        if consumer is not None and (not consumer or consumer != consumer.strip()):
+            raise ValueError(f"consumer {consumer!r}: a name, no surrounding blanks")
         self.runtime = runtime
+        self.consumer = consumer
         self.handlers: dict[str, On[Any]] = {}
         for entry in handlers:
             if entry.event_type in self.handlers:
@@ -238,11 +256,18 @@ class Subscriber:
             raise validation_problem(exc, status=400) from None
 
     async def apply(self, event: Envelope) -> bool:
-        """Apply the event once; False when the inbox shows it was applied before."""
+        """Apply the event once (once for this `consumer`, when it names one); False when
+        the inbox shows it was applied before."""
         entry = self.handlers.get(event.type)
         payload = self.payload(event)
         async with await self.runtime.unit_of_work(actor=event.actor) as uow:
-            if not await uow.first_delivery(event):
+            first = await inbox.first_delivery(
+                uow.conn,
+                source=inbox_source(event, self.consumer),
+                event_id=event.id,
+                event_type=event.type,
+            )
+            if not first:
                 return False
             if entry is not None:
                 await entry.handler(uow, event, payload)

@@ -14,7 +14,6 @@ from starlette.responses import Response
 from functions.finance import corrections, exports, reports, service, store
 from functions.finance import payables as supplier_bills
 from functions.finance import receivables as card_receivables
-from functions.finance.own_inbox import OwnInboxSubscriber
 from functions.finance.receivables_rules import ReceivableSettings
 from shared import shop_time
 from shared.config import FunctionSettings
@@ -157,8 +156,8 @@ _report_fn = HttpFunction(
         *corrections.report_routes(),
     ],
 )
-# payables shares movement.registered with post-ledger-entry: its own inbox key (own_inbox).
-_payables_events = OwnInboxSubscriber(runtime, supplier_bills.events(), consumer="payables")
+# payables shares movement.registered with post-ledger-entry: its own inbox key.
+_payables_events = supplier_bills.subscriber(runtime)
 _payables_http = HttpFunction(runtime, supplier_bills.http_routes())
 
 

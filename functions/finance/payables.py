@@ -29,7 +29,8 @@ from shared.domain_errors import Invalid, NotFound
 from shared.events.envelope import Envelope
 from shared.events.inventory import MovementRegistered, SupplierSaved
 from shared.http import RequestContext, Route
-from shared.subscriber import On
+from shared.runtime import Runtime
+from shared.subscriber import On, Subscriber
 
 NO_SUCH_BILL = "Conta a pagar não encontrada."
 
@@ -287,3 +288,10 @@ def http_routes() -> list[Route]:
 
 def events() -> list[On[Any]]:
     return [On(MovementRegistered, receipt), On.applying(SupplierSaved, supplier_saved)]
+
+
+def subscriber(runtime: Runtime) -> Subscriber:
+    """The bills' events. post-ledger-entry takes movement.registered too, in the same
+    schema: an inbox key of its own, or whichever of the two came second would skip the
+    receipt as a duplicate (its bill or its posting lost)."""
+    return Subscriber(runtime, events(), consumer="payables")

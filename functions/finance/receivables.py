@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 
 from functions.finance import receivables_store as rstore
 from functions.finance import store
-from functions.finance.own_inbox import OwnInboxSubscriber
 from functions.finance.receivables_rules import (
     CARD_METHODS,
     ReceivableSettings,
@@ -134,7 +133,7 @@ def subscriber(runtime: Runtime, settings: ReceivableSettings) -> Subscriber:
 
     # post-ledger-entry takes the same events in the same schema: an inbox key of its own,
     # or whichever of the two came second would skip the event as a duplicate.
-    return OwnInboxSubscriber(
+    return Subscriber(
         runtime,
         [On(PaymentApproved, approved), On(PaymentRefunded, refunded)],
         consumer="receivables",

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from functions.finance import corrections, payables, reports, service, store
-from functions.finance.own_inbox import OwnInboxSubscriber
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier
 from shared.events.envelope import Envelope, new_envelope
@@ -52,7 +51,7 @@ def asgi(fn: HttpFunction | Subscriber) -> Any:
 @dataclass
 class Finance:
     runtimes: dict[str, Runtime]
-    bills: OwnInboxSubscriber  # payables' subscriber, as main.py wires it
+    bills: Subscriber  # payables' subscriber, as main.py wires it
     ledger: Subscriber  # post-ledger-entry's, for the receipt's own posting
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
@@ -175,7 +174,7 @@ async def serve_finance(database: ProvisionedDatabase) -> AsyncIterator[Finance]
         runtimes[target] = runtime
     finance = Finance(
         runtimes,
-        OwnInboxSubscriber(runtimes["payables"], payables.events(), consumer="payables"),
+        payables.subscriber(runtimes["payables"]),
         Subscriber(runtimes["post_ledger_entry"], [On(MovementRegistered, service.movement)]),
     )
     functions: dict[str, HttpFunction | Subscriber] = {

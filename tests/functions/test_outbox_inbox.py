@@ -9,9 +9,11 @@ import uuid
 import pytest
 
 from shared import tracecontext
+from shared.db.uow import UnitOfWork
 from shared.events.catalog import CategoryCreated
-from shared.events.envelope import new_envelope
+from shared.events.envelope import Envelope, new_envelope
 from shared.runtime import Runtime
+from shared.subscriber import On, Subscriber
 from tests.functions.support import function_runtime, published_by
 from tests.support.database import ProvisionedDatabase
 from tests.support.servers import free_port
@@ -164,3 +166,47 @@ async def test_inbox_applies_an_event_once_even_when_duplicates_race(
 
     results = await asyncio.gather(deliver(), deliver(), deliver())
     assert sorted(results) == [False, False, True]
+
+
+@pytest.mark.usefixtures("clean_outbox")
+async def test_a_named_consumer_has_its_own_inbox_key_in_the_shared_inbox(
+    database: ProvisionedDatabase,
+) -> None:
+    """Two functions of one schema take the same event: each applies it once. The one that
+    names a consumer records `"<consumer> <source>"` (the key rows already in the inbox
+    were written with), the other the event's own source."""
+    runtime = _runtime(database, None)
+    applied: list[str] = []
+
+    def recording(name: str) -> On[CategoryCreated]:
+        async def handler(uow: UnitOfWork, event: Envelope, created: CategoryCreated) -> None:
+            applied.append(name)
+
+        return On(CategoryCreated, handler)
+
+    plain = Subscriber(runtime, [recording("plain")])
+    named = Subscriber(runtime, [recording("named")], consumer="bills")
+    created = _event("Bovinos")
+    event = new_envelope(
+        type_="com.acougue.category.created",
+        source="/acougue/create-category",
+        subject=created.category_id,
+        data=created.model_dump(mode="json"),
+    )
+    assert await plain.apply(event) is True
+    assert await named.apply(event) is True
+    assert await plain.apply(event) is False
+    assert await named.apply(event) is False
+    assert applied == ["plain", "named"]
+    pool = await runtime.pool.get()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT source FROM inbox WHERE event_id = %s ORDER BY source", (event.id,)
+        )
+        rows = await cursor.fetchall()
+    assert [r["source"] for r in rows] == [
+        "/acougue/create-category",
+        "bills /acougue/create-category",
+    ]
+    with pytest.raises(ValueError, match="consumer"):
+        Subscriber(runtime, [], consumer=" bills")

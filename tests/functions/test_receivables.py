@@ -336,7 +336,7 @@ def test_main_wires_the_receivables_target() -> None:
     )
     assert answer.returncode == 0, answer.stderr
     kind, consumer, handles = json.loads(answer.stdout.strip().splitlines()[-1])
-    assert kind == "OwnInboxSubscriber"
+    assert kind == "Subscriber"
     assert consumer == "receivables"
     assert handles == sorted(type_of(m) for m in (PaymentApproved, PaymentRefunded))
 
