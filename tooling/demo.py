@@ -532,7 +532,11 @@ async def _history(client: httpx.AsyncClient, products: dict[str, dict[str, Any]
     desossa = (DIANTEIRO, DESOSSA_SOURCE_KG, list(DESOSSA_OUTPUTS))
     made = await demo_history.seed_history(client, products, list(CATALOGUE), desossa, _check)
     log.info("demo month imported: %(movements)d stock records, %(sales)d sales", made)
-    # The bills open as finance follows the receipts' events.
+    # The ledger and the bills follow the imports' events: wait until they are all there.
+    revenue = made["revenue_cents"]
+    await _until(
+        "the month in the ledger", partial(demo_history.month_posted, client, revenue), 300
+    )
     await _until("the month's bills", partial(_open_bills, client, made["bills"]), within=300)
     settled = await demo_history.settle_the_month(client, _check)
     log.info("demo bills paid: %(bills_paid)d; card settlements: %(settled)d", settled)

@@ -28,7 +28,8 @@ HOURS = (7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
 HOUR_WEIGHTS = (2, 5, 8, 9, 8, 5, 3, 3, 4, 6, 9, 8, 3)
 METHODS = ("pix", "debit", "credit", "cash")
 METHOD_WEIGHTS = (40, 25, 15, 20)
-IMPORT_BATCH = 250
+# Small requests: each answers once its events are published (a few per sale).
+IMPORT_BATCH = 50
 SUPPLIERS = (
     ("Frigorífico Boi Bom Ltda", "11.222.333/0001-81", "(11) 4002-8922"),
     ("Granja Santa Clara", None, "(19) 3232-1010"),
@@ -209,7 +210,37 @@ async def seed_history(
     }
     check(await client.post("/api/finance/incomes", json=income), "other income")
     bills = sum(1 for m in month.movements if m.get("paid_with") == "payable")
-    return {"movements": len(month.movements), "sales": imported, "bills": bills}
+    return {
+        "movements": len(month.movements),
+        "sales": imported,
+        "bills": bills,
+        "revenue_cents": revenue_of(month),
+    }
+
+
+def line_total(quantity: str, price_cents: int) -> int:
+    """quantity × price, rounded half-up to the centavo, as the counter rounds a line."""
+    whole, frac = quantity.split(".")
+    return (int(whole) * 1000 * price_cents + int(frac) * price_cents + 500) // 1000
+
+
+def revenue_of(month: Plan) -> int:
+    """What the month's sales bring in (no discounts in the demo's history)."""
+    return sum(
+        line_total(i["quantity"], i["unit_price_cents"]) for s in month.sales for i in s["items"]
+    )
+
+
+async def month_posted(client: httpx.AsyncClient, revenue_cents: int) -> bool:
+    """Whether the ledger has every imported sale's revenue on its days (finance follows the
+    imports' events, a few seconds behind)."""
+    today = datetime.now(SAO_PAULO).date()
+    period = {
+        "from": (today - timedelta(days=DAYS)).isoformat(),
+        "to": (today - timedelta(1)).isoformat(),
+    }
+    answer = await client.get("/api/finance/report", params=period)
+    return answer.status_code == 200 and answer.json()["revenue_cents"] >= revenue_cents
 
 
 async def settle_the_month(client: httpx.AsyncClient, check: Any) -> dict[str, int]:

@@ -5,10 +5,11 @@ on every run, so a second run imports nothing twice."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from shared.contracts.imports import ImportSalesIn, ImportStockIn
 from tooling.demo import CATALOGUE, DESOSSA_OUTPUTS, DESOSSA_SOURCE_KG, DIANTEIRO
-from tooling.demo_history import DAYS, METHODS, SUPPLIERS, plan
+from tooling.demo_history import DAYS, METHODS, SUPPLIERS, line_total, plan, revenue_of
 
 TODAY = date(2026, 12, 7)  # a Monday
 
@@ -59,3 +60,15 @@ def test_the_months_stock_has_bills_a_prazo_a_weekly_desossa_and_losses() -> Non
 
 def test_the_same_plan_on_every_run() -> None:
     assert _plan() == _plan()
+
+
+def test_the_months_revenue_is_each_line_rounded_half_up_as_the_counter_does() -> None:
+    month = _plan()
+    lines = [i for s in month.sales for i in s["items"]]  # type: ignore[attr-defined]
+    exact = sum(
+        (Decimal(i["quantity"]) * i["unit_price_cents"]).quantize(Decimal(1), ROUND_HALF_UP)
+        for i in lines
+    )
+    assert revenue_of(month) == exact  # type: ignore[arg-type]
+    assert line_total("1.255", 999) == 1254
+    assert line_total("0.500", 1) == 1
