@@ -158,6 +158,36 @@ def routes(upstreams: Upstreams) -> list[Route]:
     return [Route(api.DASHBOARD, _dashboard)]
 
 
-def build(runtime: Runtime, settings: DashboardSettings | None = None) -> HttpFunction:
-    """The dashboard's HTTP function; reads (and checks) its settings now, at start."""
-    return HttpFunction(runtime, routes(Upstreams.from_settings(settings or DashboardSettings())))
+class _LazyUpstreams(Upstreams):
+    """Upstreams whose settings are read at the first request: what another sales function's
+    process holds (it imports main.py too, but is never asked for the dashboard)."""
+
+    def __init__(self) -> None:
+        self._real: Upstreams | None = None
+
+    def _get_real(self) -> Upstreams:
+        if self._real is None:
+            self._real = Upstreams.from_settings(DashboardSettings())
+        return self._real
+
+    async def stock(self, auth: str) -> dashboard.StockFigures | None:
+        return await self._get_real().stock(auth)
+
+    async def open_payables_cents(self, auth: str) -> int | None:
+        return await self._get_real().open_payables_cents(auth)
+
+    async def aclose(self) -> None:
+        if self._real is not None:
+            await self._real.aclose()
+
+
+def build(
+    runtime: Runtime, settings: DashboardSettings | None = None, *, at_start: bool = True
+) -> HttpFunction:
+    """The dashboard's HTTP function. `at_start`: its settings are read (and checked) now, so
+    a dashboard with a bad URL stops at start; otherwise at its first request."""
+    if at_start:
+        upstreams = Upstreams.from_settings(settings or DashboardSettings())
+    else:
+        upstreams = _LazyUpstreams()
+    return HttpFunction(runtime, routes(upstreams))

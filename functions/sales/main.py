@@ -205,13 +205,11 @@ async def return_sale(request: Request) -> Response:
 
 
 # Only the dashboard reads (and checks, at start) where inventory-query and payables are.
-_dashboard_fn = dashboards.build(runtime) if settings.function_target == "dashboard" else None
+_dashboard_fn = dashboards.build(runtime, at_start=settings.function_target == "dashboard")
 
 
 @functions_framework.aio.http
 async def dashboard(request: Request) -> Response:
-    if _dashboard_fn is None:
-        raise RuntimeError("dashboard is served only where FUNCTION_TARGET=dashboard")
     return await _dashboard_fn(request)
 
 

@@ -5,7 +5,7 @@ moving from its old program sends, and what the demo's month of history is made 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Self
+from typing import Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from shared.contracts.catalog import Strict
 from shared.contracts.inventory import BreakdownIn, MovementIn
 from shared.units import LineQuantity
+from shared.vocabulary import TillMethod
 
 # How far back an import may reach: a shop's old program rarely holds more than five years.
 MAX_IMPORT_AGE = timedelta(days=5 * 366)
@@ -48,7 +49,7 @@ class ImportedSaleItemIn(Strict):
 class ImportedPaymentIn(Strict):
     """How the sale was paid then (fiado accounts are not imported)."""
 
-    method: Literal["pix", "debit", "credit", "cash"]
+    method: TillMethod
     installments: int | None = Field(default=None, ge=1, le=12, strict=True)
 
     @model_validator(mode="after")
