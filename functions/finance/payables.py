@@ -18,7 +18,7 @@ from uuid import UUID
 from pydantic_core import to_jsonable_python
 from starlette.responses import JSONResponse, Response
 
-from functions.finance import backoffice, store
+from functions.finance import backoffice, service
 from shared import shop_time
 from shared.contracts import endpoints as api
 from shared.contracts.finance import PayablePaymentIn
@@ -241,7 +241,7 @@ async def pay(
     posting = backoffice.payable_payment(
         payment_id, bill, body.amount_cents, body.paid_with, body.paid_on
     )
-    entry_id = await store.post(uow.conn, posting, actor=uow.actor)
+    entry_id = await service.post(uow, posting)  # announced: ledger.entry.posted
     if entry_id is None:  # pragma: no cover - a fresh payment id is a fresh cause
         raise RuntimeError(f"payment {payment_id} was posted already")
     await record_payment(

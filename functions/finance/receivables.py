@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions.finance import receivables_store as rstore
-from functions.finance import store
+from functions.finance import service
 from functions.finance.receivables_rules import (
     CARD_METHODS,
     ReceivableSettings,
@@ -159,7 +159,7 @@ async def settle(uow: UnitOfWork, until: date, today: date) -> dict[str, int]:
         posting = settlement(row)
         entry_id = None
         if posting is not None:
-            entry_id = await store.post(uow.conn, posting, actor=uow.actor)
+            entry_id = await service.post(uow, posting)  # announced: ledger.entry.posted
         await rstore.mark_settled(uow.conn, str(row["id"]), entry_id, row["expected_on"])
         settled += 1
         net += int(row["net_cents"])

@@ -42,8 +42,10 @@ async def _post(uow: UnitOfWork, posting: Posting) -> str | None:
 
 
 async def post(uow: UnitOfWork, posting: Posting) -> str | None:
-    """Post one entry and announce it, once per cause: post-ledger-entry's other modules
-    (corrections) post through here."""
+    """Post one entry and announce it (ledger.entry.posted, in the same transaction's
+    outbox), once per cause. Every posting of finance goes through here: post-ledger-entry's
+    other modules (corrections), payables (a bill paid) and receivables (card money
+    settled), so no entry reaches the ledger unannounced."""
     return await _post(uow, posting)
 
 

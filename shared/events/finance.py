@@ -9,7 +9,10 @@ from pydantic import Field
 from shared.events.registry import Payload, event_type
 
 
-@event_type("ledger.entry.posted", emitted_by="post-ledger-entry")
+# Every posting is announced, whichever of finance's functions writes it: the ledger's own
+# (events, expenses, corrections), a supplier's bill paid (payables), card money settled
+# (receivables). All post through functions/finance/service.post.
+@event_type("ledger.entry.posted", emitted_by=("post-ledger-entry", "payables", "receivables"))
 class LedgerEntryPosted(Payload):
     entry_id: str
     cause: str

@@ -111,6 +111,18 @@ class Finance:
         assert trial["total_debit_cents"] == trial["total_credit_cents"]
         return {a["account"]: a["balance_cents"] for a in trial["accounts"]}
 
+    async def announced(self, entry_id: str) -> list[dict[str, Any]]:
+        """The ledger.entry.posted events finance's outbox holds for one entry: their
+        source and data."""
+        async with await self.runtimes["finance_report"].unit_of_work() as uow:
+            cursor = await uow.conn.execute(
+                "SELECT attributes->>'source' AS source, data FROM outbox"
+                " WHERE event_type = 'com.acougue.ledger.entry.posted'"
+                " AND data->>'entry_id' = %s",
+                (entry_id,),
+            )
+            return list(await cursor.fetchall())
+
     async def result(self, first: date, last: date | None = None) -> dict[str, Any]:
         """GET /api/finance/report's body for [first, last], as main._result shapes it."""
         last = last or first

@@ -243,6 +243,15 @@ async def test_partial_then_full_payment_moves_money_and_debt_not_the_result(
     assert after["fornecedores_a_pagar"] - before["fornecedores_a_pagar"] == -10_000
     changed = {a for a in after if after[a] != before[a]}
     assert changed == {"caixa", "banco", "fornecedores_a_pagar"}
+    # Each payment's entry is announced once, by payables, as every posting of the ledger is.
+    for paid, amount, account in ((first, 3_500, "caixa"), (second, 6_500, "banco")):
+        payment = paid.json()["payment"]
+        [event] = await finance.announced(payment["entry_id"])
+        assert event["source"].endswith("/payables")
+        assert event["data"]["cause"] == "payable.payment"
+        assert event["data"]["cause_id"] == payment["id"]
+        assert event["data"]["amount_cents"] == amount
+        assert event["data"]["accounts"] == sorted([account, "fornecedores_a_pagar"])
     # The result of the day paid does not move: the receipt's cost is stock, not expense.
     result_after = await finance.result(pay_day)
     assert result_after["net_result_cents"] == result_before["net_result_cents"] == 0

@@ -524,9 +524,21 @@ async def test_settling_moves_exactly_the_net_to_the_bank_once(shop: Shop) -> No
         ("recebiveis_cartao", 0, 14851),
     ]
     assert shop_time.today(entries[0]["occurred_at"]) == date(2020, 3, 11)  # the day it arrived
+    # Each settlement's entry is announced once, by receivables, as every posting is.
+    announced = await shop.sql(
+        "SELECT attributes->>'source' AS source, data FROM outbox"
+        " WHERE event_type = 'com.acougue.ledger.entry.posted'"
+        " AND data->>'cause' = 'card.settlement' ORDER BY id"
+    )
+    settled = [rows[(debit.payment_id, 1)], rows[(credit.payment_id, 1)]]
+    assert [e["data"]["cause_id"] for e in announced] == [r["id"] for r in settled]
+    assert [e["data"]["amount_cents"] for e in announced] == [14851, 3234]
+    assert {e["source"].rsplit("/", 1)[-1] for e in announced} == {"receivables"}
+    assert all(e["data"]["accounts"] == ["banco", "recebiveis_cartao"] for e in announced)
 
     assert await shop.settle(date(2020, 4, 9)) == {"settled": 0, "net_cents": 0}
     assert await shop.balances() == after
+    assert len(await shop.sql("SELECT 1 FROM outbox WHERE data->>'cause' = 'card.settlement'")) == 2
 
 
 async def test_settle_through_the_api_and_its_refusals(shop: Shop) -> None:
