@@ -1,10 +1,11 @@
 """receivables: when the card money reaches the bank (issue 18).
 
 Card payments' expected settlements follow their events (payment.approved adds them,
-payment.refunded cancels what is left); an admin lists them and settles what fell due, and
-the daily PingSource `settle-receivables` settles everything due up to today. Each settled
-row is one ledger entry (Dr banco / Cr recebíveis de cartão of its net, cause
-`card.settlement`), so recebíveis de cartão always holds the net still expected.
+payment.refunded cancels what is left, sale.returned takes back a returned part); an
+admin lists them and settles what fell due, and the daily PingSource `settle-receivables`
+settles everything due up to today. Each settled row is one ledger entry (Dr banco /
+Cr recebíveis de cartão of its net, cause `card.settlement`), so recebíveis de cartão
+always holds the net still expected.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functions.finance.receivables_rules import (
     CARD_METHODS,
     ReceivableSettings,
     refund_netting,
+    return_take_back,
     schedule,
     settlement,
 )
@@ -37,6 +39,7 @@ from shared.domain_errors import Invalid, NotYet, Refused
 from shared.errors import Problem, http_problem
 from shared.events.envelope import PING_TYPE, Envelope
 from shared.events.payments import PaymentApproved, PaymentRefunded, check_decider
+from shared.events.sales import SaleReturned
 from shared.http import HttpFunction, RequestContext, Route, is_delivery
 from shared.runtime import Runtime
 from shared.subscriber import On, Subscriber, parse_cloud_event, read_event_body
@@ -109,7 +112,8 @@ async def payment_refunded(
             return  # a zero sale: nothing was expected
         raise NotYet(f"Payment {payment_id}'s approval is not known to receivables yet.")
     await rstore.cancel_expected(uow.conn, payment_id)
-    paid = [r for r in rows if r["kind"] == "installment" and r["status"] == "settled"]
+    # What the acquirer paid, less what returns' settled rows took back already.
+    paid = [r for r in rows if r["kind"] in ("installment", "return") and r["status"] == "settled"]
     on = shop_time.today(_when(event)) + timedelta(days=settings.card_debit_settlement_days)
     netting = refund_netting(paid, rows[0]["installments"], on)
     if netting is not None:  # once: a second refund's row conflicts on installment 0
@@ -124,6 +128,59 @@ async def payment_refunded(
         )
 
 
+def _refunded(rows: list[dict[str, Any]]) -> bool:
+    """Whether the payment's refund was applied here: it cancelled what was expected, or
+    left its take-back row."""
+    return any(r["status"] == "cancelled" or r["kind"] == "refund" for r in rows)
+
+
+async def sale_returned(
+    uow: UnitOfWork, event: Envelope, returned: SaleReturned, settings: ReceivableSettings
+) -> None:
+    """Part of a card sale came back: what the ledger credited to recebíveis de cartão for
+    it (`service.sale_returned` / `domain.sale_returned`: the return's refund_cents, the fee
+    stays with the acquirer) is no longer expected. The acquirer withholds it from a later
+    settlement: one row of kind `return`, its negative gross, no fee, expected
+    `card_debit_settlement_days` after the return's day, once per return id. Settling it
+    posts Dr recebíveis / Cr banco; a refund later cancels it if still expected, or nets it
+    if settled (`payment_refunded`). So recebíveis stays the net of the rows still expected.
+
+    Its decisions are the ledger's, on the same facts, so both books move together: nothing
+    for a zero return or another method; NotYet before the sale's payment is known here;
+    nothing after the sale's refund (the refund reversed the rest of the sale, this part
+    with it); refused when the sale was paid by the other card, or when the returns would
+    give back more than the sale was paid."""
+    if returned.refund_cents == 0 or returned.payment_method not in CARD_METHODS:
+        return
+    sale_id = _uuid(returned.sale_id, "sale_id")
+    return_id = _uuid(returned.return_id, "return_id")
+    payments = await rstore.lock_sale(uow.conn, sale_id)
+    if not payments:
+        raise NotYet(f"Sale {sale_id}'s card payment is not known to receivables yet.")
+    rows = await rstore.lock_payment(uow.conn, payments[-1])
+    if _refunded(rows):
+        log.info("return %s of a refunded sale: the refund took it back", return_id)
+        return
+    if any(str(r["return_id"]) == return_id for r in rows if r["return_id"] is not None):
+        return  # this return again, under another event id
+    method = rows[0]["method"]
+    if method != returned.payment_method:
+        raise Invalid(
+            f"Return {return_id} says the sale was paid by {returned.payment_method};"
+            f" receivables have {method}."
+        )
+    paid = sum(int(r["gross_cents"]) for r in rows if r["kind"] == "installment")
+    earlier = -sum(int(r["gross_cents"]) for r in rows if r["kind"] == "return")
+    if earlier + returned.refund_cents > paid:
+        raise Invalid(
+            f"Return {return_id} refunds {returned.refund_cents}: with the earlier returns,"
+            f" more than the {paid} the sale was paid."
+        )
+    on = shop_time.today(_when(event)) + timedelta(days=settings.card_debit_settlement_days)
+    take_back = return_take_back(returned.refund_cents, rows[0]["installments"], on)
+    await rstore.add_return(uow.conn, return_id, rows[0], take_back)
+
+
 def subscriber(runtime: Runtime, settings: ReceivableSettings) -> Subscriber:
     async def approved(uow: UnitOfWork, event: Envelope, payment: PaymentApproved) -> None:
         await payment_approved(uow, event, payment, settings)
@@ -131,11 +188,14 @@ def subscriber(runtime: Runtime, settings: ReceivableSettings) -> Subscriber:
     async def refunded(uow: UnitOfWork, event: Envelope, refund: PaymentRefunded) -> None:
         await payment_refunded(uow, event, refund, settings)
 
+    async def returned(uow: UnitOfWork, event: Envelope, part: SaleReturned) -> None:
+        await sale_returned(uow, event, part, settings)
+
     # post-ledger-entry takes the same events in the same schema: an inbox key of its own,
     # or whichever of the two came second would skip the event as a duplicate.
     return Subscriber(
         runtime,
-        [On(PaymentApproved, approved), On(PaymentRefunded, refunded)],
+        [On(PaymentApproved, approved), On(PaymentRefunded, refunded), On(SaleReturned, returned)],
         consumer="receivables",
     )
 

@@ -45,7 +45,7 @@ class Expected:
     expected_on: date
     gross_cents: int
     fee_cents: int
-    kind: Literal["installment", "refund"] = "installment"
+    kind: Literal["installment", "refund", "return"] = "installment"
 
     @property
     def net_cents(self) -> int:
@@ -96,13 +96,25 @@ def schedule(
 def refund_netting(settled: list[dict[str, Any]], installments: int, on: date) -> Expected | None:
     """What a refund leaves to take back: the acquirer already paid the `settled` rows, so it
     withholds their net from a later settlement (the row is settled as any other: its
-    negative net moves the money back, Dr recebíveis / Cr banco). None when nothing had
-    been paid."""
+    negative net moves the money back, Dr recebíveis / Cr banco). The settled rows of
+    returns count too, negative: what they took back already is not taken twice (after a
+    return settled before anything was paid the row is positive: the acquirer gives it
+    back). None when nothing had been paid."""
     gross = sum(int(r["gross_cents"]) for r in settled)
     fee = sum(int(r["fee_cents"]) for r in settled)
     if gross == 0 and fee == 0:
         return None
     return Expected(0, installments, on, -gross, -fee, kind="refund")
+
+
+def return_take_back(refund_cents: int, installments: int, on: date) -> Expected:
+    """A partial return of a card sale: the ledger credited recebíveis de cartão with what
+    the return gave back (`domain.sale_returned`: sale.returned's refund_cents; the acquirer
+    keeps the fee, so no fee comes back), which the acquirer will not pay: it withholds it
+    from a later settlement. One negative row, due `on`, as a refund's take-back."""
+    if refund_cents <= 0:
+        raise ValueError("a return takes back a positive amount")
+    return Expected(0, installments, on, -refund_cents, 0, kind="return")
 
 
 def settlement(row: dict[str, Any]) -> Posting | None:
@@ -114,6 +126,8 @@ def settlement(row: dict[str, Any]) -> Posting | None:
     into, out = (BANK, RECEIVABLES) if net > 0 else (RECEIVABLES, BANK)
     if row["kind"] == "refund":
         what = "estorno retido pela adquirente"
+    elif row["kind"] == "return":
+        what = "devolução retida pela adquirente"
     else:
         what = f"parcela {row['installment']}/{row['installments']}"
     return Posting(

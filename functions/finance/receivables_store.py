@@ -11,7 +11,7 @@ from shared.db.pool import Conn
 
 _SELECT = (
     "SELECT id, payment_id, sale_id, method, kind, installment, installments, approved_on,"
-    " expected_on, gross_cents, fee_cents, net_cents, status, settled_on, entry_id"
+    " expected_on, gross_cents, fee_cents, net_cents, status, settled_on, entry_id, return_id"
     " FROM card_settlements"
 )
 
@@ -27,7 +27,8 @@ async def add(
             "INSERT INTO card_settlements (id, payment_id, sale_id, method, kind, installment,"
             " installments, approved_on, expected_on, gross_cents, fee_cents, net_cents)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (payment_id, installment) DO NOTHING RETURNING id",
+            " ON CONFLICT (payment_id, installment) WHERE kind <> 'return' DO NOTHING"
+            " RETURNING id",
             (
                 str(uuid.uuid4()),
                 payment_id,
@@ -47,19 +48,67 @@ async def add(
     return added
 
 
-async def lock_payment(conn: Conn, payment_id: str) -> list[dict[str, Any]]:
-    """One payment's rows, locked until the transaction ends (a refund against a settle)."""
+async def add_return(conn: Conn, return_id: str, first: dict[str, Any], row: Expected) -> bool:
+    """A return's take-back row beside its payment's rows (`first`, one of them), once per
+    return: its event again adds nothing. True when it is new."""
     cursor = await conn.execute(
-        _SELECT + " WHERE payment_id = %s ORDER BY installment FOR UPDATE",
+        "INSERT INTO card_settlements (id, payment_id, sale_id, method, kind, installment,"
+        " installments, approved_on, expected_on, gross_cents, fee_cents, net_cents, return_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (return_id) DO NOTHING RETURNING id",
+        (
+            str(uuid.uuid4()),
+            first["payment_id"],
+            first["sale_id"],
+            first["method"],
+            row.kind,
+            row.installment,
+            row.installments,
+            first["approved_on"],
+            row.expected_on,
+            row.gross_cents,
+            row.fee_cents,
+            row.net_cents,
+            return_id,
+        ),
+    )
+    return (await cursor.fetchone()) is not None
+
+
+async def lock_payment(conn: Conn, payment_id: str) -> list[dict[str, Any]]:
+    """One payment's rows, locked until the transaction ends (a refund or a return against a
+    settle, a return against a refund)."""
+    cursor = await conn.execute(
+        _SELECT + " WHERE payment_id = %s ORDER BY installment, recorded_at, id FOR UPDATE",
         (payment_id,),
     )
     return list(await cursor.fetchall())
 
 
+async def lock_sale(conn: Conn, sale_id: str) -> list[str]:
+    """The card payments of one sale, the newest approval last (as the ledger takes the
+    sale's last payment), their rows locked until the transaction ends. Read again with
+    `lock_payment` after this: a statement that waited on a lock does not see the rows the
+    holder added (READ COMMITTED), the next one does."""
+    await conn.execute(
+        "SELECT 1 FROM card_settlements WHERE sale_id = %s"
+        " ORDER BY payment_id, installment, recorded_at, id FOR UPDATE",
+        (sale_id,),
+    )
+    cursor = await conn.execute(
+        "SELECT payment_id, min(recorded_at) AS first FROM card_settlements"
+        " WHERE sale_id = %s GROUP BY payment_id ORDER BY first, payment_id",
+        (sale_id,),
+    )
+    return [str(r["payment_id"]) for r in await cursor.fetchall()]
+
+
 async def cancel_expected(conn: Conn, payment_id: str) -> int:
+    """A refund: nothing of the payment is expected any more, its installments nor the
+    take-backs of its returns (the refund's own row nets what they settled)."""
     cursor = await conn.execute(
         "UPDATE card_settlements SET status = 'cancelled'"
-        " WHERE payment_id = %s AND status = 'expected' AND kind = 'installment'",
+        " WHERE payment_id = %s AND status = 'expected' AND kind IN ('installment', 'return')",
         (payment_id,),
     )
     return cursor.rowcount

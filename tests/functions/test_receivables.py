@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -36,11 +36,11 @@ from shared.auth.principal import Principal, Role
 from shared.auth.tokens import StaticKeys, TokenIssuer, TokenVerifier
 from shared.contracts import endpoints as api
 from shared.db.migrations import role_name
-from shared.domain_errors import Invalid
+from shared.domain_errors import Invalid, NotYet
 from shared.events.envelope import PING_TYPE, Envelope, new_envelope
 from shared.events.payments import PaymentApproved, PaymentFacts, PaymentRefunded, decider_of
 from shared.events.registry import Payload, type_of
-from shared.events.sales import SaleCompleted
+from shared.events.sales import SaleCompleted, SaleReturned
 from shared.runtime import Runtime
 from shared.subscriber import On, Subscriber
 from tests.functions.support import function_runtime
@@ -87,6 +87,7 @@ class Shop:
     ledger: Subscriber
     cards: Subscriber
     http: httpx.AsyncClient
+    products: dict[str, str] = field(default_factory=dict)  # each sale's one cut
 
     async def sale(self, amount: int) -> str:
         """A completed sale finance knows (its items, for revenue per cut)."""
@@ -113,6 +114,7 @@ class Shop:
         async with await self.runtime.unit_of_work() as uow:
             await service.sale_completed(uow, sale)
             await uow.commit()
+        self.products[sale.sale_id] = sale.items[0].product_id
         return sale.sale_id
 
     async def deliver(self, payload: Payload, when: datetime) -> Envelope:
@@ -153,6 +155,36 @@ class Shop:
         )
         await self.deliver(refund, when)
 
+    def returned(
+        self,
+        payment: PaymentApproved,
+        cents: int,
+        return_id: str | None = None,
+        method: str | None = None,
+    ) -> SaleReturned:
+        """Part of the sale back, as return-sale tells it."""
+        return SaleReturned.model_validate(
+            {
+                "sale_id": payment.sale_id,
+                "return_id": return_id or str(uuid.uuid4()),
+                "seller_id": None,
+                "items": [
+                    {
+                        "product_id": self.products[payment.sale_id],
+                        "quantity": "0.100",
+                        "refund_cents": cents,
+                    }
+                ],
+                "refund_cents": cents,
+                "payment_method": method or payment.method,
+                "reason": "Devolução parcial",
+            }
+        )
+
+    async def give_back(self, part: SaleReturned, when: datetime) -> Envelope:
+        """A return delivered to both subscribers, as the broker does."""
+        return await self.deliver(part, when)
+
     async def rows(self, payment_id: str | None = None) -> list[dict[str, Any]]:
         answer = await self.http.get(LIST, params={"limit": "5000"}, headers=auth())
         assert answer.status_code == 200, answer.text
@@ -187,6 +219,14 @@ class Shop:
 
 
 def _envelope(payload: Payload, when: datetime) -> Envelope:
+    if isinstance(payload, SaleReturned):
+        envelope = new_envelope(
+            type_=type_of(SaleReturned),
+            source="/acougue/return-sale",
+            subject=payload.sale_id,
+            data=payload.model_dump(mode="json"),
+        )
+        return envelope.model_copy(update={"time": when})
     assert isinstance(payload, PaymentFacts)
     envelope = new_envelope(
         type_=type_of(type(payload)),
@@ -245,6 +285,7 @@ async def shop(fresh: ProvisionedDatabase) -> AsyncIterator[Shop]:
             On.applying(SaleCompleted, service.sale_completed),
             On(PaymentApproved, service.payment_approved),
             On(PaymentRefunded, service.payment_refunded),
+            On(SaleReturned, service.sale_returned),
         ],
     )
     cards = receivables.subscriber(runtime, ReceivableSettings())
@@ -338,7 +379,7 @@ def test_main_wires_the_receivables_target() -> None:
     kind, consumer, handles = json.loads(answer.stdout.strip().splitlines()[-1])
     assert kind == "Subscriber"
     assert consumer == "receivables"
-    assert handles == sorted(type_of(m) for m in (PaymentApproved, PaymentRefunded))
+    assert handles == sorted(type_of(m) for m in (PaymentApproved, PaymentRefunded, SaleReturned))
 
 
 # -- expected settlements -------------------------------------------------------------------
@@ -486,6 +527,150 @@ async def test_a_refund_before_its_approval_waits(shop: Shop) -> None:
         },
     )
     assert answer.status_code == 409, answer.text  # retried until the approval is here
+
+
+# -- partial returns ---------------------------------------------------------------------------
+
+
+async def test_a_partial_return_takes_back_what_the_ledger_credited(shop: Shop) -> None:
+    """A return of part of a credit sale, one installment already paid: what the ledger
+    credited to recebíveis (the refund_cents; the fee stays with the acquirer) becomes one
+    negative row, due the day after the return, once however often its event arrives."""
+    payment = await shop.approve("credit", 30000, 897, installments=3)
+    first = (await shop.rows(payment.payment_id))[0]
+    await shop.settle(date.fromisoformat(first["expected_on"]))
+    before = await shop.balances()
+    part = shop.returned(payment, 5000)
+    await shop.give_back(part, datetime(2020, 4, 20, 15, tzinfo=UTC))
+    after = await shop.balances()  # the invariant holds
+    assert before["recebiveis_cartao"] - after["recebiveis_cartao"] == 5000
+    [row] = [r for r in await shop.rows(payment.payment_id) if r["kind"] == "return"]
+    assert (row["gross_cents"], row["fee_cents"], row["net_cents"]) == (-5000, 0, -5000)
+    assert (row["status"], row["expected_on"], row["installment"]) == ("expected", "2020-04-21", 0)
+    # The same return again, under a new event id: nothing more (the ledger posts it once).
+    await shop.give_back(part, datetime(2020, 4, 20, 16, tzinfo=UTC))
+    assert len(await shop.rows(payment.payment_id)) == 4
+    assert await shop.balances() == after
+    # Everything settled: the bank has the sale's net less what came back.
+    await shop.settle(shop_time.today())
+    final = await shop.balances()
+    assert final["recebiveis_cartao"] == 0
+    assert final["banco"] == 30000 - 897 - 5000
+
+
+async def test_a_refund_after_returns_nets_what_they_settled(shop: Shop) -> None:
+    payment = await shop.approve("debit", 20000, 198)  # due 2020-03-11
+    await shop.give_back(shop.returned(payment, 3000), NOON)  # due 2020-03-11 as well
+    await shop.settle(date(2020, 3, 11))
+    await shop.give_back(shop.returned(payment, 1000), NOON + timedelta(days=5))  # expected
+    await shop.balances()
+    await shop.refund(payment, NOON + timedelta(days=6))
+    rows = {(r["kind"], r["status"], r["net_cents"]) for r in await shop.rows(payment.payment_id)}
+    assert rows == {
+        ("installment", "settled", 19802),
+        ("return", "settled", -3000),
+        ("return", "cancelled", -1000),
+        ("refund", "expected", -(19802 - 3000)),
+    }
+    await shop.balances()
+    await shop.settle(shop_time.today())
+    final = await shop.balances()
+    assert (final["recebiveis_cartao"], final["banco"]) == (0, 0)
+    # A return after the refund: the refund took it back already, here as in the ledger.
+    await shop.give_back(shop.returned(payment, 500), NOON + timedelta(days=7))
+    assert len(await shop.rows(payment.payment_id)) == 4
+    assert await shop.balances() == final
+
+
+async def test_returns_the_ledger_refuses_are_refused_here_too(shop: Shop) -> None:
+    payment = await shop.approve("credit", 10000, 299, installments=2)
+    await shop.give_back(shop.returned(payment, 6000), NOON)
+    before = await shop.balances()
+    for part in (
+        shop.returned(payment, 4001),  # more than the sale was paid, with the earlier one
+        shop.returned(payment, 100, method="debit"),  # the other card
+    ):
+        event = _envelope(part, NOON)
+        for subscriber in (shop.ledger, shop.cards):
+            with pytest.raises(Invalid):
+                await subscriber.apply(event)
+    assert await shop.balances() == before
+    assert len(await shop.rows(payment.payment_id)) == 3
+    # Exactly what is left is fine.
+    await shop.give_back(shop.returned(payment, 4000), NOON)
+    assert (await shop.balances())["recebiveis_cartao"] == before["recebiveis_cartao"] - 4000
+
+
+async def test_a_return_before_its_approval_waits(shop: Shop) -> None:
+    unknown = PaymentApproved(
+        payment_id=str(uuid.uuid4()),
+        sale_id=await shop.sale(1000),
+        attempt=1,
+        method="debit",
+        amount_cents=1000,
+        fee_cents=10,
+    )
+    event = _envelope(shop.returned(unknown, 100), NOON)
+    for subscriber in (shop.ledger, shop.cards):
+        with pytest.raises(NotYet):
+            await subscriber.apply(event)
+
+
+_return_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("return"), st.integers(min_value=0, max_value=10_000)),
+        st.tuples(st.just("settle"), st.integers(min_value=0, max_value=200)),
+        st.tuples(st.just("refund"), st.integers(min_value=0, max_value=200)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["debit", "credit"]),
+    amount=st.integers(min_value=1, max_value=50_000),
+    bps=st.integers(min_value=0, max_value=300),
+    installments=st.integers(min_value=1, max_value=6),
+    steps=_return_steps,
+)
+async def test_any_returns_settles_and_refund_keep_recebiveis_the_net_still_expected(
+    shop: Shop, method: str, amount: int, bps: int, installments: int, steps: list[Any]
+) -> None:
+    """Returns (in ten-thousandths of what is left), settles and at most one refund in any
+    order: after every step the trial balance has recebíveis de cartão = the net still
+    expected; once all is settled, the bank holds the sale's net less what came back (or
+    nothing, after a refund)."""
+    start = await shop.balances()
+    fee = amount * bps // 10_000
+    payment = await shop.approve(
+        method, amount, fee, installments=installments if method == "credit" else None
+    )
+    await shop.balances()
+    day = shop_time.today(NOON)
+    returned = 0
+    refunded = False
+    for kind, figure in steps:
+        when = NOON + timedelta(days=figure)
+        if kind == "return":
+            cents = (amount - returned) * figure // 10_000
+            await shop.give_back(shop.returned(payment, cents), NOON + timedelta(hours=1))
+            if not refunded:
+                returned += cents
+        elif kind == "settle":
+            await shop.settle(min(day + timedelta(days=figure), shop_time.today()))
+        elif not refunded:
+            await shop.refund(payment, when)
+            refunded = True
+        await shop.balances()
+    await shop.settle(shop_time.today())
+    final = await shop.balances()
+    assert final["recebiveis_cartao"] == start.get("recebiveis_cartao", 0) == 0
+    banked = final.get("banco", 0) - start.get("banco", 0)
+    assert banked == (0 if refunded else amount - fee - returned)
 
 
 # -- settling --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ SHARED = {
         "com.acougue.inventory.movement.registered": {"post-ledger-entry", "payables"},
         "com.acougue.payment.approved": {"post-ledger-entry", "receivables"},
         "com.acougue.payment.refunded": {"post-ledger-entry", "receivables"},
+        "com.acougue.sale.returned": {"post-ledger-entry", "receivables"},
     },
 }
 
