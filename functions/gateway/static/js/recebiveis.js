@@ -66,6 +66,13 @@ window.Acougue.page("recebiveis", function (A, $, h, page) {
     });
     A.fillRows($("rv-days"), dayRows, "Nenhum recebível no período.");
 
+    // A refund or a return is money the acquirer takes back: its row is negative.
+    function partLabel(x) {
+      if (x.kind === "refund") return "estorno";
+      if (x.kind === "return") return "devolução";
+      return x.installments > 1 ? `${x.installment}/${x.installments}` : "à vista";
+    }
+
     const rows = items.map((x) =>
       h(
         "tr",
@@ -73,7 +80,7 @@ window.Acougue.page("recebiveis", function (A, $, h, page) {
         h("td", {}, A.date(x.expected_on)),
         h("td", {}, x.sale_id ? h("a", { href: `/vendas?venda=${x.sale_id}` }, h("code", {}, x.sale_id.slice(0, 8))) : "—"),
         h("td", {}, A.METHODS[x.method] || x.method),
-        h("td", {}, x.installments > 1 ? `${x.installment}/${x.installments}` : "à vista"),
+        h("td", {}, partLabel(x)),
         h("td", { class: "num" }, A.money(x.gross_cents)),
         h("td", { class: "num" }, A.money(x.fee_cents)),
         h("td", { class: "num strong" }, A.money(x.net_cents)),
