@@ -163,7 +163,7 @@ def _matrix(shop: Shop) -> list[Row]:
         (api.RECORD_INCOME, "/api/finance/incomes", income, 201),
         (api.DASHBOARD, "/api/dashboard", None, 200),
         (api.IMPORT_SALES, "/api/import/sales", {"sales": []}, 422),
-        (api.IMPORT_SALES_CSV, "/api/import/sales.csv", None, 422),
+        (api.IMPORT_SALES_CSV, "/api/import/sales.csv", None, 415),  # a JSON body: not CSV
         (api.IMPORT_STOCK, "/api/import/stock", {"movements": []}, 422),
     ]
 
