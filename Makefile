@@ -93,9 +93,12 @@ mutation: $(STAMP)
 	    exit (100 * k / all < min) }'
 
 ## Re-pin dependencies after editing requirements*.in.
+# Extras stay in the locks (`cachecontrol[filecache]==...`): with them stripped, pip in
+# --require-hashes mode resolves a dependency's `CacheControl[filecache]>=0.13.0` to the
+# newest release on PyPI instead of the pin, and the install fails once one appears.
 lock: $(STAMP)
-	$(VENV)/bin/uv pip compile -q --generate-hashes requirements.in -o requirements.lock --python-version 3.11
-	$(VENV)/bin/uv pip compile -q --generate-hashes requirements-dev.in -o requirements-dev.lock --python-version 3.11
+	$(VENV)/bin/uv pip compile -q --generate-hashes --no-strip-extras requirements.in -o requirements.lock --python-version 3.11
+	$(VENV)/bin/uv pip compile -q --generate-hashes --no-strip-extras requirements-dev.in -o requirements-dev.lock --python-version 3.11
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
