@@ -3,7 +3,6 @@ how a search is read, and who may change what. Money in integer centavos only.""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from shared.auth.principal import Role
 from shared.contracts.customers import MAX_CREDIT_LIMIT_CENTS, CustomerPatch
 from shared.domain_errors import Forbidden, Invalid
 from shared.events.sales import MAX_SALE_CENTS
+from shared.text_search import fold as fold
 
 # The reasons a fiado attempt is declined, as the counter shows them.
 OVER_LIMIT = "limite de fiado excedido"
@@ -129,24 +129,6 @@ def running_balances(opening_cents: int, amounts: Iterable[int]) -> list[int]:
 
 
 # -- search ------------------------------------------------------------------------------
-
-
-def _fold_once(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def fold(text: str) -> str:
-    """Lower-case without accents (NFKD), spaces collapsed, so that "joao" finds "João".
-    Folded until it no longer changes ("ᴬ" decomposes to "A", which folds to "a"), so that
-    a stored name and a search for it fold alike."""
-    folded = _fold_once(text)
-    for _ in range(3):
-        again = _fold_once(folded)
-        if again == folded:
-            break
-        folded = again
-    return " ".join(folded.split())
 
 
 def digits(text: str) -> str:

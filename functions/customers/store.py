@@ -13,6 +13,7 @@ from functions.customers import domain
 from shared.contracts.customers import CustomerOut, StatementEntryOut
 from shared.db.pool import Conn
 from shared.domain_errors import Conflict
+from shared.text_search import like_pattern
 
 _CUSTOMER_COLUMNS = "id, name, phone, cpf, credit_limit_cents, balance_cents, active, created_at"
 
@@ -134,11 +135,6 @@ async def lock_customer(conn: Conn, customer_id: UUID) -> CustomerRow | None:
     return _customer(await cursor.fetchone())
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def search_customers(
     conn: Conn, *, query: str | None, active: bool | None, limit: int
 ) -> list[CustomerRow]:
@@ -148,10 +144,10 @@ async def search_customers(
     search = domain.search_of(query) if query else None
     if search is not None:
         options = ["search_name LIKE %s"]
-        params.append(_like(search.name))
+        params.append(like_pattern(search.name))
         if search.digits:
             options += ["phone_digits LIKE %s", "cpf LIKE %s"]
-            params += [_like(search.digits), _like(search.digits)]
+            params += [like_pattern(search.digits), like_pattern(search.digits)]
         clauses.append("(" + " OR ".join(options) + ")")
     if active is not None:
         clauses.append("active = %s")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any, Literal
 from shared import money
 from shared.domain_errors import Invalid
 from shared.money import cents
+from shared.text_search import fold as fold
 
 ZERO = Decimal("0.000")
 # The most of one product the shop can hold: 1,000 t. Receipts, counts and desossa
@@ -185,24 +185,6 @@ def returned_cost(
 
 
 # -- suppliers ---------------------------------------------------------------------------
-
-
-def _fold_once(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def fold(text: str) -> str:
-    """Lower-case without accents, spaces collapsed, so that "frigorifico sao joao" finds
-    "Frigorífico São João". Folded until it no longer changes, so that a stored name and a
-    search for it fold alike."""
-    folded = _fold_once(text)
-    for _ in range(3):
-        again = _fold_once(folded)
-        if again == folded:
-            break
-        folded = again
-    return " ".join(folded.split())
 
 
 @dataclass(frozen=True)

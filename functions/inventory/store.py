@@ -16,6 +16,7 @@ from functions.inventory.domain import EMPTY, Stock
 from shared.contracts.suppliers import SupplierOut
 from shared.db.pool import Conn
 from shared.domain_errors import Conflict
+from shared.text_search import like_pattern
 
 
 @dataclass(frozen=True)
@@ -356,11 +357,6 @@ async def supplier_for_receipt(conn: Conn, supplier_id: UUID) -> SupplierRow | N
     return SupplierRow(**row) if row else None
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def search_suppliers(
     conn: Conn, *, query: str | None, active: bool | None, limit: int
 ) -> list[SupplierRow]:
@@ -370,10 +366,10 @@ async def search_suppliers(
     search = domain.supplier_search(query) if query else None
     if search is not None:
         options = ["search_name LIKE %s"]
-        params.append(_like(search.name))
+        params.append(like_pattern(search.name))
         if search.digits:
             options.append("cnpj LIKE %s")
-            params.append(_like(search.digits))
+            params.append(like_pattern(search.digits))
         clauses.append("(" + " OR ".join(options) + ")")
     if active is not None:
         clauses.append("active = %s")
