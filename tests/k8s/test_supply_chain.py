@@ -17,7 +17,8 @@ from tests.k8s.support import REPO
 from tests.support.components import require_tool
 
 LOCKS = ("requirements.lock", "requirements-dev.lock")
-REQUIREMENT = re.compile(r"^([a-z0-9][a-z0-9._-]*)==(\S+)")
+# A pin, with its extras if any (`make lock` keeps them: cachecontrol[filecache]==0.14.4).
+REQUIREMENT = re.compile(r"^([a-z0-9][a-z0-9._-]*)(?:\[[a-z0-9._,-]+\])?==(\S+)")
 
 
 def _blocks(text: str) -> dict[str, list[str]]:
