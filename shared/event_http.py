@@ -8,12 +8,12 @@ and server in one process: 1,011-1,055 µs each with httpx 0.28, 279-285 µs wit
 3.14), which was most of the broker's CPU per sale (issue 16). No redirect is followed, as
 Knative's dispatcher follows none.
 
-A connection is reused only while the server keeps it: uvicorn closes an idle one after 5 s
-and a function that stops (scale to zero, a crash) closes all of its, so idle connections
-are let go after 4 s, and a request whose kept connection turns out closed before any
-answer is sent once more on a new one (subscribers apply an event once, whatever the number
-of copies). Failures are named as httpx named them (ConnectError, ReadTimeout, ...), which
-the dead letter's `knativeerrordata` carries.
+A connection is reused only while the server keeps it: shared.server closes an idle one after
+30 s (uvicorn's default elsewhere: 5 s) and a function that stops (scale to zero, a crash)
+closes all of its, so idle connections are let go after 4 s, and a request whose kept
+connection turns out closed before any answer is sent once more on a new one (subscribers
+apply an event once, whatever the number of copies). Failures are named as httpx named them
+(ConnectError, ReadTimeout, ...), which the dead letter's `knativeerrordata` carries.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-# Below uvicorn's keep-alive (5 s): the client lets an idle connection go before the server.
+# Below any server's keep-alive (uvicorn's default 5 s, ours 30 s): the client lets an idle
+# connection go before the server does.
 KEEPALIVE_SECONDS = 4.0
 _FORBIDDEN = str.maketrans("", "", "\r\n\x00")
 

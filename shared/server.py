@@ -11,6 +11,12 @@ the function is scaled to zero, so a request that arrives then waits in the sock
 until the next process accepts it (tooling/runner/scaling.py). ACTIVITY_FILE, also the
 runner's, is where the server counts requests for the runner to see when it is idle
 (shared/activity.py), as Knative's queue-proxy counts them for the autoscaler.
+
+An idle kept-alive connection is closed by the server only well after every client of ours
+has let it go (KEEPALIVE_SECONDS, 30 s by default, against httpx's 5 s and the event client's
+4 s): with uvicorn's own 5 s, equal to httpx's, a client could send a request on a connection
+at the very moment the server closed it, and lose that request (a ReadError, seen once in CI
+during the demo's seed).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class ServerSettings(BaseSettings):
     activity_file: Path | None = None
     # As long as a Knative Service's timeoutSeconds: requests in flight at SIGTERM finish.
     graceful_shutdown_seconds: int = Field(default=30, ge=1, le=600, alias="SHUTDOWN_SECONDS")
+    # Longer than any client's idle expiry (see above).
+    keepalive_seconds: int = Field(default=30, ge=6, le=3600, alias="KEEPALIVE_SECONDS")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="warning", alias="SERVER_LOG_LEVEL"
     )
@@ -68,6 +76,7 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        timeout_keep_alive=settings.keepalive_seconds,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
     server = uvicorn.Server(config)
