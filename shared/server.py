@@ -12,11 +12,11 @@ until the next process accepts it (tooling/runner/scaling.py). ACTIVITY_FILE, al
 runner's, is where the server counts requests for the runner to see when it is idle
 (shared/activity.py), as Knative's queue-proxy counts them for the autoscaler.
 
-An idle kept-alive connection is closed by the server only well after every client of ours
-has let it go (KEEPALIVE_SECONDS, 30 s by default, against httpx's 5 s and the event client's
-4 s): with uvicorn's own 5 s, equal to httpx's, a client could send a request on a connection
-at the very moment the server closed it, and lose that request (a ReadError, seen once in CI
-during the demo's seed).
+An idle kept-alive connection is closed by this server, and by the gateway's, only well after
+every client of ours has let it go (KEEPALIVE_SECONDS, 30 s by default, against httpx's 5 s
+and the event client's 4 s): with uvicorn's own 5 s, equal to httpx's, a client could send a
+request on a connection at the very moment the server closed it, and lose that request (a
+ReadError, seen once in CI during the demo's seed).
 """
 
 from __future__ import annotations
@@ -33,19 +33,24 @@ from starlette.types import ASGIApp
 from shared.activity import Counted
 
 
-class ServerSettings(BaseSettings):
+class ListenSettings(BaseSettings):
+    """Where and how long a server keeps connections: every function's, and the gateway's."""
+
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    function_target: str = Field(min_length=1)
-    function_source: str = Field(default="main.py", min_length=1)
     host: str = "0.0.0.0"  # noqa: S104 - inside its pod, behind the queue-proxy
     port: int = Field(default=8080, ge=1, le=65535)
+    # Longer than any client's idle expiry (see above).
+    keepalive_seconds: int = Field(default=30, ge=6, le=3600, alias="KEEPALIVE_SECONDS")
+
+
+class ServerSettings(ListenSettings):
+    function_target: str = Field(min_length=1)
+    function_source: str = Field(default="main.py", min_length=1)
     listen_fd: int | None = Field(default=None, ge=3)
     activity_file: Path | None = None
     # As long as a Knative Service's timeoutSeconds: requests in flight at SIGTERM finish.
     graceful_shutdown_seconds: int = Field(default=30, ge=1, le=600, alias="SHUTDOWN_SECONDS")
-    # Longer than any client's idle expiry (see above).
-    keepalive_seconds: int = Field(default=30, ge=6, le=3600, alias="KEEPALIVE_SECONDS")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="warning", alias="SERVER_LOG_LEVEL"
     )

@@ -1,13 +1,15 @@
-"""A function's server keeps an idle connection longer than any of our clients does.
+"""A function's server, and the gateway, keep an idle connection longer than any of our
+clients does.
 
 uvicorn's own keep-alive is 5 s, the same as httpx's idle expiry: a client could send a request
 on a connection at the moment the server closed it and lose the request (CI saw the demo's seed
-fail so). shared/server.py keeps idle connections 30 s; this proves, on a real server process,
-that a connection idle for longer than 5 s still carries the next request."""
+fail so). shared/server.py and the gateway keep idle connections 30 s; this proves, on real
+server processes, that a connection idle for longer than 5 s still carries the next request."""
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.gateway.settings import REQUIRED_SERVICES
 from tests.support.servers import free_port
 from tooling.manifests import REPO_ROOT
 
@@ -24,32 +27,51 @@ FUNCTION = Path(__file__).with_name("idle_function.py")
 CLIENT_IDLE_EXPIRY = 5.0  # httpx.Limits' default keepalive_expiry, the longest of our clients
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[int]:
+NOWHERE = "http://127.0.0.1:9"  # the gateway's upstreams: /healthz calls none of them
+SERVERS = {
+    "function": (
+        "shared.server",
+        {"FUNCTION_TARGET": "answer", "FUNCTION_SOURCE": str(FUNCTION)},
+    ),
+    "gateway": (
+        "functions.gateway",
+        {
+            "AUTH_JWKS_URL": NOWHERE + "/.well-known/jwks.json",
+            "GATEWAY_SERVICES": json.dumps(dict.fromkeys(REQUIRED_SERVICES, NOWHERE)),
+        },
+    ),
+}
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int]:
+    module, own = SERVERS[request.param]
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(("K_", "GATEWAY_"))},
         "PYTHONPATH": str(REPO_ROOT),
         "DD_TRACE_ENABLED": "false",
-        "FUNCTION_TARGET": "answer",
-        "FUNCTION_SOURCE": str(FUNCTION),
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        **own,
     }
     env.pop("KEEPALIVE_SECONDS", None)
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.server"], env=env, cwd=REPO_ROOT, stdout=log, stderr=log
+        [sys.executable, "-m", module], env=env, cwd=REPO_ROOT, stdout=log, stderr=log
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline, started = time.monotonic() + 30, False
+        while not started and time.monotonic() < deadline and process.poll() is None:
             try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
-                break
-            except OSError:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                probe.request("GET", "/healthz")
+                probe.getresponse().read()
+                probe.close()
+                started = True
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.1)
-        else:
+        if not started:
             pytest.fail(f"the server did not start: {(tmp_path / 'server.log').read_text()}")
         yield port
     finally:
@@ -60,11 +82,14 @@ def server(tmp_path: Path) -> Iterator[int]:
 
 def test_an_idle_connection_outlives_the_clients_expiry(server: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
-    connection.request("GET", "/")
-    assert connection.getresponse().read()
+    connection.request("GET", "/healthz")
+    first = connection.getresponse()
+    assert first.status == 200
+    first.read()  # the whole answer, so that the connection may carry the next request
     kept = connection.sock
     time.sleep(CLIENT_IDLE_EXPIRY + 1.5)
-    connection.request("GET", "/")  # on the same socket: http.client reopens only a closed one
+    # On the same socket: http.client opens a new one only when it closed the old itself.
+    connection.request("GET", "/healthz")
     answer = connection.getresponse()
     assert answer.status == 200, answer.status
     assert connection.sock is kept
