@@ -11,6 +11,7 @@ from functions.catalog.domain import fold
 from shared.contracts.catalog import CategoryOut, ProductOut
 from shared.db.pool import Conn
 from shared.domain_errors import Conflict, Invalid, Refused
+from shared.text_search import like_pattern
 
 _PRODUCT_COLUMNS = "id, name, category_id, unit, price_cents, plu, barcode, min_stock, active"
 
@@ -150,9 +151,7 @@ async def search_products(
     if query:
         text = query.strip()
         options = ["search_name LIKE %s"]
-        params.append(
-            "%" + fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        params.append(like_pattern(fold(text)))
         # ASCII digits only: str.isdigit() also holds for "²", which int() refuses (a 500),
         # and no PLU or EAN is written in other scripts' digits.
         digits = text.isascii() and text.isdigit()

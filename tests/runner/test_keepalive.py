@@ -21,6 +21,7 @@ import pytest
 
 from functions.gateway.settings import REQUIRED_SERVICES
 from tests.support.servers import free_port
+from tests.support.system import wait_for
 from tooling.manifests import REPO_ROOT
 
 FUNCTION = Path(__file__).with_name("idle_function.py")
@@ -61,23 +62,25 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int]:
         [sys.executable, "-m", module], env=env, cwd=REPO_ROOT, stdout=log, stderr=log
     )
     try:
-        deadline, started = time.monotonic() + 30, False
-        while not started and time.monotonic() < deadline and process.poll() is None:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe.request("GET", "/healthz")
-                probe.getresponse().read()
-                probe.close()
-                started = True
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.1)
-        if not started:
+        wait_for(lambda: _answers(port) or process.poll() is not None, timeout=30, interval=0.1)
+        if process.poll() is not None:
             pytest.fail(f"the server did not start: {(tmp_path / 'server.log').read_text()}")
         yield port
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def _answers(port: int) -> bool:
+    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        probe.request("GET", "/healthz")
+        return probe.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        probe.close()
 
 
 def test_an_idle_connection_outlives_the_clients_expiry(server: int) -> None:
